@@ -1,0 +1,281 @@
+"""The `bfs` command: parses options, calls the package, turns BfsError into one line on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bfs_pipeline import __version__
+from bfs_pipeline.config import SETTINGS, Settings, load_settings
+from bfs_pipeline.errors import BfsError, SourceError
+
+SETTINGS_HELP = "\n".join(f"  {name:<34} {help_}" for name, _default, help_ in SETTINGS)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    obj = ctx.find_root().obj
+    if obj.get("settings") is None:
+        obj["settings"] = load_settings()
+    settings: Settings = obj["settings"]
+    return settings
+
+
+def counts_line(r: dict[str, Any]) -> str:
+    name = Path(r["source"]).name
+    if r["status"] == "held":
+        return f"{name}: HELD, nothing stored ({r['rows_seen']} rows): {r['error']}"
+    if r["status"] == "failed":
+        return f"{name}: FAILED: {r['error']}"
+    return (
+        f"{name}: {r['rows_seen']} rows: {r['accepted']} accepted, {r['duplicates']} duplicates, "
+        f"{r['blank']} blank, {r['quarantined']} quarantined (run {r['run_id']})"
+    )
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+    epilog="Settings (environment variables, or keys of bfs.toml in the working folder or BFS_HOME):\n\n\b\n" + SETTINGS_HELP,
+)
+@click.version_option(__version__, prog_name="bfs")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """bfs: the survey and feedback pipeline of a crime-prevention coordinator.
+
+    Actors answer forms; `bfs ingest` validates and stores the answers; `bfs report` renders the quarterly
+    needs report and e-mails it. `bfs demo` shows all of it on generated data.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@cli.command()
+@click.option("--file", "file", type=click.Path(path_type=Path), help="One answer sheet (.csv or .xlsx) instead of the inbox.")
+@click.option("--survey", "survey_id", help="Survey id (bfs survey list); needed only when there are several.")
+@click.option("--sector", help="The sector that answered, when the file name or a sector column does not say it.")
+@click.option("--wave", help="The wave (YYYY-Qn); otherwise the file name's, or each answer's quarter.")
+@click.option("--locale", help="How the sheet writes dates like 03/04/2026: sv-SE or en-GB (day first, default), en-US (month first).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source run (JSON Lines).")
+@click.pass_context
+def ingest(ctx: click.Context, file: Path | None, survey_id: str | None, sector: str | None, wave: str | None, locale: str | None, as_json: bool) -> None:
+    """Validate and store answer sheets: one --file, or every CSV/XLSX file in BFS_HOME/inbox.
+
+    Every row ends up accepted, a duplicate, blank or quarantined (see `bfs quarantine list`); the counts add up.
+    Re-ingesting a sheet stores nothing twice.
+    """
+    from bfs_pipeline import pipeline
+
+    settings = settings_of(ctx)
+    if file is None and not settings.inbox.exists() and not as_json:
+        click.echo(f"The inbox {settings.inbox} is new and empty: put CSV/XLSX answer sheets there, or use --file.", err=True)
+
+    def show(res: Any) -> None:
+        r = res.as_json()
+        click.echo(json.dumps(r, ensure_ascii=False, default=str) if as_json else counts_line(r))
+
+    results = pipeline.ingest_files(settings, survey_id, file, sector, wave, locale, progress=show)
+    if not results and not as_json:
+        click.echo(f"No answer sheets in {settings.inbox}.")
+    bad = [r for r in results if r.status in ("held", "failed")]
+    if bad:
+        first = bad[0]
+        more = f" ({len(bad) - 1} more source(s) held or failed)" if len(bad) > 1 else ""
+        raise SourceError(f"{first.error}{more}")
+
+
+@cli.group()
+def quarantine() -> None:
+    """Rows kept out of the answers, with their reasons."""
+
+
+@quarantine.command("list")
+@click.option("--run", "run_id", type=int, help="Only rows of this ingest run.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def quarantine_list(ctx: click.Context, run_id: int | None, as_json: bool) -> None:
+    """List quarantined rows: run, source, sheet row (header = row 1) and every reason."""
+    from bfs_pipeline import pipeline, store
+
+    engine = pipeline.open_store(settings_of(ctx))
+    rows = store.quarantine_rows(engine, run_id)
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        click.echo("No quarantined rows." if run_id is None else f"No quarantined rows in run {run_id}.")
+    for r in rows:
+        click.echo(f"run {r['run_id']}  {Path(r['source']).name}  row {r['sheet_row']}")
+        for reason in r["reasons"]:
+            click.echo(f"    {reason['column']}: {reason['value']!r}: {reason['message']} [{reason['rule']}]")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Stored responses, quarantined rows, waves with answers, last runs and the outbox."""
+    from bfs_pipeline import pipeline, store
+
+    settings = settings_of(ctx)
+    engine = pipeline.open_store(settings)
+    data = store.status(engine)
+    data["home"] = str(settings.home)
+    data["database"] = engine.url.render_as_string(hide_password=True)
+    if as_json:
+        emit(data)
+        return
+    click.echo(f"Data folder: {data['home']}\nDatabase:    {data['database']}")
+    click.echo(f"Responses that count: {data['responses']} ({data['stored_versions']} stored versions); quarantined rows: {data['quarantined']}")
+    click.echo("Waves: " + (", ".join(f"{w} ({data['responses_per_wave'][w]})" for w in data["waves"]) or "none yet"))
+    click.echo("Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(data["outbox"].items())) or "empty"))
+    if data["last_runs"]:
+        click.echo("Last runs:")
+        for r in data["last_runs"]:
+            click.echo(f"  {r['run_id']:>4} {r['started_at'][:19]}  " + counts_line(r))
+
+
+@cli.group()
+def survey() -> None:
+    """Survey definitions: list them, print a codebook, write an empty answer sheet."""
+
+
+@survey.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def survey_list(ctx: click.Context, as_json: bool) -> None:
+    """The surveys in BFS_SURVEYS_DIR with their sectors."""
+    from bfs_pipeline.survey import load_surveys
+
+    surveys = load_surveys(settings_of(ctx).surveys_dir)
+    data = [{"id": s.id, "title": s.title["sv"], "title_en": s.title.get("en"), "county": s.county, "sectors": list(s.sectors), "file": str(s.path)} for s in surveys.values()]
+    if as_json:
+        emit(data)
+        return
+    for d in data:
+        click.echo(f"{d['id']}: {d['title']} (län {d['county']}; sectors: {', '.join(d['sectors'])})")
+
+
+@survey.command("codebook")
+@click.argument("survey_id")
+@click.option("--sector", help="One sector's form; without it, one form for all sectors with a sector question.")
+@click.option("--wave", help="The column titles of this wave (YYYY-Qn).")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of titles and labels.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of columns.")
+@click.pass_context
+def survey_codebook(ctx: click.Context, survey_id: str, sector: str | None, wave: str | None, lang: str, as_json: bool) -> None:
+    """The form's columns in order: title, question id, type, required, choices and limits."""
+    from bfs_pipeline.survey import load_surveys, pick_survey, wave_of
+
+    s = pick_survey(load_surveys(settings_of(ctx).surveys_dir), survey_id)
+    cols = [c.as_json(lang) for c in s.columns(sector, wave_of(wave) if wave else None, lang)]
+    if as_json:
+        emit(cols)
+        return
+    for i, c in enumerate(cols, start=1):
+        req = "required" if c["required"] else "optional"
+        limits = f" [{c.get('min')}–{c.get('max')}]" if "min" in c or "max" in c else ""
+        click.echo(f"{i:>3}. {c['title']}\n     {c['question_id'] or '(meta)'} · {c['type']} · {req}{limits}")
+        if c.get("choices"):
+            click.echo("     " + "; ".join(f"{ch['code']}={ch['label']}" for ch in c["choices"]))
+
+
+@survey.command("template")
+@click.argument("survey_id")
+@click.option("--sector", required=True, help="The sector whose form this is.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="FILE.xlsx or FILE.csv to write.")
+@click.option("--wave", help="Use this wave's column titles (YYYY-Qn).")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of the titles.")
+@click.pass_context
+def survey_template(ctx: click.Context, survey_id: str, sector: str, out: Path, wave: str | None, lang: str) -> None:
+    """Write an empty answer sheet with exactly the codebook's headers, for actors who answer in Excel."""
+    from bfs_pipeline.survey import load_surveys, pick_survey, wave_of
+    from bfs_pipeline.templates import write_template
+
+    s = pick_survey(load_surveys(settings_of(ctx).surveys_dir), survey_id)
+    path = write_template(s, sector, out, wave_of(wave) if wave else None, lang)
+    click.echo(f"Wrote {path} ({len(s.columns(sector))} columns).")
+
+
+@cli.command()
+@click.option("--period", required=True, help="The quarter to report on, YYYY-Qn.")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Folder for the HTML and text (default BFS_HOME/reports/PERIOD).")
+@click.option("--send", is_flag=True, help="Deliver it: over SMTP when BFS_SMTP_HOST is set, else as .eml in BFS_HOME/outbox.")
+@click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of the report (default BFS_LANG, sv).")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written and what the report says as JSON.")
+@click.pass_context
+def report(ctx: click.Context, period: str, out: Path | None, send: bool, lang: str | None, survey_id: str | None, as_json: bool) -> None:
+    """Render the quarterly needs report; with --send, deliver it once to each BFS_REPORT_TO recipient."""
+    from bfs_pipeline import pipeline
+
+    settings = settings_of(ctx)
+    rep = pipeline.render(settings, period, lang, survey_id, out)
+    deliveries = [o.__dict__ for o in pipeline.send(settings, rep)] if send else []
+    if as_json:
+        emit({"period": rep.period, "lang": rep.lang, "subject": rep.subject, "files": rep.files, "summary": rep.summary, "alerts": rep.alerts, "deliveries": deliveries})
+        return
+    click.echo(f"{rep.subject}")
+    for kind, path in rep.files.items():
+        click.echo(f"  {kind}: {path}")
+    for s in rep.summary:
+        click.echo(f"  {s}")
+    for d in deliveries:
+        where = d["path"] or d["transport"]
+        click.echo(f"  {d['recipient']}: {d['state']} ({where}){' – ' + d['error'] if d['error'] else ''}")
+
+
+@cli.command()
+@click.option("--fresh", is_flag=True, help="Delete what BFS_HOME holds and start over.")
+@click.option("--no-prefect", is_flag=True, help="Call the flows' functions directly instead of running the Prefect flows.")
+@click.pass_context
+def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
+    """Generate eight quarters of answer sheets, run the nightly flow quarter by quarter and the quarterly report."""
+    from bfs_pipeline.rundemo import run_demo
+
+    run_demo(settings_of(ctx), fresh=fresh, use_prefect=not no_prefect, echo=click.echo)
+
+
+@cli.command()
+@click.option("--nightly", default="0 2 * * *", show_default=True, help="Cron for the nightly ingest, Europe/Stockholm time.")
+@click.option("--quarterly", default="0 7 1 1,4,7,10 *", show_default=True, help="Cron for the quarterly report, Europe/Stockholm time.")
+@click.pass_context
+def serve(ctx: click.Context, nightly: str, quarterly: str) -> None:
+    """Run the schedules: serve the nightly and quarterly deployments against the Prefect server in PREFECT_API_URL."""
+    from bfs_pipeline.serving import serve as serve_flows
+
+    serve_flows(settings_of(ctx), nightly, quarterly, echo=click.echo)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False, obj={})
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BfsError as exc:
+        if debug:
+            raise
+        click.echo(f"bfs: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"bfs: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback, and report it.", err=True)
+        sys.exit(2)

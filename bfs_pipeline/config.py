@@ -1,0 +1,147 @@
+"""Settings: one frozen object built at the edge from BFS_* variables and an optional bfs.toml."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bfs_pipeline.errors import SettingsError
+
+# name, default, help: feeds `bfs --help` and the README's settings table.
+SETTINGS: list[tuple[str, str, str]] = [
+    ("BFS_HOME", "./bfs-home", "Data folder: database, inbox, outbox, rendered reports, the local hash key."),
+    ("BFS_DATABASE_URL", "sqlite:///$BFS_HOME/bfs.sqlite3", "SQLAlchemy URL; PostgreSQL in production (postgresql+psycopg://...)."),
+    ("BFS_SURVEYS_DIR", "surveys/ of the installation", "Folder with the survey definitions (*.yaml)."),
+    ("BFS_SMTP_HOST", "(unset: write .eml files)", "SMTP server; without it reports go to $BFS_HOME/outbox as .eml files."),
+    ("BFS_SMTP_PORT", "587", "SMTP port."),
+    ("BFS_SMTP_USER", "", "SMTP user name (secret-free)."),
+    ("BFS_SMTP_PASSWORD", "", "SMTP password (secret: never printed or stored)."),
+    ("BFS_SMTP_STARTTLS", "true", "Use STARTTLS with a verified certificate; credentials are never sent without it."),
+    ("BFS_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server."),
+    ("BFS_REPORT_FROM", "bfs@localhost", "Sender address of the report."),
+    ("BFS_REPORT_TO", "samordnare@localhost", "Recipients of the report, comma-separated."),
+    ("BFS_GOOGLE_SERVICE_ACCOUNT_FILE", "", "Service-account JSON for Google Sheets (read-only scope)."),
+    ("BFS_HASH_KEY", "(generated under $BFS_HOME)", "Secret for hashing respondent e-mails (HMAC-SHA256)."),
+    ("BFS_LANG", "sv", "Language of reports and messages: sv or en."),
+]
+
+TRUE = {"1", "true", "yes", "ja", "on"}
+FALSE = {"0", "false", "no", "nej", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything bfs needs to know about its environment, read once."""
+
+    home: Path
+    database_url: str
+    surveys_dir: Path
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    smtp_timeout: float = 30.0
+    report_from: str = "bfs@localhost"
+    report_to: tuple[str, ...] = ("samordnare@localhost",)
+    google_service_account_file: Path | None = None
+    hash_key: str | None = field(default=None, repr=False)
+    lang: str = "sv"
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def default_surveys_dir() -> Path:
+    """The surveys/ folder shipped beside the package."""
+    return Path(__file__).resolve().parent.parent / "surveys"
+
+
+def _bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in TRUE:
+        return True
+    if v in FALSE:
+        return False
+    raise SettingsError(f"{name}={value!r} is not a yes/no value: use true or false.")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a whole number: use for example {name}=587.") from None
+
+
+def _float(name: str, value: str) -> float:
+    try:
+        return float(value.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a number: use for example {name}=30.") from None
+
+
+def _read_toml(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML ({exc}); fix the file or remove it.") from None
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = key.upper() if key.upper().startswith("BFS_") else "BFS_" + key.upper()
+        if name not in {s[0] for s in SETTINGS}:
+            known = ", ".join(s[0][4:].lower() for s in SETTINGS)
+            raise SettingsError(f"{path}: unknown setting {key!r}; known settings are {known}.")
+        out[name] = ",".join(value) if isinstance(value, list) else str(value)
+    return out
+
+
+def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Build the settings from the environment (winning) and bfs.toml in the working folder or BFS_HOME."""
+    env = dict(os.environ if env is None else env)
+    cwd = cwd or Path.cwd()
+    values: dict[str, str] = {}
+    home_raw = env.get("BFS_HOME") or ""
+    for candidate in ([Path(home_raw) / "bfs.toml"] if home_raw else []) + [cwd / "bfs.toml"]:
+        if candidate.is_file():
+            values.update(_read_toml(candidate))
+            break
+    values.update({k: v for k, v in env.items() if k.startswith("BFS_")})
+    home = Path(values.get("BFS_HOME") or (cwd / "bfs-home")).expanduser()
+    if not home.is_absolute():
+        home = (cwd / home).resolve()
+    url = values.get("BFS_DATABASE_URL") or f"sqlite:///{home / 'bfs.sqlite3'}"
+    to = tuple(a.strip() for a in values.get("BFS_REPORT_TO", "samordnare@localhost").split(",") if a.strip())
+    if not to:
+        raise SettingsError("BFS_REPORT_TO is empty: give at least one recipient address.")
+    lang = values.get("BFS_LANG", "sv").strip().lower() or "sv"
+    if lang not in ("sv", "en"):
+        raise SettingsError(f"BFS_LANG={lang!r} is not supported: use sv or en.")
+    gsa = values.get("BFS_GOOGLE_SERVICE_ACCOUNT_FILE") or ""
+    return Settings(
+        home=home,
+        database_url=url,
+        surveys_dir=Path(values["BFS_SURVEYS_DIR"]) if values.get("BFS_SURVEYS_DIR") else default_surveys_dir(),
+        smtp_host=values.get("BFS_SMTP_HOST") or None,
+        smtp_port=_int("BFS_SMTP_PORT", values.get("BFS_SMTP_PORT", "587")),
+        smtp_user=values.get("BFS_SMTP_USER") or None,
+        smtp_password=values.get("BFS_SMTP_PASSWORD") or None,
+        smtp_starttls=_bool("BFS_SMTP_STARTTLS", values.get("BFS_SMTP_STARTTLS", "true")),
+        smtp_timeout=_float("BFS_SMTP_TIMEOUT", values.get("BFS_SMTP_TIMEOUT", "30")),
+        report_from=values.get("BFS_REPORT_FROM", "bfs@localhost"),
+        report_to=to,
+        google_service_account_file=Path(gsa) if gsa else None,
+        hash_key=values.get("BFS_HASH_KEY") or None,
+        lang=lang,
+    )

@@ -1,0 +1,75 @@
+"""Opening the database: engine settings per dialect, and creating or upgrading the schema with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from bfs_pipeline.errors import StoreError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"BFS_DATABASE_URL is not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB.") from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except (ImportError, SQLAlchemyError) as exc:
+        raise StoreError(f"Cannot use database {parsed.render_as_string(hide_password=True)}: {exc}. Check BFS_DATABASE_URL.") from None
+
+
+def upgrade(engine: Engine) -> None:
+    """Create the schema or bring it to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise StoreError(f"Cannot open the database {where}: {exc.orig}. Check BFS_DATABASE_URL and that the server runs.") from None
+
+
+_UPGRADED: set[str] = set()
+
+
+def open_database(url: str) -> Engine:
+    """An engine on a schema at the newest migration (checked once per process and URL)."""
+    engine = make_engine(url)
+    if url not in _UPGRADED:
+        upgrade(engine)
+        _UPGRADED.add(url)
+    return engine
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())

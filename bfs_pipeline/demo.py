@@ -1,0 +1,234 @@
+"""Deterministic demo data: an actor roster and eight quarters of answer sheets, a few percent of rows broken."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bfs_pipeline import metrics, reference
+from bfs_pipeline.survey import Column, Survey
+
+LAST_WAVE = "2026-Q3"
+WAVES = 8
+FALLING = "1060"  # Olofström: capacity falls and needs rise over the last quarters
+XLSX_SECTORS = {"ideburen"}
+
+ORG_TEMPLATES = {
+    "kommun": ["{m} kommun"],
+    "polis": ["Polisen lokalpolisområde {m}"],
+    "myndighet": ["Kriminalvården frivård {m}", "Försäkringskassan {m}"],
+    "naringsliv": ["Handelsföreningen i {m}", "{m}hem AB", "Företagarna {m}", "Centrumföreningen {m}"],
+    "ideburen": ["{m} IF", "Brottsofferjouren {m}", "Nattvandrarna {m}", "Fritidsgården Ungdomens hus {m}"],
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    organisation: str
+    sector: str
+    municipalities: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+def roster(county: str) -> list[Actor]:
+    """About 60 organisations over the county's municipalities and five sectors."""
+    actors = []
+    for m in reference.county_municipalities(county):
+        slug = unicodedata.normalize("NFD", m.name.lower())
+        slug = "".join(c for c in slug if c.isascii() and c.isalnum())
+        for sector, names in ORG_TEMPLATES.items():
+            for i, name in enumerate(names):
+                n_resp = 2 if sector == "kommun" else 1
+                emails = tuple(f"{sector}{i}.{k}@{slug}.example.se" for k in range(n_resp))
+                actors.append(Actor(name.format(m=m.name), sector, (m.code,), emails))
+    actors.append(Actor("Region Blekinge", "myndighet", (county,), ("region@regionblekinge.example.se",)))
+    return actors
+
+
+def _base_need(code: str) -> float:
+    return {"1060": 3.3, "1080": 2.8, "1081": 3.0, "1082": 2.9, "1083": 3.1}.get(code, 3.0)
+
+
+def _likert_text(rng: random.Random, col: Column, code: str) -> str:
+    choice = next(c for c in col.choices if c.code == code)
+    style = rng.random()
+    if style < 0.7:
+        return f"{code} - {choice.label('sv')}"
+    if style < 0.85:
+        return code
+    if style < 0.95:
+        return choice.label("sv")
+    return "  " + choice.label("sv").upper() + " "
+
+
+def _timestamp_text(rng: random.Random, local: dt.datetime) -> str:
+    style = rng.random()
+    if style < 0.75:
+        return local.strftime("%Y-%m-%d %H:%M:%S")
+    if style < 0.85:
+        return local.strftime("%d/%m/%Y %H:%M:%S")
+    if style < 0.93:
+        hour = local.hour % 12 or 12
+        marker = "em" if local.hour >= 12 else "fm"
+        return local.strftime(f"%Y/%m/%d {hour}:%M:%S {marker} ") + ("CEST" if local.utcoffset() == dt.timedelta(hours=2) else "CET")
+    serial = (local.replace(tzinfo=None) - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+    return f"{serial:.6f}"
+
+
+def _muni_text(rng: random.Random, code: str) -> str:
+    m = reference.municipalities().get(code)
+    if m is None:
+        return "Hela Blekinge län"
+    style = rng.random()
+    if style < 0.6:
+        return m.name
+    if style < 0.75:
+        return m.code
+    if style < 0.9:
+        return m.official_name
+    return "".join(c for c in unicodedata.normalize("NFD", m.name) if not unicodedata.combining(c))
+
+
+def answer_row(rng: random.Random, survey: Survey, cols: list[Column], actor: Actor, email: str, wave: str, t: int, local: dt.datetime) -> dict[str, str]:
+    """One plausible answer, keyed by column title."""
+    code = actor.municipalities[0]
+    falling = code == FALLING and t >= WAVES - 3
+    mu = _base_need(code) - 0.03 * t + (0.35 * (t - (WAVES - 4)) if falling else 0.0)
+    row: dict[str, str] = {}
+    for col in cols:
+        q = col.question
+        if col.type == "timestamp":
+            row[col.title] = _timestamp_text(rng, local)
+        elif col.type == "email":
+            row[col.title] = email
+        elif q is None:
+            continue
+        elif q.type == "organisation":
+            row[col.title] = actor.organisation
+        elif q.type == "municipalities":
+            row[col.title] = ", ".join(_muni_text(rng, c) for c in actor.municipalities)
+        elif q.type == "likert":
+            if rng.random() < 0.04:
+                v = "9"
+            else:
+                centre = mu if q.scale == "NEED5" else 3.4 - (0.4 * (t - (WAVES - 4)) if falling else 0)
+                v = str(min(5, max(1, round(rng.gauss(centre, 0.9)))))
+            row[col.title] = _likert_text(rng, col, v)
+        elif q.type == "single":
+            row[col.title] = rng.choice(q.choices).label("sv") if rng.random() < 0.5 else rng.choice(q.choices).code
+        elif q.type == "multi":
+            picks = rng.sample(list(q.choices), k=min(len(q.choices), rng.randint(1, 3)))
+            row[col.title] = ", ".join(c.label("sv") for c in picks)
+        elif q.type in ("integer", "number"):
+            if q.id == "K04":
+                fte = {"1060": 0.8, "1080": 2.0, "1081": 1.0, "1082": 1.0, "1083": 0.6}.get(code, 1.0)
+                if falling:
+                    fte = max(0.2, fte - 0.2 * (t - (WAVES - 4)))
+                row[col.title] = f"{fte:.2f}".replace(".", ",")
+            else:
+                hi = q.max if q.max is not None else 10
+                v = rng.uniform(0, min(hi, 40))
+                row[col.title] = str(round(v)) if q.type == "integer" else f"{v:.1f}".replace(".", ",")
+        elif q.type == "text":
+            if rng.random() < 0.3:
+                row[col.title] = rng.choice(["Mer metodstöd", "Tid för samverkan", "Utbildning för rådet", "<b>Fler möten</b> & nätverk", "=SUMMA(A1:A9)"])
+    return row
+
+
+BREAKS = ["outside_county", "unknown_municipality", "out_of_scale", "unknown_choice", "not_a_number", "out_of_range", "required", "timestamp", "blank", "duplicate"]
+
+
+def _break(rng: random.Random, kind: str, row: dict[str, str], cols: list[Column]) -> dict[str, str]:
+    by_id = {c.question_id: c.title for c in cols if c.question_id}
+    row = dict(row)
+    numeric = next((c.title for c in cols if c.type in ("integer", "number") and c.max is not None), None)
+    if kind == "outside_county":
+        row[by_id["C01"]] = "Kalmar"
+    elif kind == "unknown_municipality":
+        row[by_id["C01"]] = "Atlantis"
+    elif kind == "out_of_scale":
+        row[by_id["B02"]] = "7"
+    elif kind == "unknown_choice":
+        row[by_id["B05"]] = "Kanske"
+    elif kind == "not_a_number" and numeric:
+        row[numeric] = "ungefär en halv"
+    elif kind == "out_of_range" and numeric:
+        row[numeric] = "100000"
+    elif kind == "required":
+        row[by_id["B03"]] = ""
+    elif kind == "timestamp":
+        row[next(c.title for c in cols if c.type == "timestamp")] = "igår efter lunch"
+    elif kind == "blank":
+        row = {k: "" for k in row}
+    return row
+
+
+def write_sheet(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Formulärsvar 1"
+        ws.append(header)
+        for r in rows:
+            ws.append([r.get(h, "") for h in header])
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                cell.data_type = "s"  # keep answers as text: "0180" and "=..." stay what was typed
+        wb.save(path)
+        return
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([r.get(h, "") for h in header])
+
+
+def generate(survey: Survey, folder: Path, seed: int = 42) -> dict[str, list[Path]]:
+    """Answer sheets per wave (oldest first): one per sector, plus one held sheet whose header has an unknown column."""
+    rng = random.Random(seed)
+    tz = ZoneInfo(survey.timezone)
+    actors = roster(survey.county)
+    waves = metrics.wave_range(LAST_WAVE, WAVES)
+    out: dict[str, list[Path]] = {}
+    for t, wave in enumerate(waves):
+        year, q = int(wave[:4]), int(wave[-1])
+        files = []
+        for sector in survey.sectors:
+            cols = [c for c in survey.columns(sector, wave) if not (c.question and c.question.yearly and q != 1)]
+            rows: list[dict[str, str]] = []
+            for actor in (a for a in actors if a.sector == sector):
+                for email in actor.emails:
+                    if rng.random() > (0.9 if actor.municipalities[0] != FALLING or t < WAVES - 3 else 0.75):
+                        continue
+                    day = dt.datetime(year, 3 * q, 1, 8, tzinfo=tz) + dt.timedelta(days=rng.randint(0, 24), minutes=rng.randint(0, 600))
+                    row = answer_row(rng, survey, cols, actor, email if rng.random() < 0.85 else "", wave, t, day)
+                    rows.append(row)
+                    if rng.random() < 0.04:  # a resubmission a few days later, with other answers
+                        later = answer_row(rng, survey, cols, actor, row[cols[1].title], wave, t, day + dt.timedelta(days=3))
+                        if row[cols[1].title]:
+                            rows.append(later)
+            # every kind of break, spread over the waves and sectors: a few percent of rows in all
+            for k, kind in enumerate(BREAKS):
+                if (k + t * 3 + list(survey.sectors).index(sector)) % 16 == 0 and rows:
+                    victim = rng.choice(rows)
+                    rows.insert(rng.randrange(len(rows) + 1), victim if kind == "duplicate" else _break(rng, kind, victim, cols))
+            suffix = ".xlsx" if sector in XLSX_SECTORS else ".csv"
+            path = folder / f"{sector}-{wave}{suffix}"
+            write_sheet(path, [c.title for c in cols], rows)
+            files.append(path)
+        if t == WAVES - 1:
+            cols = [c for c in survey.columns("naringsliv", wave) if not (c.question and c.question.yearly)]
+            extra = [answer_row(rng, survey, cols, a, a.emails[0], wave, t, dt.datetime(year, 3 * q, 20, 9, tzinfo=tz)) for a in actors if a.sector == "naringsliv"][:3]
+            path = folder / f"naringsliv-{wave}-tillagg.csv"
+            write_sheet(path, [c.title for c in cols] + ["Kommentar från handläggaren"], extra)
+            files.append(path)
+        out[wave] = files
+    return out

@@ -1,0 +1,221 @@
+"""One answer sheet into the database: every row accepted, a duplicate, blank or quarantined, and the counts add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from bfs_pipeline import normalize as nz
+from bfs_pipeline import validation
+from bfs_pipeline.errors import HeaderError
+from bfs_pipeline.models import IngestRun, QuarantinedRow, Response
+from bfs_pipeline.privacy import email_hash
+from bfs_pipeline.sources import RawBatch
+from bfs_pipeline.survey import Survey
+
+CHUNK = 500
+
+
+@dataclass
+class IngestResult:
+    """What one source run did; rows_seen == accepted + duplicates + blank + quarantined."""
+
+    run_id: int
+    source: str
+    survey: str
+    sector: str | None
+    wave: str | None
+    status: str
+    rows_seen: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    blank: int = 0
+    quarantined: int = 0
+    error: str | None = None
+    waves: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def wave_for(ts: dt.datetime, tz: str) -> str:
+    """The quarter a local timestamp falls in, as YYYY-Qn."""
+    local = ts.astimezone(ZoneInfo(tz))
+    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    blob = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _raw_row(batch: RawBatch, row: list[str]) -> dict[str, str]:
+    raw = {}
+    for i, title in enumerate(batch.header):
+        name = nz.clean(title) or f"(kolumn {i + 1})"
+        raw[name] = nz.clean(row[i]) if i < len(row) else ""
+    for j in range(len(batch.header), len(row)):
+        if nz.clean(row[j]):
+            raw[f"(kolumn {j + 1})"] = nz.clean(row[j])
+    return raw
+
+
+def sheet_hash(batch: RawBatch, survey: Survey) -> str:
+    """Identifies a sheet's exact content, and what it was read as."""
+    return content_hash({"survey": survey.id, "sector": batch.sector, "wave": batch.wave, "header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows})
+
+
+def unchanged_since(engine: Engine, batch: RawBatch, survey: Survey) -> int | None:
+    """The run that already read this very sheet (same source, same content), if any."""
+    with Session(engine) as s:
+        return s.scalar(
+            select(IngestRun.id)
+            .where(IngestRun.source == batch.source, IngestRun.sheet_hash == sheet_hash(batch, survey), IngestRun.status.in_(("ok", "held")))
+            .order_by(IngestRun.id.desc())
+            .limit(1)
+        )
+
+
+def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
+    with Session(engine) as s, s.begin():
+        run = IngestRun(
+            source=batch.source, survey_id=survey.id, sector=batch.sector, wave=batch.wave, status="running", rows_seen=len(batch.rows),
+            sheet_hash=sheet_hash(batch, survey),
+        )
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def ingest_batch(engine: Engine, batch: RawBatch, survey: Survey, key: bytes, lang: str = "sv", skip_unchanged: bool = False) -> IngestResult:
+    """Normalise, validate and store one batch; a header problem holds every row of it.
+
+    With skip_unchanged, a sheet read before with exactly this content is not read again (status
+    "unchanged", every count 0): what the nightly flow does, so that an idle night costs next to nothing.
+    """
+    if skip_unchanged:
+        earlier = unchanged_since(engine, batch, survey)
+        if earlier is not None:
+            return IngestResult(earlier, batch.source, survey.id, batch.sector, batch.wave, "unchanged")
+    run_id = _start_run(engine, batch, survey)
+    result = IngestResult(run_id, batch.source, survey.id, batch.sector, batch.wave, "running", rows_seen=len(batch.rows))
+    try:
+        header = nz.map_header(batch, survey)
+    except HeaderError as exc:
+        result.status, result.error, result.quarantined = "held", str(exc), len(batch.rows)
+        reason = validation.Reason("(rubrikrad)" if lang == "sv" else "(header)", "", "header", validation.message("header", lang, detail=str(exc)))
+        with Session(engine) as s, s.begin():
+            s.add_all(
+                QuarantinedRow(run_id=run_id, source=batch.source, sheet_row=n, raw=_raw_row(batch, row), reasons=[reason.as_json()])
+                for row, n in zip(batch.rows, batch.sheet_rows, strict=True)
+            )
+            _finish(s, result)
+        return result
+    tz = batch.timezone or survey.timezone
+    locale = batch.locale or survey.locale
+    cells = nz.answer_cells(batch, header)
+    live = [i for i, c in enumerate(cells) if not nz.is_blank(c)]
+    result.blank = len(cells) - len(live)
+    rows = [cells[i] for i in live]
+    prepared = validation.prepare(rows, header.columns, survey, header.sector, tz, locale)
+    failures = validation.validator().failures(prepared, header.columns)
+    quarantine: list[QuarantinedRow] = []
+    candidates: list[dict[str, Any]] = []
+    for pos, i in enumerate(live):
+        reasons = validation.reasons_for(failures.get(pos, []), rows[pos], header.columns, survey, lang)
+        if "__extra__" in rows[pos]:
+            reasons.append(validation.Reason(f"(kolumn {len(batch.header) + 1}+)", rows[pos]["__extra__"], "extra_cells", validation.message("extra_cells", lang)))
+        sector = prepared.sectors[pos]
+        submitted = prepared.submitted[pos]
+        if reasons or sector is None or submitted is None:
+            quarantine.append(
+                QuarantinedRow(run_id=run_id, source=batch.source, sheet_row=batch.sheet_rows[i], raw=_raw_row(batch, batch.rows[i]), reasons=[r.as_json() for r in reasons])
+            )
+            continue
+        wave = batch.wave or wave_for(submitted, tz)
+        email = rows[pos].get("email") or ""
+        ehash = email_hash(email, key) if email else None
+        answers = prepared.answers[pos]
+        org = answers.get(_org_id(survey))
+        respondent = ehash or (content_hash({"org": nz.key(org), "sector": sector}) if org else None)
+        record = {"survey": survey.id, "sector": sector, "wave": wave, "submitted_at": submitted.isoformat(), "email": ehash, "answers": answers}
+        candidates.append(
+            {
+                "survey_id": survey.id, "sector": sector, "wave": wave, "submitted_at": submitted, "respondent_key": respondent,
+                "email_hash": ehash, "organisation": org, "content_hash": content_hash(record), "answers": answers,
+                "source": batch.source, "sheet_row": batch.sheet_rows[i], "run_id": run_id,
+            }
+        )
+    result.quarantined = len(quarantine)
+    with Session(engine) as s, s.begin():
+        known = _existing_hashes(s, [c["content_hash"] for c in candidates])
+        fresh = []
+        for c in candidates:
+            if c["content_hash"] in known:
+                result.duplicates += 1
+            else:
+                known.add(c["content_hash"])
+                fresh.append(c)
+        s.add_all(quarantine)
+        s.add_all(Response(**c) for c in fresh)
+        s.flush()
+        _settle_resubmissions(s, survey.id, {(c["wave"], c["respondent_key"]) for c in fresh if c["respondent_key"]})
+        result.accepted = len(fresh)
+        result.waves = sorted({c["wave"] for c in fresh})
+        result.status = "ok"
+        _finish(s, result)
+    return result
+
+
+def _org_id(survey: Survey) -> str:
+    return next(q.id for q in survey.core if q.type == "organisation")
+
+
+def _existing_hashes(s: Session, hashes: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(hashes), CHUNK):
+        chunk = hashes[start : start + CHUNK]
+        found.update(s.scalars(select(Response.content_hash).where(Response.content_hash.in_(chunk))))
+    return found
+
+
+def _settle_resubmissions(s: Session, survey_id: str, groups: Iterable[tuple[str, str]]) -> None:
+    """Within each (wave, respondent) the newest answer counts; older ones stay as history."""
+    for wave, respondent in groups:
+        rows = s.execute(
+            select(Response.id, Response.submitted_at).where(
+                Response.survey_id == survey_id, Response.wave == wave, Response.respondent_key == respondent
+            )
+        ).all()
+        newest = max(rows, key=lambda r: (_aware(r.submitted_at), r.id)).id
+        s.execute(update(Response).where(Response.id.in_([r.id for r in rows])).values(is_current=False))
+        s.execute(update(Response).where(Response.id == newest).values(is_current=True))
+
+
+def _aware(ts: dt.datetime) -> dt.datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+
+
+def _finish(s: Session, result: IngestResult) -> None:
+    assert result.rows_seen == result.accepted + result.duplicates + result.blank + result.quarantined, result
+    s.execute(
+        update(IngestRun)
+        .where(IngestRun.id == result.run_id)
+        .values(
+            status=result.status, error=result.error, finished_at=dt.datetime.now(dt.UTC), rows_seen=result.rows_seen,
+            accepted=result.accepted, duplicates=result.duplicates, blank=result.blank, quarantined=result.quarantined,
+        )
+    )
+
+
+def fail_run(engine: Engine, run_id: int, error: str) -> None:
+    with Session(engine) as s, s.begin():
+        s.execute(update(IngestRun).where(IngestRun.id == run_id).values(status="failed", error=error, finished_at=dt.datetime.now(dt.UTC)))

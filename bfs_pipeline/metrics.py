@@ -1,0 +1,113 @@
+"""Pure pandas over stored answers: per municipality × wave × indicator, the county's floor, median and gap.
+
+No clock, no environment, no I/O: DataFrames in, DataFrames out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+MIN_N = 5  # cells with fewer respondents are suppressed, never shown as a number
+
+
+def prev_wave(wave: str, back: int = 1) -> str:
+    year, q = int(wave[:4]), int(wave[-1])
+    idx = year * 4 + (q - 1) - back
+    return f"{idx // 4}-Q{idx % 4 + 1}"
+
+
+def wave_range(last: str, count: int) -> list[str]:
+    return [prev_wave(last, back) for back in range(count - 1, -1, -1)]
+
+
+def explode_municipalities(responses: pd.DataFrame, municipality_question: str, county: str) -> pd.DataFrame:
+    """One row per response × municipality it names; 'the whole county' gives the county code only."""
+    out = responses.copy()
+    out["municipality"] = [list(dict.fromkeys(a.get(municipality_question) or [])) for a in out["answers"]]
+    out = out.explode("municipality").dropna(subset=["municipality"])
+    return out[out["municipality"] != county].reset_index(drop=True)
+
+
+def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int, int]) -> pd.DataFrame:
+    """The scored answer (within the scale's points, else NaN: 'don't know' is not scored) per item."""
+    lo, hi = points
+    data = {}
+    for item in items:
+        vals = []
+        for a in responses["answers"]:
+            v = a.get(item)
+            try:
+                f = float(v) if v is not None else np.nan
+            except (TypeError, ValueError):
+                f = np.nan
+            vals.append(f if lo <= f <= hi else np.nan)
+        data[item] = vals
+    return pd.DataFrame(data, index=responses.index)
+
+
+def _summarise(values: pd.DataFrame, keys: pd.DataFrame, high: int, min_n: int) -> pd.DataFrame:
+    long = pd.concat([keys, values], axis=1).melt(id_vars=list(keys.columns), var_name="item", value_name="value").dropna(subset=["value"])
+    g = long.groupby([*keys.columns, "item"])["value"]
+    out = pd.DataFrame({"n": g.size(), "share_high": g.apply(lambda s: float((s >= high).mean())), "mean": g.mean()}).reset_index()
+    out["suppressed"] = out["n"] < min_n
+    out.loc[out["suppressed"], ["share_high", "mean"]] = np.nan
+    return out
+
+
+def need_table(
+    responses: pd.DataFrame, items: Sequence[str], municipality_question: str, county: str, points: tuple[int, int] = (1, 5), min_n: int = MIN_N
+) -> pd.DataFrame:
+    """Per (municipality, wave, item): n, share answering the top two points, mean, suppressed; county rows use the county code."""
+    high = points[1] - 1
+    cols = ["municipality", "wave", "item", "n", "share_high", "mean", "suppressed"]
+    if responses.empty:
+        return pd.DataFrame(columns=cols)
+    per_m = explode_municipalities(responses, municipality_question, county)
+    parts = []
+    if not per_m.empty:
+        parts.append(_summarise(item_values(per_m, items, points), per_m[["municipality", "wave"]], high, min_n))
+    whole = responses.assign(municipality=county)
+    parts.append(_summarise(item_values(whole, items, points), whole[["municipality", "wave"]], high, min_n))
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -> pd.DataFrame:
+    """Per (wave, item) over the municipalities shown (not suppressed): floor (lowest), median, maximum, gap."""
+    m = table[(table["municipality"] != county) & ~table["suppressed"].astype(bool)]
+    rows = []
+    for (wave, item), g in m.groupby(["wave", "item"]):
+        g = g.dropna(subset=[value])
+        if g.empty:
+            continue
+        lo, hi = g.loc[g[value].idxmin()], g.loc[g[value].idxmax()]
+        rows.append(
+            {
+                "wave": wave, "item": item, "municipalities": len(g), "floor": float(lo[value]), "floor_municipality": lo["municipality"],
+                "median": float(g[value].median()), "max": float(hi[value]), "max_municipality": hi["municipality"],
+                "gap": float(hi[value] - lo[value]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["wave", "item", "municipalities", "floor", "floor_municipality", "median", "max", "max_municipality", "gap"])
+
+
+def with_change(table: pd.DataFrame, keys: Sequence[str], value: str, back: int = 1) -> pd.DataFrame:
+    """Add `{value}_prev` and `{value}_change` against the wave `back` quarters earlier (NaN where either is missing)."""
+    out = table.copy()
+    earlier = table[[*keys, "wave", value]].copy()
+    earlier["wave"] = [prev_wave(w, -back) for w in earlier["wave"]]
+    earlier = earlier.rename(columns={value: f"{value}_prev"})
+    out = out.merge(earlier, on=[*keys, "wave"], how="left")
+    out[f"{value}_change"] = out[value] - out[f"{value}_prev"]
+    return out
+
+
+def coverage(responses: pd.DataFrame, municipality_question: str, county: str, wave: str, min_n: int = MIN_N) -> pd.DataFrame:
+    """Respondents per municipality × sector in a wave; counts below min_n suppressed."""
+    w = responses[responses["wave"] == wave]
+    per_m = explode_municipalities(w, municipality_question, county) if not w.empty else w.assign(municipality=[])
+    counts = per_m.groupby(["municipality", "sector"]).size().rename("n").reset_index()
+    counts["suppressed"] = counts["n"] < min_n
+    return counts

@@ -1,0 +1,96 @@
+"""SQLAlchemy 2 models: ingest runs, responses, quarantined rows and the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class IngestRun(Base):
+    """One answer sheet read once: where from, what happened, and the counts (which always add up)."""
+
+    __tablename__ = "ingest_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(Text)
+    survey_id: Mapped[str] = mapped_column(String(100))
+    sector: Mapped[str | None] = mapped_column(String(50))
+    wave: Mapped[str | None] = mapped_column(String(7))
+    sheet_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, ok, held, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    rows_seen: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    blank: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Response(Base):
+    """One accepted answer row. Older versions of a resubmitted answer stay, with is_current false."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("content_hash", name="uq_responses_content_hash"),
+        Index("ix_responses_wave", "survey_id", "wave"),
+        Index("ix_responses_respondent", "survey_id", "wave", "respondent_key"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
+    survey_id: Mapped[str] = mapped_column(String(100))
+    sector: Mapped[str] = mapped_column(String(50))
+    wave: Mapped[str] = mapped_column(String(7))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    respondent_key: Mapped[str | None] = mapped_column(String(64))
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    organisation: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text)
+    sheet_row: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuarantinedRow(Base):
+    """A row kept out of the answers, with its raw values and every reason."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    sheet_row: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+
+
+class Delivery(Base):
+    """One (report, recipient): pending → sending → sent, failed or uncertain."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("report_key", "recipient", name="uq_deliveries_report_recipient"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_key: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(7))
+    recipient: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    transport: Mapped[str] = mapped_column(String(10))  # smtp or file
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(Text)
+    data_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

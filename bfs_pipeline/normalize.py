@@ -1,0 +1,267 @@
+"""Text cells to typed values: column titles to question ids, timestamps, numbers, codes, municipalities."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bfs_pipeline import reference
+from bfs_pipeline.errors import HeaderError
+from bfs_pipeline.sources import RawBatch
+from bfs_pipeline.survey import Column, Question, Survey, header_key
+
+SHEETS_EPOCH = dt.datetime(1899, 12, 30)
+NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+INTEGER_RE = re.compile(r"^[+-]?\d+$")
+SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
+
+# Zone names a sheet or Forms export may append; explicit offsets are parsed separately.
+ZONE_NAMES = {"utc": 0, "gmt": 0, "z": 0, "cet": 60, "cest": 120, "wet": 0, "west": 60, "eet": 120, "eest": 180}
+TZ_RE = re.compile(
+    r"\s*(?:(?P<name>UTC|GMT|Z|CET|CEST|WET|WEST|EET|EEST)?\s*(?P<sign>[+-])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?|(?P<only>UTC|GMT|Z|CET|CEST|WET|WEST|EET|EEST))$",
+    re.IGNORECASE,
+)
+AMPM_RE = re.compile(r"\s*(?P<mark>a\.?\s?m\.?|p\.?\s?m\.?|f\.?\s?m\.?|e\.?\s?m\.?)$", re.IGNORECASE)
+DATE_YMD = re.compile(r"^(?P<y>\d{4})[-/.](?P<a>\d{1,2})[-/.](?P<b>\d{1,2})")
+DATE_XY_SLASH = re.compile(r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})")
+DATE_DMY_DOT = re.compile(r"^(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4})")
+TIME_RE = re.compile(r"^(?:[T\s]+(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2})(?:[.,](?P<f>\d{1,6}))?)?)?$")
+SERIAL_RE = re.compile(r"^\d{4,6}([.,]\d+)?$")
+YES = {"ja", "yes", "true", "sant", "1", "j", "y"}
+NO = {"nej", "no", "false", "falskt", "0", "n"}
+
+
+def clean(value: str | None) -> str:
+    """NFC, no NUL, no surrounding white space."""
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", str(value)).replace("\x00", "").strip()
+
+
+def key(value: str) -> str:
+    return header_key(value)
+
+
+def month_first(locale: str | None) -> bool:
+    """Slashed dates with the year last: month first in US English, day first elsewhere."""
+    return (locale or "").lower().replace("_", "-") in ("en-us", "en", "us")
+
+
+def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None = "sv-SE") -> dt.datetime | None:
+    """A sheet or Forms timestamp in the source's zone (unless it names its own), as an aware UTC datetime."""
+    s = clean(text)
+    if not s:
+        return None
+    if SERIAL_RE.match(s) and not s.isdigit() or (s.isdigit() and 4 <= len(s) <= 6):
+        days = float(s.replace(",", "."))
+        local = SHEETS_EPOCH + dt.timedelta(days=days)
+        return local.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+    offset: int | None = None
+    m = TZ_RE.search(s)
+    if m and (m.group("only") or m.group("sign")) and not re.search(r"^\d{4}-\d{1,2}$", s[: m.start()].strip()):
+        name = (m.group("only") or m.group("name") or "").lower()
+        if m.group("sign"):
+            mins = int(m.group("h")) * 60 + int(m.group("m") or 0)
+            offset = ZONE_NAMES.get(name, 0) + (mins if m.group("sign") == "+" else -mins)
+        else:
+            offset = ZONE_NAMES[name]
+        if m.group("sign") and not m.group("name") and ":" not in s[: m.start()] and " " not in s[: m.start()].strip():
+            offset = None  # a bare "-14" after a date is part of the date, not a zone
+        else:
+            s = s[: m.start()].strip()
+    marker = None
+    mm = AMPM_RE.search(s)
+    if mm:
+        marker = mm.group("mark").replace(".", "").replace(" ", "").lower()
+        s = s[: mm.start()].strip()
+    d = DATE_YMD.match(s)
+    if d:
+        year, month, day = int(d.group("y")), int(d.group("a")), int(d.group("b"))
+    else:
+        d = DATE_XY_SLASH.match(s)
+        if d:
+            a, b = int(d.group("a")), int(d.group("b"))
+            month, day = (a, b) if month_first(locale) else (b, a)
+            year = int(d.group("y"))
+        else:
+            d = DATE_DMY_DOT.match(s)
+            if not d:
+                return None
+            day, month, year = int(d.group("a")), int(d.group("b")), int(d.group("y"))
+    t = TIME_RE.match(s[d.end():])
+    if not t:
+        return None
+    hour, minute = int(t.group("H") or 0), int(t.group("M") or 0)
+    second = int(t.group("S") or 0)
+    micro = int((t.group("f") or "0").ljust(6, "0"))
+    if marker:
+        if not 1 <= hour <= 12:
+            return None
+        pm = marker in ("pm", "em")
+        hour = hour % 12 + (12 if pm else 0)
+    try:
+        naive = dt.datetime(year, month, day, hour, minute, second, micro)
+    except ValueError:
+        return None
+    if offset is not None:
+        return naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset))).astimezone(dt.UTC)
+    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+
+
+def parse_number(text: str) -> float | None:
+    """'0,5', '1 234,5', '1234.5' → float; anything else → None."""
+    s = SPACES.sub("", clean(text))
+    if "," in s and "." in s:
+        if s.rfind(",") > s.rfind("."):
+            s = s.replace(".", "").replace(",", ".")
+        else:
+            s = s.replace(",", "")
+    elif s.count(",") == 1:
+        s = s.replace(",", ".")
+    if not NUMBER_RE.match(s):
+        return None
+    return float(s)
+
+
+def parse_yesno(text: str) -> str | None:
+    k = clean(text).casefold()
+    if k in YES:
+        return "1"
+    if k in NO:
+        return "0"
+    return None
+
+
+@dataclass(frozen=True)
+class ChoiceIndex:
+    """Every way an answer may name a choice: its code, its labels, the form's '4 - Stort behov'."""
+
+    by_key: dict[str, str]
+    phrases: tuple[tuple[str, str], ...]  # (folded phrase, code), longest first, for splitting checkbox cells
+
+    @classmethod
+    def build(cls, column: Column) -> ChoiceIndex:
+        by_key: dict[str, str] = {}
+        for c in column.choices:
+            by_key[key(c.code)] = c.code
+            for label in c.labels.values():
+                by_key.setdefault(key(label), c.code)
+                for sep in (" - ", " – ", " — ", ". ", ": ", "="):
+                    by_key.setdefault(key(f"{c.code}{sep}{label}"), c.code)
+        phrases = tuple(sorted(by_key.items(), key=lambda kv: -len(kv[0])))
+        return cls(by_key, phrases)
+
+    def one(self, text: str) -> str | None:
+        return self.by_key.get(key(text))
+
+    def split(self, text: str) -> list[tuple[str, str | None]]:
+        """Split a checkbox cell into (raw token, code or None), matching known labels longest first."""
+        rest = key(text)
+        out: list[tuple[str, str | None]] = []
+        while rest:
+            for phrase, code in self.phrases:
+                if rest.startswith(phrase):
+                    tail = rest[len(phrase):]
+                    if not tail or tail[0] in ",;":
+                        out.append((phrase, code))
+                        rest = tail.lstrip(",; ")
+                        break
+            else:
+                cut = min((i for i in (rest.find(","), rest.find(";")) if i >= 0), default=len(rest))
+                out.append((rest[:cut].strip(), None))
+                rest = rest[cut:].lstrip(",; ")
+        return [(raw, code) for raw, code in out if raw]
+
+
+@dataclass
+class HeaderMap:
+    """Which sheet column holds which form column; the form's columns are those of one sector, or all."""
+
+    columns: list[Column]  # the form's columns found in the sheet
+    positions: dict[int, Column]  # sheet column index -> column
+    sector: str | None  # the batch's sector, or None when a sector column says it per row
+
+
+def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
+    """Map the sheet's titles to the survey's columns; any problem holds the whole batch."""
+    sector = survey.check_sector(batch.sector)
+    titles = [clean(t) for t in batch.header]
+    form = survey.columns(sector, batch.wave)
+    every = survey.columns(None, batch.wave)
+    by_title = {key(a): c for c in form for a in (c.title, *c.aliases)}
+    elsewhere = {key(a): c for c in every for a in (c.title, *c.aliases)}
+    ignored = {key(t) for t in survey.ignore_columns}
+    positions: dict[int, Column] = {}
+    seen: dict[str, int] = {}
+    where = f"in {batch.source} (row 1)"
+    for i, title in enumerate(titles):
+        if not title:
+            if any(i < len(r) and clean(r[i]) for r in batch.rows):
+                raise HeaderError(f"Column {i + 1} has answers but no title {where}. Give it the question's title from `bfs survey codebook {survey.id}`.")
+            continue
+        k = key(title)
+        if k in ignored:
+            continue
+        col = by_title.get(k)
+        if col is None and sector is not None and k == key(survey.meta["sector"]["sv"]) or k == key(survey.meta["sector"].get("en", "")):
+            col = next(c for c in every if c.type == "sector")
+        if col is None:
+            other = elsewhere.get(k)
+            if other is not None and other.question is not None and other.question.sector:
+                raise HeaderError(
+                    f'Column "{title}" {where} belongs to the {other.question.sector} module, not to {sector}. '
+                    f"Ingest the sheet with --sector {other.question.sector}, or remove the column."
+                )
+            raise HeaderError(
+                f'Survey "{survey.id}" has no column "{title}" {where}. Add it to the wave\'s columns in {survey.path.name}, '
+                "or list it under ignore_columns."
+            )
+        ident = col.question_id or col.type
+        if ident in seen:
+            raise HeaderError(f'Column "{title}" {where} appears twice (columns {seen[ident] + 1} and {i + 1}). Remove one of them.')
+        seen[ident] = i
+        positions[i] = col
+    has_sector_col = any(c.type == "sector" for c in positions.values())
+    if sector is None and not has_sector_col:
+        raise HeaderError(
+            f"Cannot tell which sector answered {batch.source}: pass --sector ({', '.join(survey.sectors)}), "
+            f'name the file after the sector (kommun-2026-Q1.csv), or add the column "{survey.meta["sector"]["sv"]}".'
+        )
+    if sector is None:
+        form = every
+    found = {c.question_id or c.type for c in positions.values()}
+    for c in form:
+        if c.required and (c.question_id or c.type) not in found:
+            raise HeaderError(f'{batch.source} lacks the required column "{c.title}" (row 1). Add it, or export the sheet again from the form.')
+    return HeaderMap(columns=[c for c in form if (c.question_id or c.type) in found], positions=positions, sector=sector)
+
+
+def answer_cells(batch: RawBatch, header: HeaderMap) -> list[dict[str, str]]:
+    """Each row as {column ident: cleaned text}, ident = question id or meta type."""
+    out = []
+    for row in batch.rows:
+        cells: dict[str, str] = {}
+        for i, col in header.positions.items():
+            cells[col.question_id or col.type] = clean(row[i]) if i < len(row) else ""
+        extra = [clean(v) for j, v in enumerate(row) if j not in header.positions and j >= len(batch.header) and clean(v)]
+        if extra:
+            cells["__extra__"] = " | ".join(extra)
+        out.append(cells)
+    return out
+
+
+def is_blank(cells: dict[str, str]) -> bool:
+    """No answers at all: nothing but (at most) a timestamp and an e-mail address."""
+    return not any(v for k, v in cells.items() if k not in ("timestamp", "email"))
+
+
+def question_of(column: Column) -> Question | None:
+    return column.question
+
+
+def match_municipalities(text: str, county: str) -> list[tuple[str, reference.Match]]:
+    tokens = [t.strip() for t in re.split(r"[;,]", text) if t.strip()]
+    return [(t, reference.match_municipality(t, county)) for t in tokens]

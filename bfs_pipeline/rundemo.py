@@ -1,0 +1,114 @@
+"""`bfs demo`: generated answer sheets through the real flows, quarter by quarter, then the quarterly report."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bfs_pipeline import demo, pipeline
+from bfs_pipeline.config import Settings
+from bfs_pipeline.errors import BfsError
+
+MARKER = ".bfs-demo"
+DEMO_PARTS = ("inbox", "outbox", "reports", "demo-sheets", "bfs.sqlite3", "bfs.sqlite3-wal", "bfs.sqlite3-shm")
+
+
+def prepare_home(settings: Settings, fresh: bool) -> None:
+    """Start clean: a home the demo made is cleared; any other home needs --fresh."""
+    home = settings.home
+    default_db = settings.database_url == f"sqlite:///{home / 'bfs.sqlite3'}"
+    if home.exists() and any(home.iterdir()):
+        if not (home / MARKER).exists() and not fresh:
+            raise BfsError(
+                f"BFS_HOME {home} already holds data that the demo did not make. Run `bfs demo --fresh` to delete it and start over, "
+                "or set BFS_HOME to an empty folder."
+            )
+        if not default_db and not fresh:
+            raise BfsError(f"The demo would empty the database in BFS_DATABASE_URL. Run `bfs demo --fresh` if that is what you want.")
+        for part in DEMO_PARTS:
+            p = home / part
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    if not default_db:
+        from bfs_pipeline.db import make_engine
+        from bfs_pipeline.models import Base
+
+        engine = make_engine(settings.database_url)
+        Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        engine.dispose()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text("This folder was made by `bfs demo`; the next `bfs demo` clears it.\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def prefect_runtime(home: Path) -> Iterator[None]:
+    """Prefect offline and quiet, its temporary server's state under BFS_HOME, no heartbeat thread."""
+    from flows.environment import prepare_prefect
+
+    prepare_prefect(home)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Generate the sheets, ingest them wave by wave through the nightly flow, report on the last wave."""
+    started = time.monotonic()
+    prepare_home(settings, fresh)
+    os.environ["BFS_HOME"] = str(settings.home)  # the flows read their settings from the environment
+    survey = pipeline.survey_for(settings, None)
+    staged = demo.generate(survey, settings.home / "demo-sheets")
+    echo(f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters ({demo.WAVES} waves, about 60 organisations) in {settings.home / 'demo-sheets'}")
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    ctx: contextlib.AbstractContextManager[None] = prefect_runtime(settings.home) if use_prefect else contextlib.nullcontext()
+    totals = {"rows_seen": 0, "accepted": 0, "duplicates": 0, "blank": 0, "quarantined": 0}
+    held: list[dict[str, Any]] = []
+    with ctx:
+        if use_prefect:
+            echo("Starting Prefect (a temporary local server; the first start takes 10-20 s) ...")
+            from flows.nightly import nightly_ingest
+            from flows.quarterly import quarterly_report
+        for wave, files in staged.items():
+            for f in files:
+                shutil.copy2(f, settings.inbox / f.name)
+            if use_prefect:
+                results = nightly_ingest()
+            else:
+                results = [r.as_json() for r in pipeline.ingest_files(settings)]
+            new = {k: sum(r[k] for r in results) for k in totals}
+            for k in totals:
+                totals[k] += new[k]
+            held += [r for r in results if r["status"] in ("held", "failed") and r not in held and Path(r["source"]).name in {f.name for f in files}]
+            echo(
+                f"  nightly ingest after {wave}: {len(results)} sheets, {new['rows_seen']} rows: {new['accepted']} accepted, "
+                f"{new['duplicates']} duplicates, {new['blank']} blank, {new['quarantined']} quarantined"
+            )
+        if use_prefect:
+            out = quarterly_report(demo.LAST_WAVE)
+        else:
+            rep = pipeline.render(settings, demo.LAST_WAVE)
+            out = {"files": rep.files, "summary": rep.summary, "alerts": rep.alerts, "deliveries": [o.__dict__ for o in pipeline.send(settings, rep)]}
+    for r in held:
+        echo(f"  held: {Path(r['source']).name}: {r['error']}")
+    echo(f"Quarterly report for {demo.LAST_WAVE}:")
+    for s in out["summary"]:
+        echo(f"  {s}")
+    echo("Where to look:")
+    echo(f"  report (HTML):   {out['files']['html']}")
+    echo(f"  report (text):   {out['files']['text']}")
+    for d in out["deliveries"]:
+        echo(f"  e-mail to {d['recipient']}: {d['state']}" + (f" -> {d['path']}" if d.get("path") else ""))
+    echo("  bfs status                 what is stored, waves, outbox")
+    echo("  bfs quarantine list        every quarantined row and why")
+    echo(f"Demo finished in {time.monotonic() - started:.1f} s.")
+    return {"totals": totals, "report": out}

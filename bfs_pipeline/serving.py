@@ -1,0 +1,87 @@
+"""`bfs serve`: the nightly and quarterly deployments on cron schedules in Europe/Stockholm time.
+
+Schedules never fire on Prefect's temporary server, so without PREFECT_API_URL a local `prefect server start`
+is run (its database under BFS_HOME/prefect) and stopped again on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bfs_pipeline.config import Settings
+from bfs_pipeline.errors import BfsError
+
+TIMEZONE = "Europe/Stockholm"
+LOCAL_PORT = 4200
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2) as resp:  # noqa: S310 (loopback only)
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def local_server(settings: Settings, echo: Callable[[str], Any], timeout: float = 90) -> Iterator[str]:
+    """A `prefect server start` bound to 127.0.0.1, stopped when the block ends."""
+    url = f"http://127.0.0.1:{LOCAL_PORT}/api"
+    if _healthy(url):
+        raise BfsError(f"Something already answers on {url}: set PREFECT_API_URL={url} to use it, or stop it.")
+    log = settings.home / "prefect" / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    echo(f"Starting a local Prefect server on {url} (log: {log}) ...")
+    with log.open("ab") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(LOCAL_PORT)],
+            stdout=fh, stderr=subprocess.STDOUT, env=os.environ.copy(),
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            if proc.poll() is not None:
+                raise BfsError(f"The Prefect server stopped at start (exit {proc.returncode}); see {log}.")
+            if time.monotonic() > deadline:
+                raise BfsError(f"The Prefect server did not answer within {timeout:.0f} s; see {log}.")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any] = print) -> None:
+    """Serve both deployments until Ctrl-C."""
+    from flows.environment import prepare_prefect
+
+    prepare_prefect(settings.home)
+    os.environ["BFS_HOME"] = str(settings.home)
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get("PREFECT_API_URL"):
+            os.environ["PREFECT_API_URL"] = stack.enter_context(local_server(settings, echo))
+        from prefect import serve as prefect_serve
+        from prefect.schedules import Cron
+
+        from flows.nightly import nightly_ingest
+        from flows.quarterly import quarterly_report
+
+        nightly = nightly_ingest.to_deployment(name="nightly", schedule=Cron(nightly_cron, timezone=TIMEZONE), concurrency_limit=1)
+        quarterly = quarterly_report.to_deployment(
+            name="quarterly", schedule=Cron(quarterly_cron, timezone=TIMEZONE), parameters={"period": "previous"}, concurrency_limit=1
+        )
+        echo(f"Serving nightly-ingest/nightly ({nightly_cron}) and quarterly-report/quarterly ({quarterly_cron}), {TIMEZONE}. Ctrl-C stops.")
+        try:
+            prefect_serve(nightly, quarterly)
+        except KeyboardInterrupt:
+            echo("Stopped.")

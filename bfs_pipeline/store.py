@@ -1,0 +1,71 @@
+"""Reading what is stored: responses that count, quarantined rows, runs and the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from bfs_pipeline.models import Delivery, IngestRun, QuarantinedRow, Response
+
+
+def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
+    """The responses that count now (one per respondent and wave), with their answers as a dict column."""
+    with Session(engine) as s:
+        rows = s.execute(
+            select(Response.id, Response.sector, Response.wave, Response.organisation, Response.submitted_at, Response.answers).where(
+                Response.survey_id == survey_id, Response.is_current.is_(True)
+            )
+        ).all()
+    return pd.DataFrame(rows, columns=["id", "sector", "wave", "organisation", "submitted_at", "answers"])
+
+
+def latest_runs(s: Session) -> Any:
+    """Per source, its newest run that finished reading (ok or held): the sheet's state now."""
+    return select(func.max(IngestRun.id)).where(IngestRun.status.in_(("ok", "held"))).group_by(IngestRun.source)
+
+
+def quarantine_rows(engine: Engine, run_id: int | None = None) -> list[dict[str, Any]]:
+    """Quarantined rows of one run, or (by default) of each source's latest run: what still waits for a fix."""
+    with Session(engine) as s:
+        q = select(QuarantinedRow).order_by(QuarantinedRow.run_id, QuarantinedRow.sheet_row)
+        if run_id is not None:
+            q = q.where(QuarantinedRow.run_id == run_id)
+        else:
+            q = q.where(QuarantinedRow.run_id.in_(latest_runs(s)))
+        return [
+            {"id": r.id, "run_id": r.run_id, "source": r.source, "sheet_row": r.sheet_row, "reasons": r.reasons, "raw": r.raw}
+            for r in s.scalars(q)
+        ]
+
+
+def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> dict[str, Any]:
+    """What `bfs status` reports: counts that hold now, the waves with answers, the last runs, the outbox."""
+    with Session(engine) as s:
+        cond = [Response.is_current.is_(True)]
+        if survey_id:
+            cond.append(Response.survey_id == survey_id)
+        responses = s.scalar(select(func.count()).select_from(Response).where(*cond)) or 0
+        history = s.scalar(select(func.count()).select_from(Response)) or 0
+        quarantined = s.scalar(select(func.count()).select_from(QuarantinedRow).where(QuarantinedRow.run_id.in_(latest_runs(s)))) or 0
+        waves = sorted(w for (w,) in s.execute(select(Response.wave).where(*cond).distinct()))
+        per_wave = {w: n for w, n in s.execute(select(Response.wave, func.count()).where(*cond).group_by(Response.wave))}
+        outbox = {state: n for state, n in s.execute(select(Delivery.state, func.count()).group_by(Delivery.state))}
+        last = s.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(runs)).all()
+        return {
+            "responses": responses,
+            "stored_versions": history,
+            "quarantined": quarantined,
+            "waves": waves,
+            "responses_per_wave": per_wave,
+            "outbox": outbox,
+            "last_runs": [
+                {
+                    "run_id": r.id, "source": r.source, "status": r.status, "started_at": r.started_at.isoformat(), "rows_seen": r.rows_seen,
+                    "accepted": r.accepted, "duplicates": r.duplicates, "blank": r.blank, "quarantined": r.quarantined, "error": r.error,
+                }
+                for r in last
+            ],
+        }

@@ -1,0 +1,345 @@
+"""Survey definitions (surveys/*.yaml): questions, answer codes, labels, sectors and per-wave column titles."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bfs_pipeline import reference
+from bfs_pipeline.errors import SurveyError
+
+QUESTION_TYPES = ("likert", "single", "multi", "integer", "number", "yesno", "text", "organisation", "municipality", "municipalities")
+META_TYPES = ("timestamp", "email", "sector")
+LANGS = ("sv", "en")
+WAVE_RE = re.compile(r"^(\d{4})-Q([1-4])$")
+ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    labels: dict[str, str]
+
+    def label(self, lang: str = "sv") -> str:
+        return self.labels.get(lang) or self.labels["sv"]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    text: dict[str, str]
+    required: bool = False
+    yearly: bool = False
+    choices: tuple[Choice, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    scale: str | None = None
+    scale_points: tuple[int, int] | None = None  # the Likert scale proper; other codes (9 = don't know) are valid but not scored
+    unit: str | None = None
+    sector: str | None = None  # None: the common core
+
+    def title(self, lang: str = "sv") -> str:
+        return self.text.get(lang) or self.text["sv"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an answer sheet, as the codebook lists it."""
+
+    title: str
+    question_id: str | None
+    type: str
+    required: bool
+    choices: tuple[Choice, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    question: Question | None = None
+    aliases: tuple[str, ...] = ()
+
+    def as_json(self, lang: str = "sv") -> dict[str, Any]:
+        out: dict[str, Any] = {"title": self.title, "question_id": self.question_id, "type": self.type, "required": self.required}
+        if self.choices:
+            out["choices"] = [{"code": c.code, "label": c.label(lang)} for c in self.choices]
+        if self.min is not None:
+            out["min"] = self.min
+        if self.max is not None:
+            out["max"] = self.max
+        return out
+
+
+@dataclass(frozen=True)
+class Survey:
+    id: str
+    title: dict[str, str]
+    county: str
+    timezone: str
+    locale: str
+    meta: dict[str, dict[str, str]]
+    sectors: dict[str, dict[str, str]]
+    core: tuple[Question, ...]
+    modules: dict[str, tuple[Question, ...]]
+    waves: dict[str, dict[str, str]]  # wave -> {column title: question id}
+    path: Path
+    ignore_columns: tuple[str, ...] = field(default=())
+
+    def questions(self, sector: str | None) -> list[Question]:
+        """The questions asked of a sector (core then module); all of them when sector is None."""
+        if sector is None:
+            return list(self.core) + [q for qs in self.modules.values() for q in qs]
+        return list(self.core) + list(self.modules[sector])
+
+    def question(self, qid: str) -> Question:
+        for q in self.questions(None):
+            if q.id == qid:
+                return q
+        raise SurveyError(f'Survey "{self.id}" has no question {qid!r}.')
+
+    def check_sector(self, sector: str | None) -> str | None:
+        if sector is not None and sector not in self.sectors:
+            raise SurveyError(f'Survey "{self.id}" has no sector {sector!r}; its sectors are {", ".join(self.sectors)}.')
+        return sector
+
+    def columns(self, sector: str | None = None, wave: str | None = None, lang: str = "sv") -> list[Column]:
+        """The form's columns in order: a per-sector form, or (sector None) one form with a sector question."""
+        self.check_sector(sector)
+        renamed = {qid: title for title, qid in self.waves.get(wave or "", {}).items()}
+        all_titles: dict[str, list[str]] = {}
+        for w in self.waves.values():
+            for title, qid in w.items():
+                all_titles.setdefault(qid, []).append(title)
+        cols = [
+            Column(self.meta["timestamp"][lang], None, "timestamp", True, aliases=tuple(self.meta["timestamp"].values())),
+            Column(self.meta["email"][lang], None, "email", False, aliases=tuple(self.meta["email"].values())),
+        ]
+        sector_choices = tuple(Choice(k, v) for k, v in self.sectors.items())
+        for q in self.questions(sector):
+            title = renamed.get(q.id) or q.title(lang)
+            aliases = tuple(dict.fromkeys([*q.text.values(), *all_titles.get(q.id, []), title]))
+            required = q.required and (sector is not None or q.sector is None)
+            cols.append(Column(title, q.id, q.type, required, q.choices, q.min, q.max, q, aliases))
+            if q.type == "organisation" and sector is None:
+                cols.append(Column(self.meta["sector"][lang], None, "sector", True, sector_choices, aliases=tuple(self.meta["sector"].values())))
+        return cols
+
+
+def wave_of(text: str) -> str:
+    """Check a wave name (YYYY-Qn) and return it normalised."""
+    w = text.strip().upper()
+    if not WAVE_RE.match(w):
+        raise SurveyError(f"{text!r} is not a wave: write it as YYYY-Qn, for example 2026-Q1.")
+    return w
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+class _Loc:
+    """Finds the line of a key path in the YAML source, for error messages."""
+
+    def __init__(self, path: Path, node: yaml.Node | None):
+        self.path, self.node = path, node
+
+    def line(self, *keys: str | int) -> int | None:
+        node = self.node
+        for key in keys:
+            if isinstance(node, yaml.MappingNode):
+                nxt = next((v for k, v in node.value if k.value == str(key)), None)
+                if nxt is None:
+                    return node.start_mark.line + 1
+                node = nxt
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+                node = node.value[key]
+            else:
+                break
+        return node.start_mark.line + 1 if node is not None else None
+
+    def error(self, keys: tuple[str | int, ...], problem: str, fix: str) -> SurveyError:
+        where = ".".join(str(k) for k in keys)
+        line = self.line(*keys)
+        at = f"{self.path}:{line}" if line else str(self.path)
+        return SurveyError(f"{at}: {where}: {problem}. {fix}")
+
+
+def _labels(loc: _Loc, keys: tuple[str | int, ...], value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not isinstance(value.get("sv"), str) or not value["sv"].strip():
+        raise loc.error(keys, "needs a Swedish text", "Write it as {sv: ..., en: ...}.")
+    return {k: nfc(str(v)).strip() for k, v in value.items() if k in LANGS and v}
+
+
+def _choices(loc: _Loc, keys: tuple[str | int, ...], value: Any) -> tuple[Choice, ...]:
+    if not isinstance(value, list) or not value:
+        raise loc.error(keys, "needs a list of choices", "Give each as {code: '1', sv: ..., en: ...}.")
+    out, seen = [], set()
+    for i, c in enumerate(value):
+        if not isinstance(c, dict) or "code" not in c:
+            raise loc.error((*keys, i), "is not a choice", "Give it as {code: '1', sv: ..., en: ...}.")
+        code = str(c["code"]).strip()
+        if code in seen:
+            raise loc.error((*keys, i), f"repeats the code {code!r}", "Give every choice its own code.")
+        seen.add(code)
+        out.append(Choice(code, _labels(loc, (*keys, i), c)))
+    return tuple(out)
+
+
+def _question(loc: _Loc, keys: tuple[str | int, ...], raw: Any, scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]], sector: str | None, county: str) -> Question:
+    if not isinstance(raw, dict):
+        raise loc.error(keys, "is not a question", "Give it as a mapping with id, type and text.")
+    qid = str(raw.get("id", ""))
+    if not ID_RE.match(qid):
+        raise loc.error((*keys, "id"), f"{qid!r} is not a valid question id", "Use letters and digits, starting with a letter (B01).")
+    qtype = raw.get("type")
+    if qtype not in QUESTION_TYPES:
+        raise loc.error((*keys, "type"), f"question {qid} has type {qtype!r}", f"Use one of {', '.join(QUESTION_TYPES)}.")
+    text = _labels(loc, (*keys, "text"), raw.get("text"))
+    choices: tuple[Choice, ...] = ()
+    points = None
+    scale = raw.get("scale")
+    if qtype == "likert":
+        if scale not in scales:
+            raise loc.error((*keys, "scale"), f"question {qid} names scale {scale!r}", f"Use one of {', '.join(scales) or '(none defined under scales:)'}.")
+        choices, points = scales[scale]
+    elif qtype in ("single", "multi"):
+        choices = _choices(loc, (*keys, "choices"), raw.get("choices"))
+    elif qtype in ("municipality", "municipalities"):
+        county_obj = reference.counties()[county]
+        choices = tuple(Choice(m.code, {"sv": m.name, "en": m.name}) for m in reference.county_municipalities(county))
+        if qtype == "municipalities":
+            choices += (Choice(county, {"sv": "Hela " + county_obj.name, "en": "Hela " + county_obj.name}),)
+    lo, hi = raw.get("min"), raw.get("max")
+    for k, v in (("min", lo), ("max", hi)):
+        if v is not None and not isinstance(v, (int, float)):
+            raise loc.error((*keys, k), f"question {qid} has {k} {v!r}", "Give a number.")
+    if lo is not None and hi is not None and lo > hi:
+        raise loc.error((*keys, "min"), f"question {qid} has min {lo} above max {hi}", "Swap them.")
+    return Question(
+        id=qid, type=qtype, text=text, required=bool(raw.get("required", False)), yearly=bool(raw.get("yearly", False)),
+        choices=choices, min=lo, max=hi, scale=scale, scale_points=points, unit=raw.get("unit"), sector=sector,
+    )
+
+
+_CACHE: dict[tuple[str, int, int], Survey] = {}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_survey(path: Path) -> Survey:
+    """Read and check one survey file (cached while the file is unchanged)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise SurveyError(f"Cannot read survey file {path}: {exc.strerror}. Check the path.") from None
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        _CACHE[key] = _load_survey(path)
+    return _CACHE[key]
+
+
+def _load_survey(path: Path) -> Survey:
+    """Read and check one survey file; errors name the file, the line and the key."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SurveyError(f"Cannot read survey file {path}: {exc.strerror}. Check the path.") from None
+    try:
+        node = yaml.compose(source, Loader=_LOADER)
+        data = yaml.load(source, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise SurveyError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix the syntax there.") from None
+    loc = _Loc(path, node)
+    if not isinstance(data, dict):
+        raise loc.error((), "is empty or not a mapping", "Start from surveys/blekinge-behov.yaml.")
+    for key in ("id", "title", "county", "meta", "sectors", "questions"):
+        if key not in data:
+            raise loc.error((key,), "is missing", f"Add {key}: (see surveys/blekinge-behov.yaml).")
+    sid = str(data["id"])
+    county = str(data["county"]).zfill(2)
+    if county not in reference.counties():
+        raise loc.error(("county",), f"{data['county']!r} is not a Swedish county code", "Use the 2-digit SCB county code, for example '10' for Blekinge.")
+    scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]] = {}
+    for name, s in (data.get("scales") or {}).items():
+        pts = s.get("points", [1, 5]) if isinstance(s, dict) else None
+        if not isinstance(pts, list) or len(pts) != 2:
+            raise loc.error(("scales", name, "points"), "is not [low, high]", "Write points: [1, 5].")
+        scales[name] = (_choices(loc, ("scales", name, "choices"), s.get("choices")), (int(pts[0]), int(pts[1])))
+    meta = {}
+    for m in META_TYPES:
+        meta[m] = _labels(loc, ("meta", m), (data["meta"] or {}).get(m))
+    sectors = {}
+    for k, v in (data["sectors"] or {}).items():
+        if not ID_RE.match(str(k)):
+            raise loc.error(("sectors", k), f"{k!r} is not a valid sector id", "Use lower-case letters, as kommun.")
+        sectors[str(k)] = _labels(loc, ("sectors", k), v)
+    core = tuple(_question(loc, ("questions", i), q, scales, None, county) for i, q in enumerate(data["questions"] or []))
+    modules: dict[str, tuple[Question, ...]] = {s: () for s in sectors}
+    for s, qs in (data.get("modules") or {}).items():
+        if s not in sectors:
+            raise loc.error(("modules", s), f"module for unknown sector {s!r}", f"Add it under sectors: or use one of {', '.join(sectors)}.")
+        modules[s] = tuple(_question(loc, ("modules", s, i), q, scales, s, county) for i, q in enumerate(qs or []))
+    all_q = list(core) + [q for qs in modules.values() for q in qs]
+    ids: dict[str, Question] = {}
+    for q in all_q:
+        if q.id in ids:
+            raise SurveyError(f"{path}: question id {q.id} is used twice. Question ids are permanent and unique: give the new question a new id.")
+        ids[q.id] = q
+    if not any(q.type == "organisation" for q in core):
+        raise loc.error(("questions",), "has no question of type organisation", "Every form asks which organisation answers: add one (id ORG).")
+    waves: dict[str, dict[str, str]] = {}
+    for w, spec in (data.get("waves") or {}).items():
+        if not WAVE_RE.match(str(w)):
+            raise loc.error(("waves", str(w)), f"{w!r} is not a wave", "Name waves YYYY-Qn, for example 2026-Q1.")
+        mapping = {}
+        for title, qid in ((spec or {}).get("columns") or {}).items():
+            if qid not in ids:
+                raise loc.error(("waves", str(w), "columns", title), f"maps to unknown question {qid!r}", "Use an id defined under questions: or modules:.")
+            mapping[nfc(str(title)).strip()] = str(qid)
+        waves[str(w)] = mapping
+    title_owner: dict[str, str] = {}
+    for q in all_q:
+        for t in [*q.text.values(), *(t for m in waves.values() for t, i in m.items() if i == q.id)]:
+            key = header_key(t)
+            if title_owner.get(key, q.id) != q.id:
+                raise SurveyError(f"{path}: the column title {t!r} belongs to both {title_owner[key]} and {q.id}. Give one of them another wording.")
+            title_owner.setdefault(key, q.id)
+    return Survey(
+        id=sid, title=_labels(loc, ("title",), data["title"]), county=county, timezone=str(data.get("timezone", "Europe/Stockholm")),
+        locale=str(data.get("locale", "sv-SE")), meta=meta, sectors=sectors, core=core, modules=modules, waves=waves, path=path,
+        ignore_columns=tuple(nfc(str(c)) for c in data.get("ignore_columns") or ()),
+    )
+
+
+def header_key(title: str) -> str:
+    """How column titles are compared: NFC, case-insensitive, runs of white space as one."""
+    return " ".join(nfc(title).casefold().split())
+
+
+def load_surveys(folder: Path) -> dict[str, Survey]:
+    """Every survey in a folder, by id."""
+    if not folder.is_dir():
+        raise SurveyError(f"Survey folder {folder} does not exist. Set BFS_SURVEYS_DIR to the folder with your survey files.")
+    out: dict[str, Survey] = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        s = load_survey(path)
+        if s.id in out:
+            raise SurveyError(f"{path}: survey id {s.id!r} is also used by {out[s.id].path}. Give each survey its own id.")
+        out[s.id] = s
+    if not out:
+        raise SurveyError(f"No survey files (*.yaml) in {folder}. Copy surveys/blekinge-behov.yaml there to start.")
+    return out
+
+
+def pick_survey(surveys: dict[str, Survey], survey_id: str | None) -> Survey:
+    if survey_id is None:
+        if len(surveys) == 1:
+            return next(iter(surveys.values()))
+        raise SurveyError(f"There are several surveys ({', '.join(surveys)}): name one with --survey.")
+    if survey_id not in surveys:
+        raise SurveyError(f"No survey {survey_id!r}; the surveys are {', '.join(surveys)} (bfs survey list).")
+    return surveys[survey_id]

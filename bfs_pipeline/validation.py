@@ -1,0 +1,269 @@
+"""The Great Expectations suite built from a survey's columns, and the reasons it gives per failing cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bfs_pipeline import normalize as nz
+from bfs_pipeline.errors import BfsError
+from bfs_pipeline.survey import Column, Survey
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?\+00:00$"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "required": {"sv": "Svar saknas på en obligatorisk fråga.", "en": "A required answer is missing."},
+    "unknown_choice": {"sv": "Svaret finns inte bland frågans svarsalternativ.", "en": "The answer is not one of the question's choices."},
+    "out_of_scale": {"sv": "Värdet ligger utanför frågans skala.", "en": "The value is outside the question's scale."},
+    "not_a_number": {"sv": "Frågan kräver ett tal.", "en": "The question needs a number."},
+    "not_integer": {"sv": "Frågan kräver ett heltal.", "en": "The question needs a whole number."},
+    "out_of_range": {"sv": "Talet ligger utanför tillåtet intervall ({min}–{max}).", "en": "The number is outside the allowed range ({min}–{max})."},
+    "not_yes_no": {"sv": "Svara ja eller nej.", "en": "Answer yes or no."},
+    "unparseable_timestamp": {"sv": "Tidstämpeln kan inte tolkas.", "en": "The timestamp cannot be read."},
+    "unknown_sector": {"sv": "Okänd sektor.", "en": "Unknown sector."},
+    "municipality_outside_county": {"sv": "Kommunen ligger utanför enkätens län ({detail}).", "en": "The municipality is outside the survey's county ({detail})."},
+    "unknown_municipality": {"sv": "Okänd kommun: {detail}. Skriv kommunens namn eller fyrsiffriga kod.", "en": "Unknown municipality: {detail}. Write its name or 4-digit code."},
+    "ambiguous_municipality": {"sv": "Namnet passar flera kommuner: {detail}. Skriv den fyrsiffriga koden.", "en": "The name fits several municipalities: {detail}. Write the 4-digit code."},
+    "header": {"sv": "Svarsfilens rubrikrad passar inte enkäten: {detail}", "en": "The answer sheet's header does not fit the survey: {detail}"},
+    "extra_cells": {"sv": "Raden har värden utanför rubrikraden.", "en": "The row has values beyond the header."},
+}
+
+
+def message(rule: str, lang: str = "sv", **kw: Any) -> str:
+    template = MESSAGES[rule].get(lang) or MESSAGES[rule]["sv"]
+    return template.format(**kw)
+
+
+@dataclass(frozen=True)
+class Reason:
+    column: str
+    value: str
+    rule: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"column": self.column, "value": self.value, "rule": self.rule, "message": self.message}
+
+
+@dataclass
+class Prepared:
+    """A batch turned into the frame GX checks, plus the typed answers per row."""
+
+    frame: pd.DataFrame
+    answers: list[dict[str, Any]]
+    submitted: list[dt.datetime | None]
+    sectors: list[str | None]
+
+
+def _ident(c: Column) -> str:
+    return c.question_id or c.type
+
+
+CHOICE_TYPES = ("likert", "single", "sector", "municipality", "yesno", "multi", "municipalities")
+TYPED_PREFIX = {"timestamp": "ts", "integer": "int", "number": "num"}
+NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
+OK = "ok"  # stands in the required_value column for cells that are not required
+LONG_COLUMNS = ["__pos", "ident", "required_value", "choice_key", "typed", "val", "lo", "hi"]
+
+
+def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, default_sector: str | None, tz: str, locale: str | None) -> Prepared:
+    """Parse each cell into a typed answer, and one long frame (a record per cell) for the GX suite to check.
+
+    The frame holds canonical text where parsing worked and the raw text where it did not, so that the
+    suite, not this function, decides what fails.
+    """
+    import pandas as pd
+
+    answers: list[dict[str, Any]] = [{} for _ in rows]
+    submitted: list[dt.datetime | None] = [None] * len(rows)
+    sectors: list[str | None] = [default_sector] * len(rows)
+    indexes = {_ident(c): nz.ChoiceIndex.build(c) for c in columns if c.choices}
+    sector_col = next((c for c in columns if c.type == "sector"), None)
+    if sector_col is not None:
+        for i, cells in enumerate(rows):
+            code = indexes["sector"].one(cells.get("sector", ""))
+            sectors[i] = code if code in survey.sectors else None
+    records: list[tuple[Any, ...]] = []
+    for i, cells in enumerate(rows):
+        for c in columns:
+            q = c.question
+            if q is not None and q.sector is not None and default_sector is None and q.sector != sectors[i]:
+                continue  # in a one-form-for-all sheet, another sector's module is not this row's question
+            ident = _ident(c)
+            text = cells.get(ident, "")
+            required = (text or None) if c.required else OK
+            if not text:
+                records.append((i, ident, required, None, None, None, None, None))
+                continue
+            typed: Any = None
+            if c.type == "timestamp":
+                ts = nz.parse_timestamp(text, tz, locale)
+                submitted[i] = ts
+                records.append((i, ident, required, None, "ts:" + (ts.isoformat() if ts else text), None, None, None))
+            elif c.type in ("multi", "municipalities"):
+                codes = []
+                for raw, code in indexes[ident].split(text) if c.type == "multi" else [(t.strip(), None) for t in re.split(r"[;,]", text) if t.strip()]:
+                    if code is None and c.type == "municipalities":
+                        code = indexes[ident].one(raw) or nz.reference.match_municipality(raw, survey.county).code
+                    codes.append(code)
+                    records.append((i, ident, required, f"{ident}={code if code is not None else raw}", None, None, None, None))
+                typed = list(dict.fromkeys(codes))
+            elif c.type in CHOICE_TYPES:
+                if c.type == "yesno":
+                    code = nz.parse_yesno(text)
+                else:
+                    code = indexes[ident].one(text)
+                    if code is None and c.type == "municipality":
+                        code = nz.reference.match_municipality(text, survey.county).code
+                typed = code
+                records.append((i, ident, required, f"{ident}={code if code is not None else text}", None, None, None, None))
+            elif c.type in ("integer", "number"):
+                n = nz.parse_number(text)
+                canonical = text if n is None else (str(int(n)) if n.is_integer() else repr(n))
+                lo = c.min if c.min is not None else -1e308
+                hi = c.max if c.max is not None else 1e308
+                if n is None:
+                    records.append((i, ident, required, None, f"{TYPED_PREFIX[c.type]}:{canonical}", None, None, None))
+                else:
+                    records.append((i, ident, required, None, f"{TYPED_PREFIX[c.type]}:{canonical}", n, lo, hi))
+                    typed = n if c.type == "number" else (int(n) if n.is_integer() else n)
+            else:  # text, organisation, email
+                typed = text
+                records.append((i, ident, required, None, None, None, None, None))
+            if c.question_id and typed is not None:
+                answers[i][c.question_id] = typed
+    frame = pd.DataFrame.from_records(records, columns=LONG_COLUMNS)
+    for col in ("val", "lo", "hi"):
+        frame[col] = frame[col].astype("float64")
+    return Prepared(frame, answers, submitted, sectors)
+
+
+def expectations(columns: list[Column]) -> list[Any]:
+    """The suite, generated from the columns: value sets and patterns come from the survey, none is written per question."""
+    import great_expectations.expectations as gxe
+
+    valid: list[str] = []
+    for c in columns:
+        if c.type == "yesno":
+            valid += [f"{_ident(c)}=0", f"{_ident(c)}=1"]
+        elif c.type in CHOICE_TYPES:
+            valid += [f"{_ident(c)}={ch.code}" for ch in c.choices]
+    typed = {"ts": ISO_UTC[1:-1], "int": nz.INTEGER_RE.pattern[1:-1], "num": NUMBER_PATTERN}
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="required_value", meta={"check": "required"}),
+        gxe.ExpectColumnValuesToBeInSet(column="choice_key", value_set=sorted(set(valid)) or ["(none)"], meta={"check": "choice"}),
+        gxe.ExpectColumnValuesToMatchRegex(column="typed", regex="^(?:" + "|".join(f"{k}:{v}" for k, v in typed.items()) + ")$", meta={"check": "typed"}),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="val", column_B="lo", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="hi", column_B="val", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}),
+    ]
+
+
+RULES = {
+    "likert": "out_of_scale", "yesno": "not_yes_no", "sector": "unknown_sector", "municipality": "unknown_municipality",
+    "municipalities": "unknown_municipality", "timestamp": "unparseable_timestamp", "integer": "not_a_number", "number": "not_a_number",
+}
+
+
+class Validator:
+    """One ephemeral GX context per process; one suite per set of columns."""
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.asset = self.context.data_sources.add_pandas("answers").add_dataframe_asset("sheet")
+        self.batch_definition = self.asset.add_batch_definition_whole_dataframe("whole")
+        self.definitions: dict[tuple[str, ...], Any] = {}
+
+    def definition(self, columns: list[Column]) -> Any:
+        sig = tuple(f"{_ident(c)}:{c.type}:{c.required}:{c.min}:{c.max}:{','.join(ch.code for ch in c.choices)}" for c in columns)
+        if sig not in self.definitions:
+            name = f"suite-{len(self.definitions)}"
+            suite = self.context.suites.add(self.gx.ExpectationSuite(name=name, expectations=expectations(columns)))
+            self.definitions[sig] = self.context.validation_definitions.add(
+                self.gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite)
+            )
+        return self.definitions[sig]
+
+    def failures(self, prepared: Prepared, columns: list[Column]) -> dict[int, list[tuple[str, str, str]]]:
+        """Row position -> [(ident, title, rule)] for every failing cell."""
+        if prepared.frame.empty:
+            return {}
+        result = self.definition(columns).run(
+            batch_parameters={"dataframe": prepared.frame},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["__pos", "ident"]},
+        )
+        by_ident = {_ident(c): c for c in columns}
+        out: dict[int, list[tuple[str, str, str]]] = {}
+        for res in result.results:
+            info = res.exception_info or {}
+            raised = info.get("raised_exception") if "raised_exception" in info else any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+            if raised:
+                raise BfsError(f"Validation could not run ({res.expectation_config.type}): {info}. This is a bug in bfs; please report it.")
+            if res.success:
+                continue
+            check = (res.expectation_config.meta or {})["check"]
+            for item in res.result.get("unexpected_index_list") or []:
+                c = by_ident[str(item["ident"])]
+                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(c.type, "unknown_choice")
+                out.setdefault(int(item["__pos"]), []).append((_ident(c), c.title, rule))
+        return out
+
+
+_VALIDATOR: Validator | None = None
+
+
+def validator() -> Validator:
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = Validator()
+    return _VALIDATOR
+
+
+def reasons_for(
+    failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str
+) -> list[Reason]:
+    """Turn GX's failing cells into reasons a person can act on, with the value as it stood in the sheet."""
+    by_ident = {_ident(c): c for c in columns}
+    order = {ident: i for i, ident in enumerate(by_ident)}
+    out: list[Reason] = []
+    seen: set[tuple[str, str]] = set()
+    for ident, title, rule in sorted(failures, key=lambda f: order[f[0]]):
+        if (ident, rule) in seen:
+            continue
+        seen.add((ident, rule))
+        raw = cells.get(ident, "")
+        c = by_ident[ident]
+        detail = ""
+        if c.type in ("municipality", "municipalities"):
+            idx = nz.ChoiceIndex.build(c)
+            for token in [t.strip() for t in re.split(r"[;,]", raw) if t.strip()] if c.type == "municipalities" else [raw]:
+                if idx.one(token):
+                    continue
+                m = nz.reference.match_municipality(token, survey.county)
+                if m.rule:
+                    rule, detail = m.rule, m.message or token
+                    break
+        elif c.type == "likert" and rule == "out_of_scale" and nz.parse_number(raw) is None:
+            rule = "unknown_choice"
+        elif c.type == "integer" and rule == "not_a_number" and nz.parse_number(raw) is not None:
+            rule = "not_integer"
+        out.append(Reason(title, raw, rule, message(rule, lang, min=_fmt(c.min), max=_fmt(c.max), detail=detail)))
+    return out
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "…"
+    return str(int(v)) if float(v).is_integer() else str(v).replace(".", ",")

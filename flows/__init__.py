@@ -1,0 +1,1 @@
+"""Thin Prefect flows over bfs_pipeline's functions: the nightly ingest and the quarterly report."""
