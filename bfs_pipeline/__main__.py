@@ -1,0 +1,3 @@
+from bfs_pipeline.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""Delivery against a real SMTP server on loopback (aiosmtpd): once per (report, recipient), failures kept apart."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from bfs_pipeline import pipeline, store
+from bfs_pipeline.config import Settings
+from bfs_pipeline.mailer import deliver
+from bfs_pipeline.report import Report
+from tests.conftest import good_row
+
+
+class Handler:
+    """Records messages; `reply` (e.g. '451 ...') answers DATA instead of accepting."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.reply: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply:
+            return self.reply
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Handler]]:
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, handler
+    controller.stop()
+
+
+@pytest.fixture
+def report(settings: Settings, sheet, tmp_path) -> Report:
+    rows = [good_row(email=f"r{i}@x.se", ORG=f"Org {i}") for i in range(6)]
+    pipeline.ingest_files(settings, file=sheet().write(tmp_path / "kommun-2026-Q1.csv", rows))
+    return pipeline.render(settings, "2026-Q1")
+
+
+def smtp_settings(settings: Settings, controller: Controller) -> Settings:
+    return replace(settings, smtp_host="127.0.0.1", smtp_port=controller.port, smtp_starttls=False, smtp_timeout=5, report_to=("samordnare@lst.example.se",))
+
+
+def test_delivered_once_over_smtp(settings, report, smtp):
+    controller, handler = smtp
+    s = smtp_settings(settings, controller)
+    eng = pipeline.open_store(s)
+    first = deliver(eng, s, report)
+    second = deliver(eng, s, report)
+    assert [o.state for o in first] == ["sent"] and [o.state for o in second] == ["sent"]
+    assert len(handler.messages) == 1
+    msg = handler.messages[0]
+    assert msg["Subject"] == "Behovsrapport Blekinge län 2026-Q1"
+    assert msg["Message-ID"] == first[0].message_id
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.get_payload()] == ["text/plain", "text/html"]
+    assert store.status(eng)["outbox"] == {"sent": 1}
+    eng.dispose()
+
+
+def test_message_id_stable_per_period_and_recipient(report):
+    a = report.message("bfs@lst.example.se", "a@x.se")["Message-ID"]
+    assert a == report.message("bfs@lst.example.se", "a@x.se")["Message-ID"]
+    assert a != report.message("bfs@lst.example.se", "b@x.se")["Message-ID"]
+
+
+def test_451_is_retried_and_delivered_once(settings, report, smtp):
+    controller, handler = smtp
+    s = smtp_settings(settings, controller)
+    eng = pipeline.open_store(s)
+    handler.reply = "451 Try again later"
+    (o,) = deliver(eng, s, report)
+    assert o.state == "pending" and o.error and "451" in o.error
+    handler.reply = None
+    (o,) = deliver(eng, s, report)
+    assert o.state == "sent" and len(handler.messages) == 1
+    eng.dispose()
+
+
+def test_550_fails_and_is_not_resent(settings, report, smtp):
+    controller, handler = smtp
+    s = smtp_settings(settings, controller)
+    eng = pipeline.open_store(s)
+    handler.reply = "550 No such user"
+    (o,) = deliver(eng, s, report)
+    assert o.state == "failed" and "550" in (o.error or "")
+    handler.reply = None
+    (o,) = deliver(eng, s, report)
+    assert o.state == "failed" and handler.messages == []
+    eng.dispose()
+
+
+def test_connection_refused_stays_pending(settings, report):
+    s = replace(settings, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_starttls=False, smtp_timeout=2)
+    eng = pipeline.open_store(s)
+    (o,) = deliver(eng, s, report)
+    assert o.state == "pending" and "cannot connect" in (o.error or "")
+    eng.dispose()
+
+
+def test_password_never_sent_without_starttls(settings, report, smtp):
+    controller, handler = smtp
+    s = replace(smtp_settings(settings, controller), smtp_user="u", smtp_password="secret")
+    eng = pipeline.open_store(s)
+    (o,) = deliver(eng, s, report)
+    assert o.state == "pending" and "STARTTLS" in (o.error or "") and handler.messages == []
+    eng.dispose()
+
+
+def test_without_smtp_written_to_outbox_once(settings, report):
+    eng = pipeline.open_store(settings)
+    (o,) = deliver(eng, settings, report)
+    (again,) = deliver(eng, settings, report)
+    eng.dispose()
+    files = list(settings.outbox.glob("*.eml"))
+    assert o.state == "written" and again.state == "written" and len(files) == 1
+    msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert msg["Subject"].startswith("Behovsrapport") and msg.is_multipart()
+
+
+def test_smtp_password_not_in_settings_repr(settings):
+    assert "hemligt" not in repr(replace(settings, smtp_password="hemligt-lösenord"))
