@@ -1,0 +1,61 @@
+"""The whole pipeline end to end: `bfs demo` through the real Prefect flows, then what it left behind."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BFS = [sys.executable, "-m", "bfs_pipeline"]
+
+
+def bfs(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BFS, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_demo_end_to_end(env, home: Path):
+    env = {k: v for k, v in env.items() if k != "BFS_DATABASE_URL"}
+    proc = bfs(env, "demo")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    html = home / "reports" / "2026-Q3" / "behovsrapport-2026-Q3.sv.html"
+    assert html.is_file() and "Olofström" in html.read_text(encoding="utf-8")
+    (eml,) = (home / "outbox").glob("*.eml")
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert msg["Subject"] == "Behovsrapport Blekinge län 2026-Q3"
+    assert str(html) in proc.stdout and str(eml) in proc.stdout and "bfs quarantine list" in proc.stdout
+
+    status = json.loads(bfs(env, "status", "--json").stdout)
+    assert len(status["waves"]) == 8 and status["waves"][-1] == "2026-Q3"
+    assert 350 < status["responses"] < 600 and status["outbox"] == {"written": 1}
+    runs = [r for r in status["last_runs"]]
+    for r in runs:
+        assert r["rows_seen"] == r["accepted"] + r["duplicates"] + r["blank"] + r["quarantined"]
+
+    q = json.loads(bfs(env, "quarantine", "list", "--json").stdout)
+    rules = {reason["rule"] for row in q for reason in row["reasons"]}
+    expected = {"municipality_outside_county", "unknown_municipality", "out_of_scale", "unknown_choice", "not_a_number", "out_of_range", "required", "unparseable_timestamp", "header"}
+    assert expected <= rules
+    rows_total = sum(1 for _ in q)
+    assert rows_total < 0.08 * status["responses"] + 10  # a few percent, not a flood
+
+    # a second demo on the same home starts clean (in-process this time: the flows' functions without Prefect)
+    again = bfs(env, "demo", "--no-prefect")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(bfs(env, "status", "--json").stdout)["responses"] == status["responses"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_demo_refuses_a_home_it_did_not_make(env, home: Path):
+    (home / "important.txt").write_text("keep me", encoding="utf-8")
+    proc = bfs(env, "demo", "--no-prefect")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith(f"bfs: BFS_HOME {home} already holds data that the demo did not make. Run `bfs demo --fresh`")
+    assert (home / "important.txt").exists()

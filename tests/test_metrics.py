@@ -1,0 +1,66 @@
+"""Metrics are pure: small hand-made frames with results worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from bfs_pipeline import metrics
+
+
+def frame(rows: list[tuple[str, list[str], dict[str, str]]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"id": i, "sector": "kommun", "wave": w, "organisation": f"o{i}", "submitted_at": None, "answers": {"C01": m, **a}} for i, (w, m, a) in enumerate(rows)]
+    )
+
+
+def test_share_mean_n_and_suppression():
+    rows = [("2026-Q1", ["1080"], {"B01": v}) for v in ("5", "4", "2", "1", "9", "4")]  # 9 = don't know: not scored
+    rows += [("2026-Q1", ["1081"], {"B01": "5"})] * 3
+    t = metrics.need_table(frame(rows), ["B01"], "C01", "10")
+    k = t[(t.municipality == "1080")].iloc[0]
+    assert (k.n, k.share_high, k["mean"], k.suppressed) == (5, 0.6, 3.2, False)
+    r = t[(t.municipality == "1081")].iloc[0]
+    assert r.n == 3 and r.suppressed and math.isnan(r.share_high) and math.isnan(r["mean"])
+    county = t[t.municipality == "10"].iloc[0]
+    assert county.n == 8 and county.share_high == 6 / 8
+
+
+def test_several_municipalities_count_for_each_and_county_once():
+    rows = [("2026-Q1", ["1080", "1081"], {"B01": "5"})] * 5 + [("2026-Q1", ["10"], {"B01": "1"})] * 5
+    t = metrics.need_table(frame(rows), ["B01"], "C01", "10")
+    assert dict(zip(t.municipality, t.n, strict=True)) == {"1080": 5, "1081": 5, "10": 10}
+
+
+def test_floor_median_max_gap_and_change():
+    rows = []
+    for wave, shares in (("2026-Q1", {"1080": 5, "1081": 3, "1082": 1}), ("2026-Q2", {"1080": 5, "1081": 1, "1082": 0})):
+        for m, high in shares.items():
+            rows += [(wave, [m], {"B01": "5"})] * high + [(wave, [m], {"B01": "1"})] * (5 - high)
+    t = metrics.need_table(frame(rows), ["B01"], "C01", "10")
+    s = metrics.with_change(metrics.county_spread(t, "10"), ["item"], "gap")
+    q2 = s[s.wave == "2026-Q2"].iloc[0]
+    assert (q2.floor, q2.floor_municipality, q2["median"], q2["max"], q2.max_municipality, q2.gap) == (0.0, "1082", 0.2, 1.0, "1080", 1.0)
+    assert math.isclose(q2.gap_change, 0.2)
+    q1 = s[s.wave == "2026-Q1"].iloc[0]
+    assert math.isnan(q1.gap_change)
+
+
+def test_suppressed_municipality_not_the_floor():
+    rows = [("2026-Q1", ["1080"], {"B01": "5"})] * 5 + [("2026-Q1", ["1081"], {"B01": "1"})] * 2
+    t = metrics.need_table(frame(rows), ["B01"], "C01", "10")
+    s = metrics.county_spread(t, "10")
+    assert list(s.floor_municipality) == ["1080"]
+
+
+def test_waves():
+    assert metrics.prev_wave("2026-Q1") == "2025-Q4"
+    assert metrics.prev_wave("2026-Q3", 4) == "2025-Q3"
+    assert metrics.wave_range("2026-Q3", 3) == ["2026-Q1", "2026-Q2", "2026-Q3"]
+
+
+def test_coverage_counts_and_suppression():
+    rows = [("2026-Q1", ["1080"], {})] * 6 + [("2026-Q1", ["1081"], {})] * 2 + [("2025-Q4", ["1081"], {})] * 9
+    c = metrics.coverage(frame(rows), "C01", "10", "2026-Q1")
+    assert dict(zip(c.municipality, zip(c.n, c.suppressed, strict=True), strict=True)) == {"1080": (6, False), "1081": (2, True)}
