@@ -155,7 +155,10 @@ def survey_list(ctx: click.Context, as_json: bool) -> None:
     from bfs_pipeline.survey import load_surveys
 
     surveys = load_surveys(settings_of(ctx).surveys_dir)
-    data = [{"id": s.id, "title": s.title["sv"], "title_en": s.title.get("en"), "county": s.county, "sectors": list(s.sectors), "file": str(s.path)} for s in surveys.values()]
+    data: list[dict[str, Any]] = [
+        {"id": s.id, "title": s.title["sv"], "title_en": s.title.get("en"), "county": s.county, "sectors": list(s.sectors), "file": str(s.path)}
+        for s in surveys.values()
+    ]
     if as_json:
         emit(data)
         return
@@ -220,7 +223,17 @@ def report(ctx: click.Context, period: str, out: Path | None, send: bool, lang: 
     rep = pipeline.render(settings, period, lang, survey_id, out)
     deliveries = [o.__dict__ for o in pipeline.send(settings, rep)] if send else []
     if as_json:
-        emit({"period": rep.period, "lang": rep.lang, "subject": rep.subject, "files": rep.files, "summary": rep.summary, "alerts": rep.alerts, "deliveries": deliveries})
+        emit(
+            {
+                "period": rep.period,
+                "lang": rep.lang,
+                "subject": rep.subject,
+                "files": rep.files,
+                "summary": rep.summary,
+                "alerts": rep.alerts,
+                "deliveries": deliveries,
+            }
+        )
         return
     click.echo(f"{rep.subject}")
     for kind, path in rep.files.items():

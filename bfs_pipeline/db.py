@@ -19,7 +19,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"BFS_DATABASE_URL is not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB.") from None
+        raise StoreError("BFS_DATABASE_URL is not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB.") from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":

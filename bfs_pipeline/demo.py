@@ -132,15 +132,25 @@ def answer_row(rng: random.Random, survey: Survey, cols: list[Column], actor: Ac
                 row[col.title] = f"{fte:.2f}".replace(".", ",")
             else:
                 hi = q.max if q.max is not None else 10
-                v = rng.uniform(0, min(hi, 40))
-                row[col.title] = str(round(v)) if q.type == "integer" else f"{v:.1f}".replace(".", ",")
-        elif q.type == "text":
-            if rng.random() < 0.3:
-                row[col.title] = rng.choice(["Mer metodstöd", "Tid för samverkan", "Utbildning för rådet", "<b>Fler möten</b> & nätverk", "=SUMMA(A1:A9)"])
+                x = rng.uniform(0, min(hi, 40))
+                row[col.title] = str(round(x)) if q.type == "integer" else f"{x:.1f}".replace(".", ",")
+        elif q.type == "text" and rng.random() < 0.3:
+            row[col.title] = rng.choice(["Mer metodstöd", "Tid för samverkan", "Utbildning för rådet", "<b>Fler möten</b> & nätverk", "=SUMMA(A1:A9)"])
     return row
 
 
-BREAKS = ["outside_county", "unknown_municipality", "out_of_scale", "unknown_choice", "not_a_number", "out_of_range", "required", "timestamp", "blank", "duplicate"]
+BREAKS = [
+    "outside_county",
+    "unknown_municipality",
+    "out_of_scale",
+    "unknown_choice",
+    "not_a_number",
+    "out_of_range",
+    "required",
+    "timestamp",
+    "blank",
+    "duplicate",
+]
 
 
 def _break(rng: random.Random, kind: str, row: dict[str, str], cols: list[Column]) -> dict[str, str]:
@@ -226,7 +236,9 @@ def generate(survey: Survey, folder: Path, seed: int = 42) -> dict[str, list[Pat
             files.append(path)
         if t == WAVES - 1:
             cols = [c for c in survey.columns("naringsliv", wave) if not (c.question and c.question.yearly)]
-            extra = [answer_row(rng, survey, cols, a, a.emails[0], wave, t, dt.datetime(year, 3 * q, 20, 9, tzinfo=tz)) for a in actors if a.sector == "naringsliv"][:3]
+            extra = [
+                answer_row(rng, survey, cols, a, a.emails[0], wave, t, dt.datetime(year, 3 * q, 20, 9, tzinfo=tz)) for a in actors if a.sector == "naringsliv"
+            ][:3]
             path = folder / f"naringsliv-{wave}-tillagg.csv"
             write_sheet(path, [c.title for c in cols] + ["Kommentar från handläggaren"], extra)
             files.append(path)

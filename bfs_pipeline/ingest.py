@@ -70,7 +70,9 @@ def _raw_row(batch: RawBatch, row: list[str]) -> dict[str, str]:
 
 def sheet_hash(batch: RawBatch, survey: Survey) -> str:
     """Identifies a sheet's exact content, and what it was read as."""
-    return content_hash({"survey": survey.id, "sector": batch.sector, "wave": batch.wave, "header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows})
+    return content_hash(
+        {"survey": survey.id, "sector": batch.sector, "wave": batch.wave, "header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows}
+    )
 
 
 def unchanged_since(engine: Engine, batch: RawBatch, survey: Survey) -> int | None:
@@ -87,7 +89,12 @@ def unchanged_since(engine: Engine, batch: RawBatch, survey: Survey) -> int | No
 def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
     with Session(engine) as s, s.begin():
         run = IngestRun(
-            source=batch.source, survey_id=survey.id, sector=batch.sector, wave=batch.wave, status="running", rows_seen=len(batch.rows),
+            source=batch.source,
+            survey_id=survey.id,
+            sector=batch.sector,
+            wave=batch.wave,
+            status="running",
+            rows_seen=len(batch.rows),
             sheet_hash=sheet_hash(batch, survey),
         )
         s.add(run)
@@ -132,12 +139,20 @@ def ingest_batch(engine: Engine, batch: RawBatch, survey: Survey, key: bytes, la
     for pos, i in enumerate(live):
         reasons = validation.reasons_for(failures.get(pos, []), rows[pos], header.columns, survey, lang)
         if "__extra__" in rows[pos]:
-            reasons.append(validation.Reason(f"(kolumn {len(batch.header) + 1}+)", rows[pos]["__extra__"], "extra_cells", validation.message("extra_cells", lang)))
+            reasons.append(
+                validation.Reason(f"(kolumn {len(batch.header) + 1}+)", rows[pos]["__extra__"], "extra_cells", validation.message("extra_cells", lang))
+            )
         sector = prepared.sectors[pos]
         submitted = prepared.submitted[pos]
         if reasons or sector is None or submitted is None:
             quarantine.append(
-                QuarantinedRow(run_id=run_id, source=batch.source, sheet_row=batch.sheet_rows[i], raw=_raw_row(batch, batch.rows[i]), reasons=[r.as_json() for r in reasons])
+                QuarantinedRow(
+                    run_id=run_id,
+                    source=batch.source,
+                    sheet_row=batch.sheet_rows[i],
+                    raw=_raw_row(batch, batch.rows[i]),
+                    reasons=[r.as_json() for r in reasons],
+                )
             )
             continue
         wave = batch.wave or wave_for(submitted, tz)
@@ -149,9 +164,18 @@ def ingest_batch(engine: Engine, batch: RawBatch, survey: Survey, key: bytes, la
         record = {"survey": survey.id, "sector": sector, "wave": wave, "submitted_at": submitted.isoformat(), "email": ehash, "answers": answers}
         candidates.append(
             {
-                "survey_id": survey.id, "sector": sector, "wave": wave, "submitted_at": submitted, "respondent_key": respondent,
-                "email_hash": ehash, "organisation": org, "content_hash": content_hash(record), "answers": answers,
-                "source": batch.source, "sheet_row": batch.sheet_rows[i], "run_id": run_id,
+                "survey_id": survey.id,
+                "sector": sector,
+                "wave": wave,
+                "submitted_at": submitted,
+                "respondent_key": respondent,
+                "email_hash": ehash,
+                "organisation": org,
+                "content_hash": content_hash(record),
+                "answers": answers,
+                "source": batch.source,
+                "sheet_row": batch.sheet_rows[i],
+                "run_id": run_id,
             }
         )
     result.quarantined = len(quarantine)
@@ -191,9 +215,7 @@ def _settle_resubmissions(s: Session, survey_id: str, groups: Iterable[tuple[str
     """Within each (wave, respondent) the newest answer counts; older ones stay as history."""
     for wave, respondent in groups:
         rows = s.execute(
-            select(Response.id, Response.submitted_at).where(
-                Response.survey_id == survey_id, Response.wave == wave, Response.respondent_key == respondent
-            )
+            select(Response.id, Response.submitted_at).where(Response.survey_id == survey_id, Response.wave == wave, Response.respondent_key == respondent)
         ).all()
         newest = max(rows, key=lambda r: (_aware(r.submitted_at), r.id)).id
         s.execute(update(Response).where(Response.id.in_([r.id for r in rows])).values(is_current=False))
@@ -210,8 +232,14 @@ def _finish(s: Session, result: IngestResult) -> None:
         update(IngestRun)
         .where(IngestRun.id == result.run_id)
         .values(
-            status=result.status, error=result.error, finished_at=dt.datetime.now(dt.UTC), rows_seen=result.rows_seen,
-            accepted=result.accepted, duplicates=result.duplicates, blank=result.blank, quarantined=result.quarantined,
+            status=result.status,
+            error=result.error,
+            finished_at=dt.datetime.now(dt.UTC),
+            rows_seen=result.rows_seen,
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            blank=result.blank,
+            quarantined=result.quarantined,
         )
     )
 

@@ -85,8 +85,14 @@ def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -
         lo, hi = g.loc[g[value].idxmin()], g.loc[g[value].idxmax()]
         rows.append(
             {
-                "wave": wave, "item": item, "municipalities": len(g), "floor": float(lo[value]), "floor_municipality": lo["municipality"],
-                "median": float(g[value].median()), "max": float(hi[value]), "max_municipality": hi["municipality"],
+                "wave": wave,
+                "item": item,
+                "municipalities": len(g),
+                "floor": float(lo[value]),
+                "floor_municipality": lo["municipality"],
+                "median": float(g[value].median()),
+                "max": float(hi[value]),
+                "max_municipality": hi["municipality"],
                 "gap": float(hi[value] - lo[value]),
             }
         )

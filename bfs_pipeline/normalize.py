@@ -55,7 +55,7 @@ def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None 
     s = clean(text)
     if not s:
         return None
-    if SERIAL_RE.match(s) and not s.isdigit() or (s.isdigit() and 4 <= len(s) <= 6):
+    if (SERIAL_RE.match(s) and not s.isdigit()) or (s.isdigit() and 4 <= len(s) <= 6):
         days = float(s.replace(",", "."))
         local = SHEETS_EPOCH + dt.timedelta(days=days)
         return local.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
@@ -91,7 +91,7 @@ def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None 
             if not d:
                 return None
             day, month, year = int(d.group("a")), int(d.group("b")), int(d.group("y"))
-    t = TIME_RE.match(s[d.end():])
+    t = TIME_RE.match(s[d.end() :])
     if not t:
         return None
     hour, minute = int(t.group("H") or 0), int(t.group("M") or 0)
@@ -164,7 +164,7 @@ class ChoiceIndex:
         while rest:
             for phrase, code in self.phrases:
                 if rest.startswith(phrase):
-                    tail = rest[len(phrase):]
+                    tail = rest[len(phrase) :]
                     if not tail or tail[0] in ",;":
                         out.append((phrase, code))
                         rest = tail.lstrip(",; ")
@@ -206,7 +206,7 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
         if k in ignored:
             continue
         col = by_title.get(k)
-        if col is None and sector is not None and k == key(survey.meta["sector"]["sv"]) or k == key(survey.meta["sector"].get("en", "")):
+        if (col is None and sector is not None and k == key(survey.meta["sector"]["sv"])) or k == key(survey.meta["sector"].get("en", "")):
             col = next(c for c in every if c.type == "sector")
         if col is None:
             other = elsewhere.get(k)
@@ -216,8 +216,7 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
                     f"Ingest the sheet with --sector {other.question.sector}, or remove the column."
                 )
             raise HeaderError(
-                f'Survey "{survey.id}" has no column "{title}" {where}. Add it to the wave\'s columns in {survey.path.name}, '
-                "or list it under ignore_columns."
+                f'Survey "{survey.id}" has no column "{title}" {where}. Add it to the wave\'s columns in {survey.path.name}, or list it under ignore_columns.'
             )
         ident = col.question_id or col.type
         if ident in seen:

@@ -17,7 +17,9 @@ def hash_key(configured: str | None, home: Path, create: bool = True) -> bytes:
     """BFS_HASH_KEY if set; otherwise a key kept (mode 0600) under BFS_HOME, made on first use."""
     if configured:
         if len(configured) < 16:
-            raise SettingsError("BFS_HASH_KEY is shorter than 16 characters: use a long random secret (python -c 'import secrets; print(secrets.token_hex(32))').")
+            raise SettingsError(
+                "BFS_HASH_KEY is shorter than 16 characters: use a long random secret (python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
         return configured.encode("utf-8")
     path = home / KEY_FILE
     if path.is_file():

@@ -91,7 +91,6 @@ def _exact_index() -> dict[str, tuple[str, ...]]:
 def match_municipality(value: str, county_code: str) -> Match:
     """Match a code, name, official name or (inside the county, unambiguously) a name without diacritics."""
     county = counties().get(county_code)
-    county_name = county.name if county else f"län {county_code}"
     raw = value.strip()
     if raw.isdigit() and len(raw) == 3:
         raw = "0" + raw  # "180" typed for "0180"; only ever fills a dropped leading zero
@@ -105,9 +104,7 @@ def match_municipality(value: str, county_code: str) -> Match:
     if len(inside) > 1:
         return Match(None, "ambiguous_municipality", f"{value} ({', '.join(inside)})")
     folded = fold(raw.removesuffix(" kommun").removesuffix("s"))
-    candidates = {
-        m.code for m in county_municipalities(county_code) if fold(m.name) in (fold(raw), folded) or fold(m.official_name) == fold(raw)
-    }
+    candidates = {m.code for m in county_municipalities(county_code) if fold(m.name) in (fold(raw), folded) or fold(m.official_name) == fold(raw)}
     if len(candidates) == 1:
         return Match(candidates.pop())
     if len(candidates) > 1:

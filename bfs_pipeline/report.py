@@ -143,7 +143,7 @@ def message_id(survey_id: str, period: str, lang: str, recipient: str, sender: s
 def item_label(survey: Survey, item: str, lang: str) -> str:
     title = survey.question(item).title(lang)
     prefix = NEED_PREFIX.get(lang, "")
-    title = title[len(prefix):] if title.startswith(prefix) else title
+    title = title[len(prefix) :] if title.startswith(prefix) else title
     return title[:1].upper() + title[1:]
 
 
@@ -197,7 +197,9 @@ def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str
             return {"value": WORDS[lang]["suppressed"], "n": 0, "change": "", "suppressed": True}
         row = r.iloc[0]
         return {
-            "value": fmt_pct(row["share_high"], lang), "n": int(row["n"]), "change": fmt_change(row["share_high_change"], lang),
+            "value": fmt_pct(row["share_high"], lang),
+            "n": int(row["n"]),
+            "change": fmt_change(row["share_high_change"], lang),
             "suppressed": bool(row["suppressed"]),
         }
 
@@ -210,8 +212,13 @@ def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str
             s = sp_now.loc[i]
             spread_rows.append(
                 {
-                    "item": labels[i], "floor": fmt_pct(s["floor"], lang), "floor_name": names[s["floor_municipality"]], "median": fmt_pct(s["median"], lang),
-                    "max": fmt_pct(s["max"], lang), "max_name": names[s["max_municipality"]], "gap": fmt_pct(s["gap"], lang),
+                    "item": labels[i],
+                    "floor": fmt_pct(s["floor"], lang),
+                    "floor_name": names[s["floor_municipality"]],
+                    "median": fmt_pct(s["median"], lang),
+                    "max": fmt_pct(s["max"], lang),
+                    "max_name": names[s["max_municipality"]],
+                    "gap": fmt_pct(s["gap"], lang),
                     "gap_change": fmt_change(s["gap_change"], lang),
                 }
             )
@@ -232,10 +239,22 @@ def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str
     summary = _summary(in_period, now, sp_now, labels, names, county_code, lang)
     alerts: list[dict[str, Any]] = []  # issue 4 adds alerts generated from the data
     ctx = {
-        "lang": lang, "period": period, "county": county.name, "title": survey.title.get(lang, survey.title["sv"]),
-        "generated": (generated or dt.date.today()).isoformat(), "items": [labels[i] for i in items], "item_ids": items,
-        "rows": rows, "county_row": county_row, "spread": spread_rows, "sectors": [survey.sectors[s].get(lang, survey.sectors[s]["sv"]) for s in sectors],
-        "coverage": cov_rows, "respondents": fmt_int(len(in_period), lang), "summary": summary, "alerts": alerts, "min_n": metrics.MIN_N,
+        "lang": lang,
+        "period": period,
+        "county": county.name,
+        "title": survey.title.get(lang, survey.title["sv"]),
+        "generated": (generated or dt.date.today()).isoformat(),
+        "items": [labels[i] for i in items],
+        "item_ids": items,
+        "rows": rows,
+        "county_row": county_row,
+        "spread": spread_rows,
+        "sectors": [survey.sectors[s].get(lang, survey.sectors[s]["sv"]) for s in sectors],
+        "coverage": cov_rows,
+        "respondents": fmt_int(len(in_period), lang),
+        "summary": summary,
+        "alerts": alerts,
+        "min_n": metrics.MIN_N,
         "previous": metrics.prev_wave(period),
     }
     env = _environment()
@@ -249,7 +268,9 @@ def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str
     return Report(survey.id, period, lang, subject, html, text, summary, alerts, data_hash)
 
 
-def _summary(in_period: pd.DataFrame, now: pd.DataFrame, spread: pd.DataFrame, labels: dict[str, str], names: dict[str, str], county: str, lang: str) -> list[str]:
+def _summary(
+    in_period: pd.DataFrame, now: pd.DataFrame, spread: pd.DataFrame, labels: dict[str, str], names: dict[str, str], county: str, lang: str
+) -> list[str]:
     """A few sentences generated from the same numbers as the tables."""
     out = []
     n = len(in_period)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ def prepare_home(settings: Settings, fresh: bool) -> None:
                 "or set BFS_HOME to an empty folder."
             )
         if not default_db and not fresh:
-            raise BfsError(f"The demo would empty the database in BFS_DATABASE_URL. Run `bfs demo --fresh` if that is what you want.")
+            raise BfsError("The demo would empty the database in BFS_DATABASE_URL. Run `bfs demo --fresh` if that is what you want.")
         for part in DEMO_PARTS:
             p = home / part
             if p.is_dir():
@@ -61,6 +62,12 @@ def prefect_runtime(home: Path) -> Iterator[None]:
         yield
 
 
+def _warm_up() -> None:
+    from bfs_pipeline import validation
+
+    validation.validator()
+
+
 def nightly_in_process(settings: Settings) -> list[dict[str, Any]]:
     """What the nightly flow does, without Prefect."""
     batches, settled = pipeline.pull_changed(settings)
@@ -79,7 +86,9 @@ def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, 
     os.environ["BFS_HOME"] = str(settings.home)  # the flows read their settings from the environment
     survey = pipeline.survey_for(settings, None)
     staged = demo.generate(survey, settings.home / "demo-sheets")
-    echo(f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters ({demo.WAVES} waves, about 60 organisations) in {settings.home / 'demo-sheets'}")
+    echo(
+        f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters (about 60 organisations) in {settings.home / 'demo-sheets'}"
+    )
     settings.inbox.mkdir(parents=True, exist_ok=True)
     ctx: contextlib.AbstractContextManager[None] = prefect_runtime(settings.home) if use_prefect else contextlib.nullcontext()
     totals = {"rows_seen": 0, "accepted": 0, "duplicates": 0, "blank": 0, "quarantined": 0}
@@ -87,6 +96,9 @@ def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, 
     with ctx:
         if use_prefect:
             echo("Starting Prefect (a temporary local server; the first start takes 10-20 s) ...")
+            # Great Expectations takes seconds to import: do it while Prefect's server starts in its own process.
+            warm = threading.Thread(target=_warm_up, daemon=True)
+            warm.start()
             from flows.nightly import nightly_ingest
             from flows.quarterly import quarterly_report
         for wave, files in staged.items():

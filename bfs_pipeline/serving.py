@@ -24,7 +24,7 @@ LOCAL_PORT = 4200
 
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2) as resp:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=2) as resp:
             return bool(resp.status == 200)
     except OSError:
         return False
@@ -42,7 +42,9 @@ def local_server(settings: Settings, echo: Callable[[str], Any], timeout: float 
     with log.open("ab") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(LOCAL_PORT)],
-            stdout=fh, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
         )
     try:
         deadline = time.monotonic() + timeout
@@ -76,8 +78,8 @@ def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Call
         from flows.nightly import nightly_ingest
         from flows.quarterly import quarterly_report
 
-        nightly = nightly_ingest.to_deployment(name="nightly", schedule=Cron(nightly_cron, timezone=TIMEZONE), concurrency_limit=1)
-        quarterly = quarterly_report.to_deployment(
+        nightly: Any = nightly_ingest.to_deployment(name="nightly", schedule=Cron(nightly_cron, timezone=TIMEZONE), concurrency_limit=1)
+        quarterly: Any = quarterly_report.to_deployment(
             name="quarterly", schedule=Cron(quarterly_cron, timezone=TIMEZONE), parameters={"period": "previous"}, concurrency_limit=1
         )
         echo(f"Serving nightly-ingest/nightly ({nightly_cron}) and quarterly-report/quarterly ({quarterly_cron}), {TIMEZONE}. Ctrl-C stops.")

@@ -133,7 +133,7 @@ class FileSource:
     @classmethod
     def inbox(cls, folder: Path, sectors: list[str], **kw: str | None) -> FileSource:
         paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~$")))
-        return cls(paths, sectors, name=str(folder), **kw)  # type: ignore[arg-type]
+        return cls(paths, sectors, name=str(folder), **kw)
 
     def batches(self) -> Iterator[RawBatch]:
         for path in self.paths:
@@ -151,6 +151,12 @@ class FileSource:
             raise SourceError(f"{path} is neither .csv nor .xlsx: export the answer sheet as CSV or Excel (.xlsx).")
         sector, wave = infer_from_name(path, self.sectors)
         return RawBatch(
-            source=str(path), header=header, rows=rows, sheet_rows=numbers, survey_id=self.survey_id,
-            sector=self.sector or sector, wave=self.wave or wave, locale=self.locale,
+            source=str(path),
+            header=header,
+            rows=rows,
+            sheet_rows=numbers,
+            survey_id=self.survey_id,
+            sector=self.sector or sector,
+            wave=self.wave or wave,
+            locale=self.locale,
         )

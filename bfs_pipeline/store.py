@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from bfs_pipeline.models import Delivery, IngestRun, QuarantinedRow, Response
@@ -35,16 +35,13 @@ def quarantine_rows(engine: Engine, run_id: int | None = None) -> list[dict[str,
             q = q.where(QuarantinedRow.run_id == run_id)
         else:
             q = q.where(QuarantinedRow.run_id.in_(latest_runs(s)))
-        return [
-            {"id": r.id, "run_id": r.run_id, "source": r.source, "sheet_row": r.sheet_row, "reasons": r.reasons, "raw": r.raw}
-            for r in s.scalars(q)
-        ]
+        return [{"id": r.id, "run_id": r.run_id, "source": r.source, "sheet_row": r.sheet_row, "reasons": r.reasons, "raw": r.raw} for r in s.scalars(q)]
 
 
 def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> dict[str, Any]:
     """What `bfs status` reports: counts that hold now, the waves with answers, the last runs, the outbox."""
     with Session(engine) as s:
-        cond = [Response.is_current.is_(True)]
+        cond: list[ColumnElement[bool]] = [Response.is_current.is_(True)]
         if survey_id:
             cond.append(Response.survey_id == survey_id)
         responses = s.scalar(select(func.count()).select_from(Response).where(*cond)) or 0
@@ -63,8 +60,16 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> dict
             "outbox": outbox,
             "last_runs": [
                 {
-                    "run_id": r.id, "source": r.source, "status": r.status, "started_at": r.started_at.isoformat(), "rows_seen": r.rows_seen,
-                    "accepted": r.accepted, "duplicates": r.duplicates, "blank": r.blank, "quarantined": r.quarantined, "error": r.error,
+                    "run_id": r.id,
+                    "source": r.source,
+                    "status": r.status,
+                    "started_at": r.started_at.isoformat(),
+                    "rows_seen": r.rows_seen,
+                    "accepted": r.accepted,
+                    "duplicates": r.duplicates,
+                    "blank": r.blank,
+                    "quarantined": r.quarantined,
+                    "error": r.error,
                 }
                 for r in last
             ],

@@ -188,7 +188,9 @@ def _choices(loc: _Loc, keys: tuple[str | int, ...], value: Any) -> tuple[Choice
     return tuple(out)
 
 
-def _question(loc: _Loc, keys: tuple[str | int, ...], raw: Any, scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]], sector: str | None, county: str) -> Question:
+def _question(
+    loc: _Loc, keys: tuple[str | int, ...], raw: Any, scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]], sector: str | None, county: str
+) -> Question:
     if not isinstance(raw, dict):
         raise loc.error(keys, "is not a question", "Give it as a mapping with id, type and text.")
     qid = str(raw.get("id", ""))
@@ -219,8 +221,18 @@ def _question(loc: _Loc, keys: tuple[str | int, ...], raw: Any, scales: dict[str
     if lo is not None and hi is not None and lo > hi:
         raise loc.error((*keys, "min"), f"question {qid} has min {lo} above max {hi}", "Swap them.")
     return Question(
-        id=qid, type=qtype, text=text, required=bool(raw.get("required", False)), yearly=bool(raw.get("yearly", False)),
-        choices=choices, min=lo, max=hi, scale=scale, scale_points=points, unit=raw.get("unit"), sector=sector,
+        id=qid,
+        type=qtype,
+        text=text,
+        required=bool(raw.get("required", False)),
+        yearly=bool(raw.get("yearly", False)),
+        choices=choices,
+        min=lo,
+        max=hi,
+        scale=scale,
+        scale_points=points,
+        unit=raw.get("unit"),
+        sector=sector,
     )
 
 
@@ -248,7 +260,7 @@ def _load_survey(path: Path) -> Survey:
         raise SurveyError(f"Cannot read survey file {path}: {exc.strerror}. Check the path.") from None
     try:
         node = yaml.compose(source, Loader=_LOADER)
-        data = yaml.load(source, Loader=_LOADER)  # noqa: S506 (a safe loader)
+        data = yaml.load(source, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -309,8 +321,17 @@ def _load_survey(path: Path) -> Survey:
                 raise SurveyError(f"{path}: the column title {t!r} belongs to both {title_owner[key]} and {q.id}. Give one of them another wording.")
             title_owner.setdefault(key, q.id)
     return Survey(
-        id=sid, title=_labels(loc, ("title",), data["title"]), county=county, timezone=str(data.get("timezone", "Europe/Stockholm")),
-        locale=str(data.get("locale", "sv-SE")), meta=meta, sectors=sectors, core=core, modules=modules, waves=waves, path=path,
+        id=sid,
+        title=_labels(loc, ("title",), data["title"]),
+        county=county,
+        timezone=str(data.get("timezone", "Europe/Stockholm")),
+        locale=str(data.get("locale", "sv-SE")),
+        meta=meta,
+        sectors=sectors,
+        core=core,
+        modules=modules,
+        waves=waves,
+        path=path,
         ignore_columns=tuple(nfc(str(c)) for c in data.get("ignore_columns") or ()),
     )
 

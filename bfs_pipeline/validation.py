@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bfs_pipeline import normalize as nz
+from bfs_pipeline import reference
 from bfs_pipeline.errors import BfsError
 from bfs_pipeline.survey import Column, Survey
 
@@ -27,9 +29,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_yes_no": {"sv": "Svara ja eller nej.", "en": "Answer yes or no."},
     "unparseable_timestamp": {"sv": "Tidstämpeln kan inte tolkas.", "en": "The timestamp cannot be read."},
     "unknown_sector": {"sv": "Okänd sektor.", "en": "Unknown sector."},
-    "municipality_outside_county": {"sv": "Kommunen ligger utanför enkätens län ({detail}).", "en": "The municipality is outside the survey's county ({detail})."},
-    "unknown_municipality": {"sv": "Okänd kommun: {detail}. Skriv kommunens namn eller fyrsiffriga kod.", "en": "Unknown municipality: {detail}. Write its name or 4-digit code."},
-    "ambiguous_municipality": {"sv": "Namnet passar flera kommuner: {detail}. Skriv den fyrsiffriga koden.", "en": "The name fits several municipalities: {detail}. Write the 4-digit code."},
+    "municipality_outside_county": {
+        "sv": "Kommunen ligger utanför enkätens län ({detail}).",
+        "en": "The municipality is outside the survey's county ({detail}).",
+    },
+    "unknown_municipality": {
+        "sv": "Okänd kommun: {detail}. Skriv kommunens namn eller fyrsiffriga kod.",
+        "en": "Unknown municipality: {detail}. Write its name or 4-digit code.",
+    },
+    "ambiguous_municipality": {
+        "sv": "Namnet passar flera kommuner: {detail}. Skriv den fyrsiffriga koden.",
+        "en": "The name fits several municipalities: {detail}. Write the 4-digit code.",
+    },
     "header": {"sv": "Svarsfilens rubrikrad passar inte enkäten: {detail}", "en": "The answer sheet's header does not fit the survey: {detail}"},
     "extra_cells": {"sv": "Raden har värden utanför rubrikraden.", "en": "The row has values beyond the header."},
 }
@@ -110,7 +121,7 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
                 codes = []
                 for raw, code in indexes[ident].split(text) if c.type == "multi" else [(t.strip(), None) for t in re.split(r"[;,]", text) if t.strip()]:
                     if code is None and c.type == "municipalities":
-                        code = indexes[ident].one(raw) or nz.reference.match_municipality(raw, survey.county).code
+                        code = indexes[ident].one(raw) or reference.match_municipality(raw, survey.county).code
                     codes.append(code)
                     records.append((i, ident, required, f"{ident}={code if code is not None else raw}", None, None, None, None))
                 typed = list(dict.fromkeys(codes))
@@ -120,7 +131,7 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
                 else:
                     code = indexes[ident].one(text)
                     if code is None and c.type == "municipality":
-                        code = nz.reference.match_municipality(text, survey.county).code
+                        code = reference.match_municipality(text, survey.county).code
                 typed = code
                 records.append((i, ident, required, f"{ident}={code if code is not None else text}", None, None, None, None))
             elif c.type in ("integer", "number"):
@@ -159,14 +170,24 @@ def expectations(columns: list[Column]) -> list[Any]:
         gxe.ExpectColumnValuesToNotBeNull(column="required_value", meta={"check": "required"}),
         gxe.ExpectColumnValuesToBeInSet(column="choice_key", value_set=sorted(set(valid)) or ["(none)"], meta={"check": "choice"}),
         gxe.ExpectColumnValuesToMatchRegex(column="typed", regex="^(?:" + "|".join(f"{k}:{v}" for k, v in typed.items()) + ")$", meta={"check": "typed"}),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="val", column_B="lo", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="hi", column_B="val", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="val", column_B="lo", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="hi", column_B="val", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}
+        ),
     ]
 
 
 RULES = {
-    "likert": "out_of_scale", "yesno": "not_yes_no", "sector": "unknown_sector", "municipality": "unknown_municipality",
-    "municipalities": "unknown_municipality", "timestamp": "unparseable_timestamp", "integer": "not_a_number", "number": "not_a_number",
+    "likert": "out_of_scale",
+    "yesno": "not_yes_no",
+    "sector": "unknown_sector",
+    "municipality": "unknown_municipality",
+    "municipalities": "unknown_municipality",
+    "timestamp": "unparseable_timestamp",
+    "integer": "not_a_number",
+    "number": "not_a_number",
 }
 
 
@@ -191,9 +212,7 @@ class Validator:
         if sig not in self.definitions:
             name = f"suite-{len(self.definitions)}"
             suite = self.context.suites.add(self.gx.ExpectationSuite(name=name, expectations=expectations(columns)))
-            self.definitions[sig] = self.context.validation_definitions.add(
-                self.gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite)
-            )
+            self.definitions[sig] = self.context.validation_definitions.add(self.gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite))
         return self.definitions[sig]
 
     def failures(self, prepared: Prepared, columns: list[Column]) -> dict[int, list[tuple[str, str, str]]]:
@@ -208,7 +227,9 @@ class Validator:
         out: dict[int, list[tuple[str, str, str]]] = {}
         for res in result.results:
             info = res.exception_info or {}
-            raised = info.get("raised_exception") if "raised_exception" in info else any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+            raised = (
+                info.get("raised_exception") if "raised_exception" in info else any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+            )
             if raised:
                 raise BfsError(f"Validation could not run ({res.expectation_config.type}): {info}. This is a bug in bfs; please report it.")
             if res.success:
@@ -222,18 +243,19 @@ class Validator:
 
 
 _VALIDATOR: Validator | None = None
+_LOCK = threading.Lock()
 
 
 def validator() -> Validator:
+    """The process's validator, made on first use (thread-safe: the demo warms it up in the background)."""
     global _VALIDATOR
-    if _VALIDATOR is None:
-        _VALIDATOR = Validator()
-    return _VALIDATOR
+    with _LOCK:
+        if _VALIDATOR is None:
+            _VALIDATOR = Validator()
+        return _VALIDATOR
 
 
-def reasons_for(
-    failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str
-) -> list[Reason]:
+def reasons_for(failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str) -> list[Reason]:
     """Turn GX's failing cells into reasons a person can act on, with the value as it stood in the sheet."""
     by_ident = {_ident(c): c for c in columns}
     order = {ident: i for i, ident in enumerate(by_ident)}
@@ -251,7 +273,7 @@ def reasons_for(
             for token in [t.strip() for t in re.split(r"[;,]", raw) if t.strip()] if c.type == "municipalities" else [raw]:
                 if idx.one(token):
                     continue
-                m = nz.reference.match_municipality(token, survey.county)
+                m = reference.match_municipality(token, survey.county)
                 if m.rule:
                     rule, detail = m.rule, m.message or token
                     break

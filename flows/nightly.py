@@ -40,7 +40,16 @@ def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave
     batches, settled = pull(survey_id, sector, wave)
     results = settled + [store(survey_id, b) for b in batches]
     for r in results:
-        logger.info("%s: %s, %s seen, %s accepted, %s duplicates, %s blank, %s quarantined", r.source, r.status, r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined)
+        logger.info(
+            "%s: %s, %s seen, %s accepted, %s duplicates, %s blank, %s quarantined",
+            r.source,
+            r.status,
+            r.rows_seen,
+            r.accepted,
+            r.duplicates,
+            r.blank,
+            r.quarantined,
+        )
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise pipeline.SourceError(f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or "" for r in failed))

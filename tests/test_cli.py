@@ -91,7 +91,10 @@ def test_inbox_ingest_and_held_header(env, sheet, home):
     ("args", "message"),
     [
         (("ingest", "--file", "/nonexistent/kommun.csv"), "bfs: /nonexistent/kommun.csv does not exist. Check the path given with --file."),
-        (("ingest", "--file", "x.csv", "--sector", "skola"), 'bfs: Survey "blekinge-behov" has no sector \'skola\'; its sectors are kommun, polis, myndighet, naringsliv, ideburen.'),
+        (
+            ("ingest", "--file", "x.csv", "--sector", "skola"),
+            "bfs: Survey \"blekinge-behov\" has no sector 'skola'; its sectors are kommun, polis, myndighet, naringsliv, ideburen.",
+        ),
         (("report", "--period", "2026-Q5"), "bfs: '2026-Q5' is not a wave: write it as YYYY-Qn, for example 2026-Q1."),
         (("report", "--period", "2026-Q1"), "bfs: No answers for 2026-Q1: no answers are stored yet (bfs ingest)."),
         (("survey", "codebook", "nope"), "bfs: No survey 'nope'; the surveys are blekinge-behov (bfs survey list)."),

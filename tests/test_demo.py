@@ -41,7 +41,17 @@ def test_demo_end_to_end(env, home: Path):
 
     q = json.loads(bfs(env, "quarantine", "list", "--json").stdout)
     rules = {reason["rule"] for row in q for reason in row["reasons"]}
-    expected = {"municipality_outside_county", "unknown_municipality", "out_of_scale", "unknown_choice", "not_a_number", "out_of_range", "required", "unparseable_timestamp", "header"}
+    expected = {
+        "municipality_outside_county",
+        "unknown_municipality",
+        "out_of_scale",
+        "unknown_choice",
+        "not_a_number",
+        "out_of_range",
+        "required",
+        "unparseable_timestamp",
+        "header",
+    }
     assert expected <= rules
     rows_total = sum(1 for _ in q)
     assert rows_total < 0.08 * status["responses"] + 10  # a few percent, not a flood

@@ -240,7 +240,11 @@ def test_sector_unknown_is_an_error(settings, sheet, tmp_path):
 
 
 def test_one_form_for_all_sectors(settings, sheet, tmp_path):
-    rows = [good_row(sector="Kommun"), good_row(email="p@polisen.se", ORG="Polisen LPO Karlskrona", sector="polis", P01="40"), good_row(email="q@x.se", sector="Bageri")]
+    rows = [
+        good_row(sector="Kommun"),
+        good_row(email="p@polisen.se", ORG="Polisen LPO Karlskrona", sector="polis", P01="40"),
+        good_row(email="q@x.se", sector="Bageri"),
+    ]
     res = run(settings, sheet(None).write(tmp_path / "alla.csv", rows))
     assert (res.accepted, res.quarantined) == (2, 1)
     assert sorted(r.sector for r in answers(settings)) == ["kommun", "polis"]

@@ -11,7 +11,10 @@ from bfs_pipeline import metrics
 
 def frame(rows: list[tuple[str, list[str], dict[str, str]]]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"id": i, "sector": "kommun", "wave": w, "organisation": f"o{i}", "submitted_at": None, "answers": {"C01": m, **a}} for i, (w, m, a) in enumerate(rows)]
+        [
+            {"id": i, "sector": "kommun", "wave": w, "organisation": f"o{i}", "submitted_at": None, "answers": {"C01": m, **a}}
+            for i, (w, m, a) in enumerate(rows)
+        ]
     )
 
 

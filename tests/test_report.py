@@ -12,7 +12,17 @@ from bfs_pipeline.errors import ReportError
 def responses(per_muni: dict[str, int], wave: str = "2026-Q1", b01: str = "5") -> pd.DataFrame:
     rows = []
     for m, n in per_muni.items():
-        rows += [{"id": len(rows) + i, "sector": "kommun", "wave": wave, "organisation": "x", "submitted_at": None, "answers": {"C01": [m], **{f"B0{k}": b01 for k in range(1, 10)}}} for i in range(n)]
+        rows += [
+            {
+                "id": len(rows) + i,
+                "sector": "kommun",
+                "wave": wave,
+                "organisation": "x",
+                "submitted_at": None,
+                "answers": {"C01": [m], **{f"B0{k}": b01 for k in range(1, 10)}},
+            }
+            for i in range(n)
+        ]
     return pd.DataFrame(rows)
 
 
