@@ -127,8 +127,8 @@ def ingest_batch(engine: Engine, batch: RawBatch, survey: Survey, key: bytes, la
             _finish(s, result)
         return result
     tz = batch.timezone or survey.timezone
-    locale = batch.locale or survey.locale
     cells = nz.answer_cells(batch, header)
+    locale = batch.locale or nz.infer_locale([c.get("timestamp", "") for c in cells], survey.locale)
     live = [i for i, c in enumerate(cells) if not nz.is_blank(c)]
     result.blank = len(cells) - len(live)
     rows = [cells[i] for i in live]

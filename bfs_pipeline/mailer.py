@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bfs_pipeline.config import Settings
-from bfs_pipeline.errors import DeliveryError
 from bfs_pipeline.models import Delivery
 from bfs_pipeline.report import Report
 
@@ -90,23 +89,32 @@ class NotHandedOver(Exception):
 
 
 def smtp_send(settings: Settings, msg: EmailMessage) -> None:
-    """Hand one message to the SMTP server; STARTTLS with a verified certificate when configured."""
+    """Hand one message to the SMTP server; STARTTLS with a verified certificate when configured.
+
+    Anything that goes wrong before the message is handed over raises NotHandedOver: safe to retry.
+    """
     assert settings.smtp_host
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
     try:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
     except (OSError, smtplib.SMTPException) as exc:
-        raise NotHandedOver(f"cannot connect to {settings.smtp_host}:{settings.smtp_port}: {exc}") from None
+        raise NotHandedOver(f"cannot connect to {where}: {exc}") from None
     with smtp:
-        smtp.ehlo()
-        if settings.smtp_starttls:
-            if not smtp.has_extn("starttls"):
-                raise DeliveryError(f"{settings.smtp_host} does not offer STARTTLS: set BFS_SMTP_STARTTLS=false only for a server on a trusted network.")
-            smtp.starttls(context=ssl.create_default_context())
+        try:
             smtp.ehlo()
-        if settings.smtp_user:
-            if not settings.smtp_starttls:
-                raise DeliveryError("Refusing to send the SMTP password without STARTTLS: set BFS_SMTP_STARTTLS=true.")
-            smtp.login(settings.smtp_user, settings.smtp_password or "")
+            if settings.smtp_starttls:
+                if not smtp.has_extn("starttls"):
+                    raise NotHandedOver(f"{where} does not offer STARTTLS: set BFS_SMTP_STARTTLS=false only for a server on a trusted network.")
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if settings.smtp_user:
+                if not settings.smtp_starttls:
+                    raise NotHandedOver("refusing to send the SMTP password without STARTTLS: set BFS_SMTP_STARTTLS=true.")
+                smtp.login(settings.smtp_user, settings.smtp_password or "")
+        except ssl.SSLCertVerificationError as exc:
+            raise NotHandedOver(f"the certificate of {where} cannot be verified ({exc.verify_message}): fix the server's certificate") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotHandedOver(f"{where} refused the session before the message was sent: {exc}") from None
         smtp.send_message(msg)
 
 
@@ -144,8 +152,6 @@ def deliver(engine: Engine, settings: Settings, report: Report, recipients: tupl
             state, error = "pending", str(exc)
         except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
             state, error = "uncertain", f"the connection ended before the server confirmed ({exc}); the message may have arrived"
-        except DeliveryError as exc:
-            state, error = "pending", str(exc)
         _settle(engine, row.id, state, error=error)
         out.append(Outcome(recipient, state, transport, mid, None, error))
     return out

@@ -25,6 +25,7 @@ TZ_RE = re.compile(
     re.IGNORECASE,
 )
 AMPM_RE = re.compile(r"\s*(?P<mark>a\.?\s?m\.?|p\.?\s?m\.?|f\.?\s?m\.?|e\.?\s?m\.?)$", re.IGNORECASE)
+AMPM_TAIL = re.compile(r"\s*(UTC|GMT|Z|CET|CEST)?\s*([+-]\d{1,2}(:?\d{2})?)?\s*$", re.IGNORECASE)
 DATE_YMD = re.compile(r"^(?P<y>\d{4})[-/.](?P<a>\d{1,2})[-/.](?P<b>\d{1,2})")
 DATE_XY_SLASH = re.compile(r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})")
 DATE_DMY_DOT = re.compile(r"^(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?P<y>\d{4})")
@@ -50,6 +51,30 @@ def month_first(locale: str | None) -> bool:
     return (locale or "").lower().replace("_", "-") in ("en-us", "en", "us")
 
 
+IANA_RE = re.compile(r"\s+(?P<zone>[A-Za-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)$")
+
+
+def infer_locale(stamps: list[str], declared: str | None) -> str | None:
+    """Which way a sheet writes slashed dates with the year last, read from its own timestamps.
+
+    A first part above 12 means day first, a second part above 12 month first, an English AM/PM
+    marker month first (en-US); when the sheet does not tell, the declared locale decides.
+    """
+    day_first = month_first_seen = False
+    for text in stamps:
+        m = DATE_XY_SLASH.match(clean(text))
+        if not m:
+            continue
+        a, b = int(m.group("a")), int(m.group("b"))
+        day_first |= a > 12
+        month_first_seen |= b > 12 or bool(re.search(r"\b[AP]\.?M\.?\s*$", AMPM_TAIL.sub("", clean(text)), re.IGNORECASE))
+    if day_first and not month_first_seen:
+        return "sv-SE"
+    if month_first_seen and not day_first:
+        return "en-US"
+    return declared
+
+
 def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None = "sv-SE") -> dt.datetime | None:
     """A sheet or Forms timestamp in the source's zone (unless it names its own), as an aware UTC datetime."""
     s = clean(text)
@@ -59,6 +84,14 @@ def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None 
         days = float(s.replace(",", "."))
         local = SHEETS_EPOCH + dt.timedelta(days=days)
         return local.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+    zone = tz
+    iana = IANA_RE.search(s)
+    if iana:
+        try:
+            ZoneInfo(iana.group("zone"))
+        except (KeyError, ValueError):
+            return None
+        zone, s = iana.group("zone"), s[: iana.start()].strip()
     offset: int | None = None
     m = TZ_RE.search(s)
     if m and (m.group("only") or m.group("sign")) and not re.search(r"^\d{4}-\d{1,2}$", s[: m.start()].strip()):
@@ -108,7 +141,7 @@ def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None 
         return None
     if offset is not None:
         return naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset))).astimezone(dt.UTC)
-    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
 
 
 def parse_number(text: str) -> float | None:

@@ -91,6 +91,9 @@ def test_thousands_separator_and_decimal_comma(settings, sheet, tmp_path):
         ("2026-07-01 12:00:00 fm", None, "2026-06-30T22:00:00+00:00"),
         ("46095.5", None, "2026-03-14T11:00:00+00:00"),
         ("2026-07-01 10:00:00", None, "2026-07-01T08:00:00+00:00"),
+        ("3/14/2026 1:22:31 PM", None, "2026-03-14T12:22:31+00:00"),
+        ("2026-03-14 10:22:31 Europe/London", None, "2026-03-14T10:22:31+00:00"),
+        ("2026-03-14T10:22:31+01:00", None, "2026-03-14T09:22:31+00:00"),
     ],
 )
 def test_timestamps_stored_in_utc(settings, sheet, tmp_path, stamp, locale, utc):
@@ -179,9 +182,27 @@ def test_unparseable_timestamp(settings, sheet, tmp_path):
     assert r == [("unparseable_timestamp", "igår efter lunch")]
 
 
-def test_month_first_date_read_day_first_is_quarantined(settings, sheet, tmp_path):
-    _, r = one_bad(settings, sheet, tmp_path, timestamp="3/14/2026 10:22:31")
-    assert r == [("unparseable_timestamp", "3/14/2026 10:22:31")]
+def test_date_order_read_from_the_sheet_itself(settings, sheet, tmp_path):
+    """03/04 is 3 April in a sheet that also writes 14/03 (day first), and 4 March in one that writes 3/14 (month first)."""
+    run(
+        settings, sheet().write(tmp_path / "kommun.csv", [good_row(timestamp="14/03/2026 10:00:00"), good_row(email="b@x.se", timestamp="03/04/2026 10:00:00")])
+    )
+    run(
+        settings,
+        sheet("polis").write(tmp_path / "polis.csv", [good_row(timestamp="3/14/2026 10:00:00"), good_row(email="c@x.se", timestamp="03/04/2026 10:00:00")]),
+    )
+    got = {(r.sector, r.submitted_at.month, r.submitted_at.day) for r in answers(settings)}
+    assert got == {("kommun", 3, 14), ("kommun", 4, 3), ("polis", 3, 14), ("polis", 3, 4)}
+
+
+def test_ambiguous_slashed_dates_follow_the_declared_locale(settings, sheet, tmp_path):
+    run(settings, sheet().write(tmp_path / "kommun.csv", [good_row(timestamp="03/04/2026 10:00:00")]), locale="en-US")
+    assert [(r.submitted_at.month, r.submitted_at.day) for r in answers(settings)] == [(3, 4)]
+
+
+def test_impossible_date_is_quarantined(settings, sheet, tmp_path):
+    _, r = one_bad(settings, sheet, tmp_path, timestamp="2026-02-30 10:22:31")
+    assert r == [("unparseable_timestamp", "2026-02-30 10:22:31")]
 
 
 def test_every_failing_cell_named(settings, sheet, tmp_path):

@@ -138,3 +138,69 @@ def test_without_smtp_written_to_outbox_once(settings, report):
 
 def test_smtp_password_not_in_settings_repr(settings):
     assert "hemligt" not in repr(replace(settings, smtp_password="hemligt-lösenord"))
+
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1, made here: the only way to test STARTTLS without the network."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def tls_smtp(tmp_path) -> Iterator[tuple[Controller, Handler, str]]:
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=ctx, require_starttls=True)
+    controller.start()
+    yield controller, handler, cert
+    controller.stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_starttls_refuses_an_unverified_certificate(settings, report, tls_smtp):
+    controller, handler, _ = tls_smtp
+    s = replace(smtp_settings(settings, controller), smtp_starttls=True)
+    eng = pipeline.open_store(s)
+    (o,) = deliver(eng, s, report)
+    eng.dispose()
+    assert o.state == "pending" and "cannot be verified" in (o.error or "") and handler.messages == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_starttls_with_a_trusted_certificate_delivers(settings, report, tls_smtp, monkeypatch):
+    controller, handler, cert = tls_smtp
+    monkeypatch.setenv("SSL_CERT_FILE", cert)  # trust this certificate the way an operator adds a CA
+    s = replace(smtp_settings(settings, controller), smtp_starttls=True)
+    eng = pipeline.open_store(s)
+    (o,) = deliver(eng, s, report)
+    eng.dispose()
+    assert o.state == "sent" and len(handler.messages) == 1
