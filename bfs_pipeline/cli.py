@@ -63,10 +63,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--sector", help="The sector that answered, when the file name or a sector column does not say it.")
 @click.option("--wave", help="The wave (YYYY-Qn); otherwise the file name's, or each answer's quarter.")
 @click.option("--locale", help="How the sheet writes dates like 03/04/2026: sv-SE or en-GB (day first, default), en-US (month first).")
+@click.option("--source", "only", help="Only this configured Google Sheets source (its name in bfs.toml).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source run (JSON Lines).")
 @click.pass_context
-def ingest(ctx: click.Context, file: Path | None, survey_id: str | None, sector: str | None, wave: str | None, locale: str | None, as_json: bool) -> None:
-    """Validate and store answer sheets: one --file, or every CSV/XLSX file in BFS_HOME/inbox.
+def ingest(
+    ctx: click.Context, file: Path | None, survey_id: str | None, sector: str | None, wave: str | None, locale: str | None, only: str | None, as_json: bool
+) -> None:
+    """Validate and store answer sheets: one --file, or every configured source (the inbox's CSV/XLSX files and
+    the Google Sheets in bfs.toml).
 
     Every row ends up accepted, a duplicate, blank or quarantined (see `bfs quarantine list`); the counts add up.
     Re-ingesting a sheet stores nothing twice.
@@ -81,7 +85,7 @@ def ingest(ctx: click.Context, file: Path | None, survey_id: str | None, sector:
         r = res.as_json()
         click.echo(json.dumps(r, ensure_ascii=False, default=str) if as_json else counts_line(r))
 
-    results = pipeline.ingest_files(settings, survey_id, file, sector, wave, locale, progress=show)
+    results = pipeline.ingest_files(settings, survey_id, file, sector, wave, locale, progress=show, only=only)
     if not results and not as_json:
         click.echo(f"No answer sheets in {settings.inbox}.")
     bad = [r for r in results if r.status in ("held", "failed")]
@@ -89,6 +93,41 @@ def ingest(ctx: click.Context, file: Path | None, survey_id: str | None, sector:
         first = bad[0]
         more = f" ({len(bad) - 1} more source(s) held or failed)" if len(bad) > 1 else ""
         raise SourceError(f"{first.error}{more}")
+
+
+@cli.group()
+def sources() -> None:
+    """The configured sources: Google Sheets response sheets (bfs.toml) and the inbox folder."""
+
+
+@sources.command("check")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--source", "only", help="Only this configured Google Sheets source.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def sources_check(ctx: click.Context, survey_id: str | None, only: str | None, as_json: bool) -> None:
+    """Read each source without storing anything: can it be read, which columns map to which questions, which do not."""
+    from bfs_pipeline import pipeline
+
+    report = pipeline.check_sources(settings_of(ctx), survey_id, only)
+    if as_json:
+        emit(report)
+    else:
+        if not report:
+            click.echo("No sources: put answer sheets in the inbox, or add [[sources]] to bfs.toml.")
+        for r in report:
+            state = "ok" if r["ok"] else ("unreadable" if not r["readable"] else "header problem")
+            click.echo(f"{r['source']}: {state}" + (f", {r['rows']} rows" if r["readable"] else ""))
+            for c in r["columns"]:
+                click.echo(f"    {c['question_id'] or '(' + c['type'] + ')':<10} {c['title']}")
+            for t in r["unmapped"]:
+                click.echo(f"    {'??':<10} {t}   (not in the survey)")
+            for t in r["missing"]:
+                click.echo(f"    {'missing':<10} {t}")
+            if r["error"]:
+                click.echo(f"    {r['error']}")
+    if any(not r["ok"] for r in report):
+        raise SourceError(f"{sum(not r['ok'] for r in report)} of {len(report)} source(s) cannot be ingested as they are (see above).")
 
 
 @cli.group()

@@ -7,8 +7,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bfs_pipeline.errors import SettingsError
+
+if TYPE_CHECKING:
+    from bfs_pipeline.gsheets import SheetConfig
 
 # name, default, help: feeds `bfs --help` and the README's settings table.
 SETTINGS: list[tuple[str, str, str]] = [
@@ -50,6 +54,7 @@ class Settings:
     google_service_account_file: Path | None = None
     hash_key: str | None = field(default=None, repr=False)
     lang: str = "sv"
+    sources: tuple[SheetConfig, ...] = ()  # Google Sheets response sheets, from [[sources]] in bfs.toml
 
     @property
     def inbox(self) -> Path:
@@ -92,11 +97,49 @@ def _float(name: str, value: str) -> float:
         raise SettingsError(f"{name}={value!r} is not a number: use for example {name}=30.") from None
 
 
-def _read_toml(path: Path) -> dict[str, str]:
+SOURCE_KEYS = {"name", "sector", "spreadsheet", "worksheet", "survey", "wave"}
+
+
+def _sources(path: Path, raw: Any) -> tuple[SheetConfig, ...]:
+    """The [[sources]] tables of bfs.toml: Google Sheets response sheets."""
+    from bfs_pipeline.gsheets import SheetConfig
+
+    if not isinstance(raw, list):
+        raise SettingsError(f"{path}: sources must be a list of tables: write each as [[sources]] with spreadsheet = and sector =.")
+    out = []
+    names: set[str] = set()
+    for i, item in enumerate(raw, start=1):
+        where = f"{path}: source {i}"
+        if not isinstance(item, dict):
+            raise SettingsError(f"{where} is not a table: write it as [[sources]].")
+        unknown = set(item) - SOURCE_KEYS
+        if unknown:
+            raise SettingsError(f"{where} has unknown key(s) {', '.join(sorted(unknown))}; known keys are {', '.join(sorted(SOURCE_KEYS))}.")
+        if not item.get("spreadsheet"):
+            raise SettingsError(f"{where} has no spreadsheet: give the response sheet's key or URL.")
+        name = str(item.get("name") or item.get("sector") or f"source-{i}")
+        if name in names:
+            raise SettingsError(f"{where}: the name {name!r} is used twice: give each source its own name =.")
+        names.add(name)
+        out.append(
+            SheetConfig(
+                name=name,
+                sector=item.get("sector"),
+                spreadsheet=str(item["spreadsheet"]),
+                worksheet=item.get("worksheet"),
+                survey=item.get("survey"),
+                wave=item.get("wave"),
+            )
+        )
+    return tuple(out)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, str], tuple[SheetConfig, ...]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path} is not valid TOML ({exc}); fix the file or remove it.") from None
+    sources = _sources(path, data.pop("sources")) if "sources" in data else ()
     out: dict[str, str] = {}
     for key, value in data.items():
         name = key.upper() if key.upper().startswith("BFS_") else "BFS_" + key.upper()
@@ -104,7 +147,7 @@ def _read_toml(path: Path) -> dict[str, str]:
             known = ", ".join(s[0][4:].lower() for s in SETTINGS)
             raise SettingsError(f"{path}: unknown setting {key!r}; known settings are {known}.")
         out[name] = ",".join(value) if isinstance(value, list) else str(value)
-    return out
+    return out, sources
 
 
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -112,10 +155,12 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     env = dict(os.environ if env is None else env)
     cwd = cwd or Path.cwd()
     values: dict[str, str] = {}
+    sources: tuple[SheetConfig, ...] = ()
     home_raw = env.get("BFS_HOME") or ""
     for candidate in ([Path(home_raw) / "bfs.toml"] if home_raw else []) + [cwd / "bfs.toml"]:
         if candidate.is_file():
-            values.update(_read_toml(candidate))
+            file_values, sources = _read_toml(candidate)
+            values.update(file_values)
             break
     values.update({k: v for k, v in env.items() if k.startswith("BFS_")})
     home = Path(values.get("BFS_HOME") or (cwd / "bfs-home")).expanduser()
@@ -144,4 +189,5 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         google_service_account_file=Path(gsa) if gsa else None,
         hash_key=values.get("BFS_HASH_KEY") or None,
         lang=lang,
+        sources=sources,
     )

@@ -19,6 +19,10 @@ class SourceError(BfsError):
     """An answer source cannot be read."""
 
 
+class TransientSourceError(SourceError):
+    """A source did not answer in time or was overloaded, after bounded retries: the next run may succeed."""
+
+
 class HeaderError(SourceError):
     """An answer sheet's header does not fit the survey: the whole batch is held."""
 

@@ -24,6 +24,10 @@ from bfs_pipeline.survey import Survey
 CHUNK = 500
 
 
+class HoldError(HeaderError):
+    """The whole sheet is held for a reason other than its header (it shrank suddenly)."""
+
+
 @dataclass
 class IngestResult:
     """What one source run did; rows_seen == accepted + duplicates + blank + quarantined."""
@@ -102,7 +106,15 @@ def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
         return run.id
 
 
-def ingest_batch(engine: Engine, batch: RawBatch, survey: Survey, key: bytes, lang: str = "sv", skip_unchanged: bool = False) -> IngestResult:
+def previous_rows(engine: Engine, source: str) -> int | None:
+    """How many rows the source had at its last successful read."""
+    with Session(engine) as s:
+        return s.scalar(select(IngestRun.rows_seen).where(IngestRun.source == source, IngestRun.status == "ok").order_by(IngestRun.id.desc()).limit(1))
+
+
+def ingest_batch(
+    engine: Engine, batch: RawBatch, survey: Survey, key: bytes, lang: str = "sv", skip_unchanged: bool = False, hold: str | None = None
+) -> IngestResult:
     """Normalise, validate and store one batch; a header problem holds every row of it.
 
     With skip_unchanged, a sheet read before with exactly this content is not read again (status
@@ -115,10 +127,21 @@ def ingest_batch(engine: Engine, batch: RawBatch, survey: Survey, key: bytes, la
     run_id = _start_run(engine, batch, survey)
     result = IngestResult(run_id, batch.source, survey.id, batch.sector, batch.wave, "running", rows_seen=len(batch.rows))
     try:
+        if not any(nz.clean(h) for h in batch.header):
+            raise HeaderError(f"{batch.source} is empty: it has no header row yet. Nothing was stored; check that it is the form's response sheet.")
+        if hold:
+            raise HoldError(hold)
         header = nz.map_header(batch, survey)
     except HeaderError as exc:
+        rule = "held" if isinstance(exc, HoldError) else "header"
         result.status, result.error, result.quarantined = "held", str(exc), len(batch.rows)
-        reason = validation.Reason("(rubrikrad)" if lang == "sv" else "(header)", "", "header", validation.message("header", lang, detail=str(exc)))
+        column = "(blad)" if rule == "held" else "(rubrikrad)"
+        reason = validation.Reason(
+            column if lang == "sv" else column.replace("blad", "sheet").replace("rubrikrad", "header"),
+            "",
+            rule,
+            validation.message(rule, lang, detail=str(exc)),
+        )
         with Session(engine) as s, s.begin():
             s.add_all(
                 QuarantinedRow(run_id=run_id, source=batch.source, sheet_row=n, raw=_raw_row(batch, row), reasons=[reason.as_json()])

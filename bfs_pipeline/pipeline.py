@@ -5,19 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from bfs_pipeline import db
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
-from bfs_pipeline.ingest import IngestResult, fail_run, ingest_batch, unchanged_since
+from bfs_pipeline.ingest import IngestResult, fail_run, ingest_batch, previous_rows, unchanged_since
 from bfs_pipeline.mailer import Outcome, deliver
 from bfs_pipeline.privacy import hash_key
 from bfs_pipeline.report import Report, build_report, write_report
 from bfs_pipeline.sources import FileSource, RawBatch
 from bfs_pipeline.store import current_responses
 from bfs_pipeline.survey import Survey, load_surveys, pick_survey, wave_of
+
+if TYPE_CHECKING:
+    from bfs_pipeline.gsheets import SheetConfig
 
 
 def open_store(settings: Settings) -> Engine:
@@ -28,22 +32,77 @@ def survey_for(settings: Settings, survey_id: str | None) -> Survey:
     return pick_survey(load_surveys(settings.surveys_dir), survey_id)
 
 
-def file_source(
-    settings: Settings, survey: Survey, file: Path | None = None, sector: str | None = None, wave: str | None = None, locale: str | None = None
-) -> FileSource:
-    """One file given by the user, or every CSV/XLSX file in the inbox folder."""
+def ingest_one(engine: Engine, settings: Settings, survey: Survey, batch: RawBatch, skip_unchanged: bool = False) -> IngestResult:
+    """Ingest one batch, holding a sheet that is empty or suddenly far shorter than its previous pull."""
+    key = hash_key(settings.hash_key, settings.home)
+    return ingest_batch(engine, batch, survey, key, settings.lang, skip_unchanged, hold=shrink_guard(engine, batch))
+
+
+SHRINK_MIN_ROWS = 10  # below this a sheet is too small to judge
+SHRINK_RATIO = 0.5
+
+
+def shrink_guard(engine: Engine, batch: RawBatch) -> str | None:
+    """A reason to hold a sheet that has lost most of its rows since its last pull (rows deleted or a wrong tab)."""
+    if not batch.source.startswith("gsheet:"):
+        return None
+    before = previous_rows(engine, batch.source)
+    now = len(batch.rows)
+    if before is not None and before >= SHRINK_MIN_ROWS and now < before * SHRINK_RATIO:
+        return (
+            f"{batch.source} has {now} rows, its previous pull had {before}: nothing from it was stored. "
+            "If rows were deleted on purpose, nothing needs doing (stored answers stay); otherwise check the sheet."
+        )
+    return None
+
+
+Reader = tuple[str, Callable[[], RawBatch]]
+
+
+def readers(
+    settings: Settings,
+    survey: Survey,
+    file: Path | None = None,
+    sector: str | None = None,
+    wave: str | None = None,
+    locale: str | None = None,
+    only: str | None = None,
+) -> list[Reader]:
+    """What to read: one file, or every inbox file and every configured Google Sheets source (or just `only`)."""
     sector = survey.check_sector(sector)
     wave = wave_of(wave) if wave else None
     sectors = list(survey.sectors)
     if file is not None:
-        return FileSource([file], sectors, survey.id, sector, wave, locale, name=str(file))
+        fs = FileSource([file], sectors, survey.id, sector, wave, locale, name=str(file))
+        return [(str(file), lambda: fs.read(file))]
     settings.inbox.mkdir(parents=True, exist_ok=True)
-    return FileSource.inbox(settings.inbox, sectors, survey_id=survey.id, sector=sector, wave=wave, locale=locale)
+    inbox = FileSource.inbox(settings.inbox, sectors, survey_id=survey.id, sector=sector, wave=wave, locale=locale)
+    out: list[Reader] = [] if only else [(str(p), lambda p=p: inbox.read(p)) for p in inbox.paths]  # type: ignore[misc]
+    configs = [c for c in settings.sources if (c.survey or survey.id) == survey.id and (only is None or c.name == only)]
+    if only and not configs:
+        known = ", ".join(c.name for c in settings.sources) or "none (add [[sources]] to bfs.toml)"
+        raise SourceError(f"No configured source {only!r}; the sources are {known}.")
+    out += google_readers(settings, configs)
+    return out
 
 
-def ingest_one(engine: Engine, settings: Settings, survey: Survey, batch: RawBatch, skip_unchanged: bool = False) -> IngestResult:
-    key = hash_key(settings.hash_key, settings.home)
-    return ingest_batch(engine, batch, survey, key, settings.lang, skip_unchanged)
+def google_readers(settings: Settings, configs: list[SheetConfig]) -> list[Reader]:
+    """A reader per configured response sheet; without usable credentials each one fails with the same message."""
+    if not configs:
+        return []
+    from bfs_pipeline import gsheets
+
+    try:
+        client, account = gsheets.service_account_client(settings.google_service_account_file)
+    except SourceError as exc:
+        problem = exc
+
+        def fail() -> RawBatch:
+            raise problem
+
+        return [(f"gsheet:{c.name}", fail) for c in configs]
+    limiter = gsheets.RateLimiter()  # one quota for all sheets read with this account
+    return [(f"gsheet:{c.name}", gsheets.GoogleSheetSource(c, client, account, limiter=limiter).read) for c in configs]
 
 
 def ingest_files(
@@ -54,43 +113,95 @@ def ingest_files(
     wave: str | None = None,
     locale: str | None = None,
     progress: Callable[[IngestResult], None] | None = None,
+    only: str | None = None,
 ) -> list[IngestResult]:
-    """Ingest one file or the whole inbox; a file that cannot be read is reported and the others still run."""
+    """Ingest one file, or every configured source; a source that cannot be read is reported and the others still run."""
     survey = survey_for(settings, survey_id)
-    source = file_source(settings, survey, file, sector, wave, locale)
+    todo = readers(settings, survey, file, sector, wave, locale, only)
     engine = open_store(settings)
     results = []
-    for path in source.paths:
-        try:
-            batch = source.read(path)
-        except SourceError as exc:
-            if file is not None:
-                raise
-            res = IngestResult(0, str(path), survey.id, sector, wave, "failed", error=str(exc))
-        else:
-            res = ingest_one(engine, settings, survey, batch)
-        results.append(res)
-        if progress:
-            progress(res)
-    engine.dispose()
+    try:
+        for name, read in todo:
+            try:
+                batch = read()
+            except SourceError as exc:
+                if file is not None:
+                    raise
+                res = IngestResult(0, name, survey.id, sector, wave, "failed", error=str(exc))
+            else:
+                res = ingest_one(engine, settings, survey, batch)
+            results.append(res)
+            if progress:
+                progress(res)
+    finally:
+        engine.dispose()
     return results
+
+
+def source_names(settings: Settings, survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> list[str]:
+    return [name for name, _ in readers(settings, survey_for(settings, survey_id), None, sector, wave)]
+
+
+def read_source(settings: Settings, name: str, survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> RawBatch:
+    """Read one source by the name `source_names` gave: an inbox path or gsheet:NAME."""
+    survey = survey_for(settings, survey_id)
+    if name.startswith("gsheet:"):
+        ((_, read),) = readers(settings, survey, None, sector, wave, only=name.removeprefix("gsheet:"))
+    else:
+        ((_, read),) = readers(settings, survey, Path(name), sector, wave)
+    return read()
+
+
+def check_sources(settings: Settings, survey_id: str | None = None, only: str | None = None) -> list[dict[str, Any]]:
+    """For each source: can it be read, how many rows, which columns map to which questions, which do not."""
+    from bfs_pipeline import normalize as nz
+    from bfs_pipeline.errors import HeaderError
+
+    survey = survey_for(settings, survey_id)
+    out: list[dict[str, Any]] = []
+    for name, read in readers(settings, survey, only=only):
+        entry: dict[str, Any] = {"source": name, "readable": False, "ok": False, "error": None, "rows": None, "columns": [], "unmapped": [], "missing": []}
+        out.append(entry)
+        try:
+            batch = read()
+        except SourceError as exc:
+            entry["error"] = str(exc)
+            continue
+        entry.update(readable=True, rows=len(batch.rows), sector=batch.sector, wave=batch.wave, timezone=batch.timezone or survey.timezone)
+        form = survey.columns(batch.sector if batch.sector in survey.sectors else None, batch.wave)
+        lookup = {nz.key(a): c for c in form for a in (c.title, *c.aliases)}
+        found = set()
+        for title in batch.header:
+            col = lookup.get(nz.key(title)) if nz.clean(title) else None
+            if col is None:
+                if nz.clean(title):
+                    entry["unmapped"].append(nz.clean(title))
+                continue
+            found.add(col.question_id or col.type)
+            entry["columns"].append({"title": nz.clean(title), "question_id": col.question_id, "type": col.type})
+        entry["missing"] = [c.title for c in form if c.required and (c.question_id or c.type) not in found and c.type != "sector"]
+        try:
+            nz.map_header(batch, survey)
+            entry["ok"] = True
+        except HeaderError as exc:
+            entry["error"] = str(exc)
+    return out
 
 
 def pull_changed(
     settings: Settings, survey_id: str | None = None, sector: str | None = None, wave: str | None = None
 ) -> tuple[list[RawBatch], list[IngestResult]]:
-    """Read the inbox: the sheets to ingest, and results for those unchanged since their last run or unreadable."""
+    """Read every source: the sheets to ingest, and results for those unchanged since their last run or unreadable."""
     survey = survey_for(settings, survey_id)
-    source = file_source(settings, survey, None, sector, wave)
     engine = open_store(settings)
     batches: list[RawBatch] = []
     settled: list[IngestResult] = []
     try:
-        for path in source.paths:
+        for name, read in readers(settings, survey, None, sector, wave):
             try:
-                batch = source.read(path)
+                batch = read()
             except SourceError as exc:
-                settled.append(IngestResult(0, str(path), survey.id, sector, wave, "failed", error=str(exc)))
+                settled.append(IngestResult(0, name, survey.id, sector, wave, "failed", error=str(exc)))
                 continue
             earlier = unchanged_since(engine, batch, survey)
             if earlier is None:

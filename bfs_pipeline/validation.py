@@ -42,6 +42,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The name fits several municipalities: {detail}. Write the 4-digit code.",
     },
     "header": {"sv": "Svarsfilens rubrikrad passar inte enkäten: {detail}", "en": "The answer sheet's header does not fit the survey: {detail}"},
+    "held": {"sv": "Bladet hölls tillbaka: {detail}", "en": "The sheet was held: {detail}"},
     "extra_cells": {"sv": "Raden har värden utanför rubrikraden.", "en": "The row has values beyond the header."},
 }
 

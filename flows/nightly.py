@@ -8,40 +8,68 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
 
 from bfs_pipeline import pipeline
 from bfs_pipeline.config import load_settings
-from bfs_pipeline.ingest import IngestResult
+from bfs_pipeline.errors import SourceError, TransientSourceError
+from bfs_pipeline.ingest import IngestResult, unchanged_since
 from bfs_pipeline.sources import RawBatch
 
 
-@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def pull(survey_id: str | None, sector: str | None, wave: str | None) -> tuple[list[RawBatch], list[IngestResult]]:
-    """Read every source; sheets unchanged since their last run, or unreadable, come back as results."""
-    return pipeline.pull_changed(load_settings(), survey_id, sector, wave)
+def transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry a pull only when Google was unreachable or overloaded, never on a 403, 404 or bad sheet."""
+    try:
+        state.result()
+    except TransientSourceError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(cache_policy=NO_CACHE)
+def list_sources(survey_id: str | None, sector: str | None, wave: str | None) -> list[str]:
+    return pipeline.source_names(load_settings(), survey_id, sector, wave)
+
+
+@task(retries=2, retry_delay_seconds=60, retry_condition_fn=transient, cache_policy=NO_CACHE)
+def pull(name: str, survey_id: str | None, sector: str | None, wave: str | None) -> RawBatch:
+    return pipeline.read_source(load_settings(), name, survey_id, sector, wave)
 
 
 @task(cache_policy=NO_CACHE)
 def store(survey_id: str | None, batch: RawBatch) -> IngestResult:
+    """Store a sheet unless its exact content was read before (status "unchanged")."""
     settings = load_settings()
     engine = pipeline.open_store(settings)
     try:
-        return pipeline.ingest_one(engine, settings, pipeline.survey_for(settings, survey_id), batch)
+        survey = pipeline.survey_for(settings, survey_id)
+        earlier = unchanged_since(engine, batch, survey)
+        if earlier is not None:
+            return IngestResult(earlier, batch.source, survey.id, batch.sector, batch.wave, "unchanged")
+        return pipeline.ingest_one(engine, settings, survey, batch)
     finally:
         engine.dispose()
 
 
 @flow(name="nightly-ingest")
 def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> list[dict[str, Any]]:
-    """Ingest every changed answer sheet; a source that fails is reported after the others are stored."""
+    """Ingest every source that changed; a source that fails is reported, and fails the run, after the others are stored."""
     logger = get_run_logger()
-    batches, settled = pull(survey_id, sector, wave)
-    results = settled + [store(survey_id, b) for b in batches]
+    results: list[IngestResult] = []
+    for name in list_sources(survey_id, sector, wave):
+        try:
+            batch = pull(name, survey_id, sector, wave)
+        except SourceError as exc:
+            results.append(IngestResult(0, name, survey_id or "", sector, wave, "failed", error=str(exc)))
+            continue
+        results.append(store(survey_id, batch))
     for r in results:
         logger.info(
-            "%s: %s, %s seen, %s accepted, %s duplicates, %s blank, %s quarantined",
+            "%s: %s, %s rows: %s accepted, %s duplicates, %s blank, %s quarantined",
             r.source,
             r.status,
             r.rows_seen,
@@ -52,5 +80,5 @@ def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave
         )
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        raise pipeline.SourceError(f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or "" for r in failed))
+        raise SourceError(f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or r.source for r in failed))
     return [r.as_json() for r in results]
