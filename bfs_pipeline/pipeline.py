@@ -67,6 +67,8 @@ def readers(
     wave: str | None = None,
     locale: str | None = None,
     only: str | None = None,
+    inbox_files: bool = True,
+    google: bool = True,
 ) -> list[Reader]:
     """What to read: one file, or every inbox file and every configured Google Sheets source (or just `only`)."""
     sector = survey.check_sector(sector)
@@ -77,7 +79,9 @@ def readers(
         return [(str(file), lambda: fs.read(file))]
     settings.inbox.mkdir(parents=True, exist_ok=True)
     inbox = FileSource.inbox(settings.inbox, sectors, survey_id=survey.id, sector=sector, wave=wave, locale=locale)
-    out: list[Reader] = [] if only else [(str(p), lambda p=p: inbox.read(p)) for p in inbox.paths]  # type: ignore[misc]
+    out: list[Reader] = [] if only or not inbox_files else [(str(p), lambda p=p: inbox.read(p)) for p in inbox.paths]  # type: ignore[misc]
+    if not google:
+        return out
     configs = [c for c in settings.sources if (c.survey or survey.id) == survey.id and (only is None or c.name == only)]
     if only and not configs:
         known = ", ".join(c.name for c in settings.sources) or "none (add [[sources]] to bfs.toml)"
@@ -138,8 +142,10 @@ def ingest_files(
     return results
 
 
-def source_names(settings: Settings, survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> list[str]:
-    return [name for name, _ in readers(settings, survey_for(settings, survey_id), None, sector, wave)]
+def google_source_names(settings: Settings, survey_id: str | None = None) -> list[str]:
+    """The configured Google Sheets sources of a survey, as gsheet:NAME."""
+    survey = survey_for(settings, survey_id)
+    return [f"gsheet:{c.name}" for c in settings.sources if (c.survey or survey.id) == survey.id]
 
 
 def read_source(settings: Settings, name: str, survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> RawBatch:
@@ -189,15 +195,15 @@ def check_sources(settings: Settings, survey_id: str | None = None, only: str | 
 
 
 def pull_changed(
-    settings: Settings, survey_id: str | None = None, sector: str | None = None, wave: str | None = None
+    settings: Settings, survey_id: str | None = None, sector: str | None = None, wave: str | None = None, google: bool = True
 ) -> tuple[list[RawBatch], list[IngestResult]]:
-    """Read every source: the sheets to ingest, and results for those unchanged since their last run or unreadable."""
+    """Read every source (the inbox only, without google): the sheets to ingest, and results for those unchanged or unreadable."""
     survey = survey_for(settings, survey_id)
     engine = open_store(settings)
     batches: list[RawBatch] = []
     settled: list[IngestResult] = []
     try:
-        for name, read in readers(settings, survey, None, sector, wave):
+        for name, read in readers(settings, survey, None, sector, wave, google=google):
             try:
                 batch = read()
             except SourceError as exc:

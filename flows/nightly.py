@@ -31,12 +31,19 @@ def transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> boo
 
 
 @task(cache_policy=NO_CACHE)
-def list_sources(survey_id: str | None, sector: str | None, wave: str | None) -> list[str]:
-    return pipeline.source_names(load_settings(), survey_id, sector, wave)
+def google_sources(survey_id: str | None) -> list[str]:
+    return pipeline.google_source_names(load_settings(), survey_id)
+
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def pull_inbox(survey_id: str | None, sector: str | None, wave: str | None) -> tuple[list[RawBatch], list[IngestResult]]:
+    """The inbox's files in one task (local reads are cheap): changed sheets, and results for unchanged or unreadable ones."""
+    return pipeline.pull_changed(load_settings(), survey_id, sector, wave, google=False)
 
 
 @task(retries=2, retry_delay_seconds=60, retry_condition_fn=transient, cache_policy=NO_CACHE)
 def pull(name: str, survey_id: str | None, sector: str | None, wave: str | None) -> RawBatch:
+    """One Google Sheets source; retried by Prefect only when Google was unreachable or overloaded."""
     return pipeline.read_source(load_settings(), name, survey_id, sector, wave)
 
 
@@ -59,14 +66,14 @@ def store(survey_id: str | None, batch: RawBatch) -> IngestResult:
 def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> list[dict[str, Any]]:
     """Ingest every source that changed; a source that fails is reported, and fails the run, after the others are stored."""
     logger = get_run_logger()
-    results: list[IngestResult] = []
-    for name in list_sources(survey_id, sector, wave):
+    batches, results = pull_inbox(survey_id, sector, wave)
+    results = list(results)
+    for name in google_sources(survey_id):
         try:
-            batch = pull(name, survey_id, sector, wave)
+            batches.append(pull(name, survey_id, sector, wave))
         except SourceError as exc:
             results.append(IngestResult(0, name, survey_id or "", sector, wave, "failed", error=str(exc)))
-            continue
-        results.append(store(survey_id, batch))
+    results += [store(survey_id, b) for b in batches]
     for r in results:
         logger.info(
             "%s: %s, %s rows: %s accepted, %s duplicates, %s blank, %s quarantined",
