@@ -131,6 +131,89 @@ def sources_check(ctx: click.Context, survey_id: str | None, only: str | None, a
 
 
 @cli.group()
+def actors() -> None:
+    """The actor roster: the organisations expected to answer, that coverage is measured against."""
+
+
+@actors.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.pass_context
+def actors_import(ctx: click.Context, file: Path, survey_id: str | None) -> None:
+    """Import the roster from CSV/XLSX with the columns organisation, sektor, kommun (and optionally kontakt).
+
+    Organisations already known are updated; those missing from the file are kept but marked inactive.
+    """
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.roster import import_roster
+
+    settings = settings_of(ctx)
+    if not file.exists():
+        raise SourceError(f"{file} does not exist. Give the path of the roster file.")
+    counts = import_roster(pipeline.open_store(settings), file, pipeline.survey_for(settings, survey_id))
+    click.echo(f"Roster {file.name}: {counts['added']} added, {counts['updated']} updated, {counts['inactive']} no longer in the file (kept, inactive).")
+
+
+@actors.command("list")
+@click.option("--all", "everyone", is_flag=True, help="Include organisations no longer in the roster file.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def actors_list(ctx: click.Context, everyone: bool, as_json: bool) -> None:
+    """The organisations in the roster, by sector."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.roster import roster_frame
+
+    frame = roster_frame(pipeline.open_store(settings_of(ctx)), active_only=not everyone)
+    rows = [{k: v for k, v in r.items() if k != "name_key"} for r in frame.to_dict(orient="records")]
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        click.echo("The roster is empty: bfs actors import FILE.")
+    for r in rows:
+        click.echo(f"{r['sector']:<11} {r['name']:<45} {', '.join(r['municipalities'])}{'' if r['active'] else '  (inactive)'}")
+
+
+@cli.group()
+def outbox() -> None:
+    """Report messages and their delivery: pending, sending, sent, failed, uncertain, written."""
+
+
+@outbox.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def outbox_list(ctx: click.Context, as_json: bool) -> None:
+    """Every (report, recipient) with its state, tries and last error: what waits and why."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.mailer import outbox_rows
+
+    rows = outbox_rows(pipeline.open_store(settings_of(ctx)))
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        click.echo("The outbox is empty.")
+    for r in rows:
+        click.echo(f"{r['id']:>4} {r['period']} {r['recipient']:<32} {r['state']:<9} tries {r['attempts']}" + (f"  {r['error']}" if r["error"] else ""))
+
+
+@outbox.command("resend")
+@click.argument("delivery_id", type=int)
+@click.pass_context
+def outbox_resend(ctx: click.Context, delivery_id: int) -> None:
+    """Send one message again that is uncertain or failed: only when you have checked it did not arrive."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.mailer import release
+
+    settings = settings_of(ctx)
+    engine = pipeline.open_store(settings)
+    row = release(engine, delivery_id)
+    report = pipeline.render(settings, row["period"], row["lang"], row["survey_id"])
+    for o in pipeline.send(settings, report, (row["recipient"],)):
+        click.echo(f"{o.recipient}: {o.state}" + (f" ({o.error})" if o.error else ""))
+
+
+@cli.group()
 def quarantine() -> None:
     """Rows kept out of the answers, with their reasons."""
 

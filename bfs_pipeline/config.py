@@ -30,6 +30,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("BFS_GOOGLE_SERVICE_ACCOUNT_FILE", "", "Service-account JSON for Google Sheets (read-only scope)."),
     ("BFS_HASH_KEY", "(generated under $BFS_HOME)", "Secret for hashing respondent e-mails (HMAC-SHA256)."),
     ("BFS_LANG", "sv", "Language of reports and messages: sv or en."),
+    ("BFS_MIN_COVERAGE", "0.25", "Data-quality gate: the report is not sent when fewer of the roster's organisations answered (0-1)."),
+    ("BFS_ALERT_COVERAGE", "0.5", "Alert when a municipality's share of roster organisations that answered is below this (0-1)."),
 ]
 
 TRUE = {"1", "true", "yes", "ja", "on"}
@@ -55,6 +57,8 @@ class Settings:
     hash_key: str | None = field(default=None, repr=False)
     lang: str = "sv"
     sources: tuple[SheetConfig, ...] = ()  # Google Sheets response sheets, from [[sources]] in bfs.toml
+    min_coverage: float = 0.25
+    alert_coverage: float = 0.5
 
     @property
     def inbox(self) -> Path:
@@ -134,6 +138,13 @@ def _sources(path: Path, raw: Any) -> tuple[SheetConfig, ...]:
     return tuple(out)
 
 
+def _share(name: str, value: str) -> float:
+    v = _float(name, value)
+    if not 0 <= v <= 1:
+        raise SettingsError(f"{name}={value!r} is not a share between 0 and 1: use for example {name}=0.25.")
+    return v
+
+
 def _read_toml(path: Path) -> tuple[dict[str, str], tuple[SheetConfig, ...]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -190,4 +201,6 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         hash_key=values.get("BFS_HASH_KEY") or None,
         lang=lang,
         sources=sources,
+        min_coverage=_share("BFS_MIN_COVERAGE", values.get("BFS_MIN_COVERAGE", "0.25")),
+        alert_coverage=_share("BFS_ALERT_COVERAGE", values.get("BFS_ALERT_COVERAGE", "0.5")),
     )

@@ -16,6 +16,7 @@ from bfs_pipeline.survey import Column, Survey
 LAST_WAVE = "2026-Q3"
 WAVES = 8
 FALLING = "1060"  # Olofström: capacity falls and needs rise over the last quarters
+RISE = {-2: 0.35, -1: 1.2}  # how much Olofström's need rises in the last two waves (on the 1-5 scale)
 XLSX_SECTORS = {"ideburen"}
 
 ORG_TEMPLATES = {
@@ -98,7 +99,7 @@ def answer_row(rng: random.Random, survey: Survey, cols: list[Column], actor: Ac
     """One plausible answer, keyed by column title."""
     code = actor.municipalities[0]
     falling = code == FALLING and t >= WAVES - 3
-    mu = _base_need(code) - 0.03 * t + (0.35 * (t - (WAVES - 4)) if falling else 0.0)
+    mu = _base_need(code) - 0.03 * t + (RISE.get(t - WAVES, 0.0) if code == FALLING else 0.0)
     row: dict[str, str] = {}
     for col in cols:
         q = col.question
@@ -176,6 +177,17 @@ def _break(rng: random.Random, kind: str, row: dict[str, str], cols: list[Column
     elif kind == "blank":
         row = {k: "" for k in row}
     return row
+
+
+def write_roster(path: Path, county: str) -> Path:
+    """The demo's actor roster as a CSV a coordinator would keep (organisation, sektor, kommun, kontakt)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["organisation", "sektor", "kommun", "kontakt"])
+        for a in roster(county):
+            w.writerow([a.organisation, a.sector, ", ".join(a.municipalities), f"info@{a.emails[0].split('@', 1)[1]}"])
+    return path
 
 
 def write_sheet(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:

@@ -9,12 +9,14 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bfs_pipeline.config import Settings
+from bfs_pipeline.errors import DeliveryError
 from bfs_pipeline.models import Delivery
 from bfs_pipeline.report import Report
 
@@ -118,8 +120,52 @@ def smtp_send(settings: Settings, msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
+def outbox_rows(engine: Engine) -> list[dict[str, Any]]:
+    with Session(engine) as s:
+        return [
+            {
+                "id": d.id,
+                "report": d.report_key,
+                "period": d.period,
+                "recipient": d.recipient,
+                "state": d.state,
+                "transport": d.transport,
+                "attempts": d.attempts,
+                "error": d.error,
+                "message_id": d.message_id,
+                "path": d.path,
+                "data_hash": d.data_hash,
+                "updated_at": d.updated_at.isoformat(),
+            }
+            for d in s.scalars(select(Delivery).order_by(Delivery.id))
+        ]
+
+
+def release(engine: Engine, delivery_id: int) -> dict[str, str]:
+    """A person says an uncertain or failed message may be sent again: back to pending."""
+    with Session(engine) as s, s.begin():
+        d = s.get(Delivery, delivery_id)
+        if d is None:
+            raise DeliveryError(f"No outbox message {delivery_id}: see bfs outbox list.")
+        if d.state not in ("uncertain", "failed", "sending"):
+            raise DeliveryError(f"Outbox message {delivery_id} is {d.state}: only uncertain or failed messages are sent again.")
+        d.state, d.error = "pending", None
+        survey_id, period, lang = d.report_key.split(":")
+        return {"survey_id": survey_id, "period": period, "lang": lang, "recipient": d.recipient}
+
+
+def gate(report: Report, min_coverage: float) -> None:
+    """The data-quality gate: no sending when too few of the roster's organisations answered."""
+    if report.coverage_rate is not None and report.coverage_rate < min_coverage:
+        raise DeliveryError(
+            f"Not sent: only {report.coverage_rate:.0%} of the roster's organisations answered in {report.period}, "
+            f"below the minimum {min_coverage:.0%} (BFS_MIN_COVERAGE). Remind the actors, or lower BFS_MIN_COVERAGE."
+        )
+
+
 def deliver(engine: Engine, settings: Settings, report: Report, recipients: tuple[str, ...] | None = None) -> list[Outcome]:
     """Send (SMTP configured) or write to the outbox folder; a (report, recipient) already delivered is skipped."""
+    gate(report, settings.min_coverage)
     transport = "smtp" if settings.smtp_host else "file"
     out = []
     for recipient in recipients or settings.report_to:
@@ -152,6 +198,7 @@ def deliver(engine: Engine, settings: Settings, report: Report, recipients: tupl
             state, error = "pending", str(exc)
         except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
             state, error = "uncertain", f"the connection ended before the server confirmed ({exc}); the message may have arrived"
-        _settle(engine, row.id, state, error=error)
-        out.append(Outcome(recipient, state, transport, mid, None, error))
+        archived = str(write_eml(msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml")) if state == "sent" else None
+        _settle(engine, row.id, state, error=error, path=archived)
+        out.append(Outcome(recipient, state, transport, mid, archived, error))
     return out

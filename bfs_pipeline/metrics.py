@@ -5,7 +5,8 @@ No clock, no environment, no I/O: DataFrames in, DataFrames out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,3 +118,95 @@ def coverage(responses: pd.DataFrame, municipality_question: str, county: str, w
     counts = per_m.groupby(["municipality", "sector"]).size().rename("n").reset_index()
     counts["suppressed"] = counts["n"] < min_n
     return counts
+
+
+def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
+    """Hide a second municipality where one hidden cell could be worked out from the county total and the others."""
+    out = table.copy()
+    munis = out["municipality"] != county
+    for _, g in out[munis].groupby(["wave", "item"]):
+        hidden = g[g["suppressed"].astype(bool)]
+        if len(hidden) == 1:
+            shown = g[~g["suppressed"].astype(bool)]
+            if not shown.empty:
+                idx = shown["n"].idxmin()
+                out.loc[idx, ["share_high", "mean"]] = np.nan
+                out.loc[idx, "suppressed"] = True
+    return out
+
+
+def need_index(
+    responses: pd.DataFrame, items: Sequence[str], municipality_question: str, county: str, points: tuple[int, int] = (1, 5), min_n: int = MIN_N
+) -> pd.DataFrame:
+    """Per (municipality, wave): the share of 4–5 over all need answers pooled; n = respondents, answers = pooled answers."""
+    cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
+    if responses.empty:
+        return pd.DataFrame(columns=cols)
+    high = points[1] - 1
+    parts = []
+    for frame in (explode_municipalities(responses, municipality_question, county), responses.assign(municipality=county)):
+        if frame.empty:
+            continue
+        vals = item_values(frame, items, points)
+        df = pd.DataFrame(
+            {"municipality": frame["municipality"], "wave": frame["wave"], "answered": vals.notna().sum(axis=1), "high": (vals >= high).sum(axis=1)}
+        )
+        g = df.groupby(["municipality", "wave"])
+        part = pd.DataFrame({"n": g.size(), "answers": g["answered"].sum(), "high": g["high"].sum()}).reset_index()
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out["index"] = out["high"] / out["answers"].where(out["answers"] > 0)
+    out["suppressed"] = out["n"] < min_n
+    out.loc[out["suppressed"], "index"] = np.nan
+    return out[cols]
+
+
+def noise(p1: float, n1: float, p2: float, n2: float) -> float:
+    """Two standard errors of the difference of two shares: smaller changes are not reported as changes."""
+
+    def var(p: float, n: float) -> float:
+        p = min(max(p, 0.1), 0.9)
+        return p * (1 - p) / max(n, 1)
+
+    return float(2 * np.sqrt(var(p1, n1) + var(p2, n2)))
+
+
+def roster_coverage(responses: pd.DataFrame, roster: pd.DataFrame, wave: str, key: Callable[[str], str]) -> pd.DataFrame:
+    """Per (municipality, sector): organisations expected (roster), answered in the wave, the rate, who did not answer."""
+    cols = ["municipality", "sector", "expected", "answered", "rate", "missing"]
+    if roster.empty:
+        return pd.DataFrame(columns=cols)
+    w = responses[responses["wave"] == wave] if not responses.empty else responses
+    answered = {(key(str(o)), s) for o, s in zip(w.get("organisation", []), w.get("sector", []), strict=False) if o}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for a in roster.itertuples():
+        did = (a.name_key, a.sector) in answered
+        for m in a.municipalities:
+            r = rows.setdefault((m, a.sector), {"municipality": m, "sector": a.sector, "expected": 0, "answered": 0, "missing": []})
+            r["expected"] += 1
+            if did:
+                r["answered"] += 1
+            else:
+                r["missing"].append(a.name)
+    out = pd.DataFrame(list(rows.values()), columns=[c for c in cols if c != "rate"])
+    out["rate"] = out["answered"] / out["expected"]
+    return out[cols].sort_values(["municipality", "sector"]).reset_index(drop=True)
+
+
+def latest_answers(
+    responses: pd.DataFrame, sector: str, questions: Sequence[str], period: str, municipality_question: str, county: str, window: int = 4
+) -> pd.DataFrame:
+    """Per municipality, each question's newest answer from the sector within the last `window` waves up to the period."""
+    waves = set(wave_range(period, window))
+    r = responses[(responses["sector"] == sector) & (responses["wave"].isin(waves))] if not responses.empty else responses
+    if r.empty:
+        return pd.DataFrame(columns=["municipality", *questions])
+    per_m = explode_municipalities(r, municipality_question, county).sort_values(["wave", "submitted_at"])
+    rows = []
+    for m, g in per_m.groupby("municipality"):
+        row: dict[str, Any] = {"municipality": m}
+        for q in questions:
+            vals = [a.get(q) for a in g["answers"] if a.get(q) not in (None, "", [])]
+            row[q] = vals[-1] if vals else None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["municipality", *questions])

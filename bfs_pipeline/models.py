@@ -94,3 +94,18 @@ class Delivery(Base):
     data_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Actor(Base):
+    """An organisation expected to answer: the roster that coverage is measured against."""
+
+    __tablename__ = "actors"
+    __table_args__ = (UniqueConstraint("name_key", "sector", name="uq_actors_name_sector"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_key: Mapped[str] = mapped_column(String(300))  # folded for matching answers' organisation names
+    sector: Mapped[str] = mapped_column(String(50))
+    municipalities: Mapped[list[str]] = mapped_column(JSON)
+    contact_email: Mapped[str | None] = mapped_column(String(320))  # an organisation's address, for reminders
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

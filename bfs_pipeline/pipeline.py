@@ -225,7 +225,11 @@ def render(settings: Settings, period: str, lang: str | None = None, survey_id: 
     period = resolve_period(period)
     engine = open_store(settings)
     try:
-        report = build_report(survey, current_responses(engine, survey.id), period, lang or settings.lang)
+        from bfs_pipeline.roster import roster_frame
+
+        report = build_report(
+            survey, current_responses(engine, survey.id), period, lang or settings.lang, roster=roster_frame(engine), min_coverage=settings.alert_coverage
+        )
     finally:
         engine.dispose()
     write_report(report, out or settings.reports_dir / period)
@@ -241,10 +245,10 @@ def resolve_period(period: str, today: dt.date | None = None) -> str:
     return wave_of(period)
 
 
-def send(settings: Settings, report: Report) -> list[Outcome]:
+def send(settings: Settings, report: Report, recipients: tuple[str, ...] | None = None) -> list[Outcome]:
     engine = open_store(settings)
     try:
-        return deliver(engine, settings, report)
+        return deliver(engine, settings, report, recipients)
     finally:
         engine.dispose()
 

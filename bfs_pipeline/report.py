@@ -13,96 +13,29 @@ from typing import Any
 
 import pandas as pd
 
-from bfs_pipeline import metrics, reference
+from bfs_pipeline import alerts as alerting
+from bfs_pipeline import charts as charting
+from bfs_pipeline import export, metrics, reference
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.survey import Survey
+from bfs_pipeline.wording import SUPPRESSED, WORDS, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
 NEED_PREFIX = {"sv": "Behov av stöd: ", "en": "Need of support: "}
-
-WORDS: dict[str, dict[str, str]] = {
-    "sv": {
-        "subject": "Behovsrapport {county} {period}",
-        "suppressed": "–",
-        "lt5": "<5",
-        "heading": "Behovsrapport",
-        "summary": "Sammanfattning",
-        "needs": "Behov av stöd per kommun",
-        "needs_intro": "Andel som svarar 4–5 (stort eller mycket stort behov), antal svar (n) och förändring i procentenheter mot {previous}.",
-        "municipality": "Kommun",
-        "county_row": "Hela länet",
-        "spread": "Golv och spridning per behov",
-        "spread_intro": "Golv = lägsta kommun, max = högsta kommun, spridning = max minus golv (procentenheter; förändring mot {previous}).",
-        "need": "Behov",
-        "floor": "Golv",
-        "median": "Median",
-        "max": "Max",
-        "gap": "Spridning",
-        "coverage": "Vilka som svarat",
-        "coverage_intro": "Antal svar per kommun och sektor under perioden. Ett svar som gäller flera kommuner räknas i var och en.",
-        "total": "Totalt",
-        "legend": "– = färre än {min_n} svar, visas inte av integritetsskäl. <5 = mellan 1 och 4.",
-        "footer": "Skapad {generated} av bfs-pipeline. Underlaget är enkätsvar från länets aktörer.",
-        "respondents": "svar",
-    },
-    "en": {
-        "subject": "Needs report {county} {period}",
-        "suppressed": "–",
-        "lt5": "<5",
-        "heading": "Needs report",
-        "summary": "Summary",
-        "needs": "Need of support per municipality",
-        "needs_intro": "Share answering 4–5 (large or very large need), number of answers (n) and change in percentage points against {previous}.",
-        "municipality": "Municipality",
-        "county_row": "Whole county",
-        "spread": "Floor and spread per need",
-        "spread_intro": "Floor = lowest municipality, max = highest municipality, gap = max minus floor (percentage points; change against {previous}).",
-        "need": "Need",
-        "floor": "Floor",
-        "median": "Median",
-        "max": "Max",
-        "gap": "Gap",
-        "coverage": "Who answered",
-        "coverage_intro": "Answers per municipality and sector in the period. An answer about several municipalities counts in each.",
-        "total": "Total",
-        "legend": "– = fewer than {min_n} answers, not shown for privacy. <5 = between 1 and 4.",
-        "footer": "Made {generated} by bfs-pipeline from the survey answers of the county's actors.",
-        "respondents": "answers",
-    },
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+CAPACITY = {
+    "fte": "K04",
+    "combined": "K05",
+    "council": "K06",
+    "meetings": "K07",
+    "lagesbild": "K01",
+    "atgardsplan": "K02",
+    "samordning": "K03",
+    "agreement": "K10",
+    "promises": "K11",
 }
-
-
-def fmt_pct(v: float | None, lang: str) -> str:
-    if v is None or pd.isna(v):
-        return WORDS[lang]["suppressed"]
-    return f"{round(v * 100):d}\u00a0%"
-
-
-def fmt_num(v: float | None, lang: str, digits: int = 1) -> str:
-    if v is None or pd.isna(v):
-        return WORDS[lang]["suppressed"]
-    s = f"{v:,.{digits}f}"
-    if lang == "sv":
-        s = s.replace(",", "\u00a0").replace(".", ",")
-    return s
-
-
-def fmt_change(v: float | None, lang: str) -> str:
-    """A change in percentage points, signed; blank where there is nothing to compare."""
-    if v is None or pd.isna(v):
-        return ""
-    pts = round(v * 100)
-    sign = "+" if pts > 0 else ("±" if pts == 0 else "−")
-    return f"{sign}{abs(pts)}"
-
-
-def lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def fmt_int(v: int, lang: str) -> str:
-    s = f"{v:,d}"
-    return s.replace(",", "\u00a0") if lang == "sv" else s
+HISTORY = 8
+__all__ = ["Report", "build_report", "fmt_change", "fmt_int", "fmt_num", "fmt_pct", "message_id", "write_report"]
 
 
 @dataclass
@@ -118,10 +51,14 @@ class Report:
     summary: list[str]
     alerts: list[dict[str, Any]]
     data_hash: str
+    charts: list[charting.Chart] = field(default_factory=list)
+    xlsx: bytes = b""
+    xlsx_name: str = "behovsrapport.xlsx"
+    coverage_rate: float | None = None
     files: dict[str, str] = field(default_factory=dict)
 
     def message(self, sender: str, recipient: str) -> EmailMessage:
-        """multipart/alternative with text and HTML; a Message-ID stable per (report, period, recipient)."""
+        """mixed → alternative(text, related(html, PNGs)) + the XLSX; a Message-ID stable per (report, period, recipient)."""
         msg = EmailMessage()
         msg["Subject"] = self.subject
         msg["From"] = sender
@@ -131,6 +68,11 @@ class Report:
         msg["Content-Language"] = self.lang
         msg.set_content(self.text, subtype="plain", charset="utf-8")
         msg.add_alternative(self.html, subtype="html", charset="utf-8")
+        html_part: EmailMessage = msg.get_payload()[1]  # type: ignore[index,assignment]
+        for chart in self.charts:
+            html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", disposition="inline", filename=chart.filename)
+        if self.xlsx:
+            msg.add_attachment(self.xlsx, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=self.xlsx_name)
         return msg
 
 
@@ -168,10 +110,44 @@ def municipality_question(survey: Survey) -> str:
     return next(q.id for q in survey.core if q.type == "municipalities")
 
 
-def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str = "sv", generated: dt.date | None = None) -> Report:
-    """Render the report for one period from the stored responses."""
+def _label(survey: Survey, qid: str, value: Any, lang: str) -> str:
+    """Codes to labels for display; lists joined."""
+    if value is None:
+        return SUPPRESSED
+    try:
+        q = survey.question(qid)
+    except Exception:
+        return str(value)
+    labels = {c.code: c.label(lang) for c in q.choices}
+    if isinstance(value, list):
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
+    return labels.get(str(value), str(value))
+
+
+def _changes(table: pd.DataFrame) -> pd.DataFrame:
+    """Quarter-on-quarter and year-on-year change of the share answering 4–5."""
+    t = metrics.with_change(table, ["municipality", "item"], "share_high", back=1).rename(
+        columns={"share_high_prev": "q_prev", "share_high_change": "q_change"}
+    )
+    y = metrics.with_change(table, ["municipality", "item"], "share_high", back=4)[["municipality", "item", "wave", "share_high_change"]]
+    return t.merge(y.rename(columns={"share_high_change": "y_change"}), on=["municipality", "item", "wave"], how="left")
+
+
+def build_report(
+    survey: Survey,
+    responses: pd.DataFrame,
+    period: str,
+    lang: str = "sv",
+    roster: pd.DataFrame | None = None,
+    generated: dt.date | None = None,
+    min_coverage: float = 0.5,
+    max_rows: int = 20,
+) -> Report:
+    """Render the report for one period from the stored responses (and the roster, for coverage)."""
     if lang not in WORDS:
         raise ReportError(f"Language {lang!r} is not supported: use --lang sv or --lang en.")
+    from bfs_pipeline.roster import org_key
+
     county_code = survey.county
     county = reference.counties()[county_code]
     munis = reference.county_municipalities(county_code)
@@ -181,63 +157,102 @@ def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str
         waves = sorted(set(responses["wave"])) if not responses.empty else []
         hint = f"the waves with answers are {', '.join(waves)}" if waves else "no answers are stored yet (bfs ingest)"
         raise ReportError(f"No answers for {period}: {hint}.")
+    roster = roster if roster is not None else pd.DataFrame()
+    w = WORDS[lang]
+    previous, year_ago = metrics.prev_wave(period), metrics.prev_wave(period, 4)
+    history = metrics.wave_range(period, HISTORY)
+    upto = responses[responses["wave"] <= period]
     items = need_items(survey)
     mq = municipality_question(survey)
-    table = metrics.need_table(responses, items, mq, county_code)
-    table = metrics.with_change(table, ["municipality", "item"], "share_high")
-    spread = metrics.county_spread(table, county_code)
-    spread = metrics.with_change(spread, ["item"], "gap")
-    spread = metrics.with_change(spread, ["item"], "floor")
-    now = table[table["wave"] == period]
     labels = {i: item_label(survey, i, lang) for i in items}
+
+    table = _changes(metrics.secondary_suppress(metrics.need_table(upto, items, mq, county_code), county_code))
+    index = metrics.need_index(upto, items, mq, county_code)
+    now_index = index[(index["wave"] == period)].set_index("municipality")
+    order = sorted(munis, key=lambda m: -(now_index["index"].get(m.code, -1) if not missing(now_index["index"].get(m.code)) else -1))
+    max_cols = 8  # municipalities side by side that still fit 600 px
+    shown = order[:max_cols] if len(munis) > max_cols else munis
+    now = table[table["wave"] == period]
 
     def cell(code: str, item: str) -> dict[str, Any]:
         r = now[(now["municipality"] == code) & (now["item"] == item)]
-        if r.empty:
-            return {"value": WORDS[lang]["suppressed"], "n": 0, "change": "", "suppressed": True}
+        if r.empty or bool(r.iloc[0]["suppressed"]):
+            return {"value": SUPPRESSED, "n": None, "q": "", "y": "", "suppressed": True}
         row = r.iloc[0]
         return {
-            "value": fmt_pct(row["share_high"], lang),
+            "value": fmt_pct(row["share_high"]),
             "n": int(row["n"]),
-            "change": fmt_change(row["share_high_change"], lang),
-            "suppressed": bool(row["suppressed"]),
+            "q": fmt_change(row["q_change"]),
+            "y": fmt_change(row["y_change"]),
+            "suppressed": False,
         }
 
-    rows = [{"code": m.code, "name": m.name, "cells": [cell(m.code, i) for i in items]} for m in munis]
-    county_row = {"code": county_code, "name": county.name, "cells": [cell(county_code, i) for i in items]}
-    sp_now = spread[spread["wave"] == period].set_index("item")
+    rows = [{"code": m.code, "name": m.name, "cells": [cell(m.code, i) for i in items]} for m in shown]
+    county_row = {"code": county_code, "name": w["county_row"], "cells": [cell(county_code, i) for i in items]}
+
+    spread = metrics.with_change(metrics.county_spread(table, county_code), ["item"], "gap").set_index(["wave", "item"])
     spread_rows = []
     for i in items:
-        if i in sp_now.index:
-            s = sp_now.loc[i]
+        if (period, i) in spread.index:
+            s = spread.loc[(period, i)]
             spread_rows.append(
                 {
                     "item": labels[i],
-                    "floor": fmt_pct(s["floor"], lang),
-                    "floor_name": names[s["floor_municipality"]],
-                    "median": fmt_pct(s["median"], lang),
-                    "max": fmt_pct(s["max"], lang),
-                    "max_name": names[s["max_municipality"]],
-                    "gap": fmt_pct(s["gap"], lang),
-                    "gap_change": fmt_change(s["gap_change"], lang),
+                    "floor": fmt_pct(s["max"]),
+                    "floor_name": names[s["max_municipality"]],
+                    "median": fmt_pct(s["median"]),
+                    "least": fmt_pct(s["floor"]),
+                    "least_name": names[s["floor_municipality"]],
+                    "gap": fmt_pct(s["gap"]),
+                    "gap_change": fmt_change(s["gap_change"]),
                 }
             )
         else:
-            spread_rows.append({"item": labels[i], "floor": "–", "floor_name": "", "median": "–", "max": "–", "max_name": "", "gap": "–", "gap_change": ""})
-    cov = metrics.coverage(responses, mq, county_code, period)
+            spread_rows.append(
+                {
+                    "item": labels[i],
+                    "floor": SUPPRESSED,
+                    "floor_name": "",
+                    "median": SUPPRESSED,
+                    "least": SUPPRESSED,
+                    "least_name": "",
+                    "gap": SUPPRESSED,
+                    "gap_change": "",
+                }
+            )
+
+    history_rows = []
+    for wave in history:
+        m = index[(index["wave"] == wave) & (index["municipality"] != county_code) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+        if m.empty:
+            continue
+        hi, lo = m.loc[m["index"].idxmax()], m.loc[m["index"].idxmin()]
+        history_rows.append(
+            {
+                "wave": wave,
+                "floor": fmt_pct(hi["index"]),
+                "floor_name": names.get(hi["municipality"], hi["municipality"]),
+                "median": fmt_pct(m["index"].median()),
+                "gap": fmt_pct(hi["index"] - lo["index"]),
+            }
+        )
+
+    cov_now = metrics.roster_coverage(upto, roster, period, org_key)
+    cov_prev = metrics.roster_coverage(upto, roster, previous, org_key)
     sectors = list(survey.sectors)
-    cov_rows = []
-    for m in munis:
-        c = cov[cov["municipality"] == m.code]
-        cells = []
-        for s_id in sectors:
-            hit = c[c["sector"] == s_id]
-            n = int(hit["n"].iloc[0]) if not hit.empty else 0
-            cells.append(WORDS[lang]["lt5"] if 0 < n < metrics.MIN_N else fmt_int(n, lang))
-        total = int(c["n"].sum())
-        cov_rows.append({"name": m.name, "cells": cells, "total": WORDS[lang]["lt5"] if 0 < total < metrics.MIN_N else fmt_int(total, lang)})
-    summary = _summary(in_period, now, sp_now, labels, names, county_code, lang)
-    alerts: list[dict[str, Any]] = []  # issue 4 adds alerts generated from the data
+    cov_rows, coverage_rate = _coverage_rows(cov_now, cov_prev, munis, sectors, county_code, lang)
+    if cov_rows and len(cov_rows) > max_rows:
+        cov_rows = sorted(cov_rows, key=lambda r: r["rate_value"])[:max_rows]
+    fallback = [] if not roster.empty else _respondent_counts(upto, mq, county_code, period, munis, lang)[:max_rows]
+
+    capacity_rows = _capacity_rows(survey, upto, period, mq, county_code, munis, lang)
+    if len(capacity_rows) > max_rows:
+        capacity_rows = capacity_rows[:max_rows]
+
+    found = alerting.alerts(index, cov_now, period, county_code, names, min_coverage, lang)
+    summary = alerting.summary(index, cov_now, period, county_code, names, len(in_period), found, lang)
+    charts = [c for c in (charting.small_multiples(index, history, county_code, names, lang), charting.floor_and_gap(index, history, county_code, lang)) if c]
+    xlsx = _workbook(survey, table, index, cov_now, capacity_rows, names, labels, county_code, lang, period)
     ctx = {
         "lang": lang,
         "period": period,
@@ -245,67 +260,216 @@ def build_report(survey: Survey, responses: pd.DataFrame, period: str, lang: str
         "title": survey.title.get(lang, survey.title["sv"]),
         "generated": (generated or dt.date.today()).isoformat(),
         "items": [labels[i] for i in items],
-        "item_ids": items,
         "rows": rows,
         "county_row": county_row,
+        "cut": len(munis) > max_cols,
         "spread": spread_rows,
+        "history": history_rows,
         "sectors": [survey.sectors[s].get(lang, survey.sectors[s]["sv"]) for s in sectors],
         "coverage": cov_rows,
+        "fallback": fallback,
+        "capacity": capacity_rows,
         "respondents": fmt_int(len(in_period), lang),
         "summary": summary,
-        "alerts": alerts,
+        "alerts": found,
+        "charts": charts,
         "min_n": metrics.MIN_N,
-        "previous": metrics.prev_wave(period),
+    }
+    ctx["t"] = {
+        k: v.format(
+            previous=previous,
+            year_ago=year_ago,
+            period=period,
+            min_n=metrics.MIN_N,
+            generated=ctx["generated"],
+            shown=len(shown),
+            total=len(munis),
+            pop_year=2016,
+        )
+        for k, v in w.items()
+        if k != "subject"
     }
     env = _environment()
-    ctx["t"] = {k: v.format(previous=ctx["previous"], min_n=metrics.MIN_N, generated=ctx["generated"]) for k, v in WORDS[lang].items() if k != "subject"}
     html = env.get_template("report.html").render(**ctx)
     text = env.get_template("report.txt").render(**ctx)
     data_hash = hashlib.sha256(
-        json.dumps(sorted((int(r.id), r.wave, json.dumps(r.answers, sort_keys=True)) for r in responses.itertuples()), default=str).encode()
+        json.dumps(sorted((int(r.id), r.wave, json.dumps(r.answers, sort_keys=True)) for r in upto.itertuples()), default=str).encode()
     ).hexdigest()
-    subject = WORDS[lang]["subject"].format(county=county.name, period=period)
-    return Report(survey.id, period, lang, subject, html, text, summary, alerts, data_hash)
+    subject = w["subject"].format(county=county.name, period=period)
+    return Report(
+        survey.id,
+        period,
+        lang,
+        subject,
+        html,
+        text,
+        summary,
+        found,
+        data_hash,
+        charts,
+        xlsx,
+        f"behovsrapport-{county_code}-{period}.{lang}.xlsx",
+        coverage_rate,
+    )
 
 
-def _summary(
-    in_period: pd.DataFrame, now: pd.DataFrame, spread: pd.DataFrame, labels: dict[str, str], names: dict[str, str], county: str, lang: str
-) -> list[str]:
-    """A few sentences generated from the same numbers as the tables."""
+def _coverage_rows(
+    now: pd.DataFrame, prev: pd.DataFrame, munis: list[reference.Municipality], sectors: list[str], county: str, lang: str
+) -> tuple[list[dict[str, Any]], float | None]:
+    if now.empty:
+        return [], None
+    rows = []
+    for m in munis:
+        c = now[now["municipality"] == m.code]
+        p = prev[prev["municipality"] == m.code]
+        cells = []
+        for s in sectors:
+            hit = c[c["sector"] == s]
+            cells.append(f"{int(hit['answered'].iloc[0])}/{int(hit['expected'].iloc[0])}" if not hit.empty else "")
+        exp, ans = int(c["expected"].sum()), int(c["answered"].sum())
+        rate = ans / exp if exp else None
+        prate = int(p["answered"].sum()) / int(p["expected"].sum()) if not p.empty and int(p["expected"].sum()) else None
+        missing_names = sorted(n for lst in c["missing"] for n in lst)
+        rows.append(
+            {
+                "name": m.name,
+                "cells": cells,
+                "total": f"{ans}/{exp}",
+                "rate": fmt_pct(rate),
+                "rate_value": rate if rate is not None else 1.0,
+                "change": fmt_change(rate - prate) if rate is not None and prate is not None else "",
+                "missing": missing_names,
+            }
+        )
+    exp, ans = int(now["expected"].sum()), int(now["answered"].sum())
+    return rows, (ans / exp if exp else None)
+
+
+def _respondent_counts(responses: pd.DataFrame, mq: str, county: str, period: str, munis: list[reference.Municipality], lang: str) -> list[dict[str, str]]:
+    c = metrics.coverage(responses, mq, county, period)
     out = []
-    n = len(in_period)
-    if lang == "sv":
-        out.append(f"{fmt_int(n, lang)} svar räknas för perioden.")
-    else:
-        out.append(f"{fmt_int(n, lang)} responses count for the period.")
-    c = now[(now["municipality"] == county) & ~now["suppressed"].astype(bool)].dropna(subset=["share_high"])
-    if not c.empty:
-        top = c.loc[c["share_high"].idxmax()]
-        if lang == "sv":
-            out.append(f"Störst behov i länet: {lower_first(labels[top['item']])} ({fmt_pct(top['share_high'], lang)} svarar 4–5).")
-        else:
-            out.append(f"Largest need in the county: {lower_first(labels[top['item']])} ({fmt_pct(top['share_high'], lang)} answer 4–5).")
-    if not spread.empty:
-        wide = spread.loc[spread["gap"].idxmax()]
-        item = str(wide.name)
-        if lang == "sv":
-            out.append(
-                f"Störst skillnad mellan kommunerna: {lower_first(labels[item])}, från {fmt_pct(wide['floor'], lang)} i {names[wide['floor_municipality']]}"
-                f" till {fmt_pct(wide['max'], lang)} i {names[wide['max_municipality']]}."
-            )
-        else:
-            out.append(
-                f"Widest gap between municipalities: {lower_first(labels[item])}, from {fmt_pct(wide['floor'], lang)} in {names[wide['floor_municipality']]}"
-                f" to {fmt_pct(wide['max'], lang)} in {names[wide['max_municipality']]}."
-            )
+    for m in munis:
+        n = int(c[c["municipality"] == m.code]["n"].sum())
+        out.append({"name": m.name, "n": "<5" if 0 < n < metrics.MIN_N else fmt_int(n, lang)})
     return out
 
 
+def _capacity_rows(
+    survey: Survey, responses: pd.DataFrame, period: str, mq: str, county: str, munis: list[reference.Municipality], lang: str
+) -> list[dict[str, Any]]:
+    """The municipalities' own figures: organisational facts reported by the municipality, not opinions."""
+    ids = {k: q for k, q in CAPACITY.items() if any(x.id == q for x in survey.questions(None))}
+    if "kommun" not in survey.sectors or not ids:
+        return []
+    latest = metrics.latest_answers(responses, "kommun", list(ids.values()), period, mq, county).set_index("municipality")
+    rows = []
+    for m in munis:
+        got = latest.loc[m.code] if m.code in latest.index else None
+
+        def val(k: str, got: Any = got) -> Any:
+            return None if got is None or k not in ids else got.get(ids[k])
+
+        fte = val("fte")
+        per10k = (float(fte) / m.population * 10_000) if fte is not None and m.population else None
+        row: dict[str, Any] = {
+            "name": m.name,
+            "fte": fmt_num(fte, lang, 2),
+            "fte_10k": fmt_num(per10k, lang, 2),
+            "fte_value": float(fte) if fte is not None else None,
+            **{
+                k: _label(survey, ids[k], val(k), lang)
+                for k in ("combined", "council", "lagesbild", "atgardsplan", "samordning", "agreement", "promises")
+                if k in ids
+            },
+            "meetings": SUPPRESSED if val("meetings") is None else str(val("meetings")),
+        }
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["fte_value"] is not None, r["fte_value"] or 0))
+
+
+def _workbook(
+    survey: Survey,
+    table: pd.DataFrame,
+    index: pd.DataFrame,
+    coverage: pd.DataFrame,
+    capacity: list[dict[str, Any]],
+    names: dict[str, str],
+    labels: dict[str, str],
+    county: str,
+    lang: str,
+    period: str,
+) -> bytes:
+    w = WORDS[lang]
+
+    def share(v: Any, suppressed: Any) -> Any:
+        return SUPPRESSED if bool(suppressed) or missing(v) else round(float(v), 4)
+
+    needs = [
+        [
+            r.wave,
+            r.municipality,
+            names.get(r.municipality, r.municipality),
+            r.item,
+            labels.get(r.item, r.item),
+            SUPPRESSED if r.suppressed else int(r.n),
+            share(r.share_high, r.suppressed),
+            share(r.mean, r.suppressed),
+        ]
+        for r in table.sort_values(["wave", "municipality", "item"]).itertuples()
+    ]
+    idx = [
+        [r.wave, r.municipality, names.get(r.municipality, r.municipality), SUPPRESSED if r.suppressed else int(r.n), share(r.index, r.suppressed)]
+        for r in index.sort_values(["wave", "municipality"]).itertuples()
+    ]
+    spread = metrics.county_spread(table, county)
+    spread_rows = [
+        [
+            r.wave,
+            labels.get(r.item, r.item),
+            round(r.max, 4),
+            names.get(r.max_municipality, ""),
+            round(r.median, 4),
+            round(r.floor, 4),
+            names.get(r.floor_municipality, ""),
+            round(r.gap, 4),
+        ]
+        for r in spread.itertuples()
+    ]
+    cov = [
+        [period, names.get(r.municipality, r.municipality), r.sector, int(r.expected), int(r.answered), round(float(r.rate), 4), "; ".join(r.missing)]
+        for r in coverage.itertuples()
+    ]
+    cap_keys = [
+        k
+        for k in ("fte", "fte_10k", "combined", "council", "meetings", "lagesbild", "atgardsplan", "samordning", "agreement", "promises")
+        if capacity and k in capacity[0]
+    ]
+    cap = [[r["name"], *[r[k] for k in cap_keys]] for r in capacity]
+    sheets = {
+        w["sheet_needs"]: (["wave", "code", w["municipality"], "item", w["need"], "n", "share_4_5", "mean"], needs),
+        w["sheet_index"]: (["wave", "code", w["municipality"], "n", "need_index"], idx),
+        w["sheet_spread"]: (["wave", w["need"], w["floor"], w["municipality"], w["median"], w["least"], w["municipality"], w["gap"]], spread_rows),
+        w["sheet_coverage"]: (["wave", w["municipality"], "sector", "expected", "answered", w["rate"], w["missing"]], cov),
+        w["sheet_capacity"]: ([w["municipality"], *[w[k] for k in cap_keys]], cap),
+    }
+    symbols = [(SUPPRESSED, w["legend"].format(min_n=metrics.MIN_N)), ("share_4_5", w["needs_intro"].split(",")[0]), ("need_index", w["history_intro"])]
+    return export.workbook(sheets, symbols, f"{w['heading']} {names[county]} {period}")
+
+
 def write_report(report: Report, folder: Path) -> dict[str, str]:
-    """Write report.html, report.txt and a preview .eml into folder."""
+    """Write the HTML (images as files beside it), the text, the PNGs and the XLSX into folder, without sending."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"html": folder / f"behovsrapport-{report.period}.{report.lang}.html", "text": folder / f"behovsrapport-{report.period}.{report.lang}.txt"}
-    files["html"].write_text(report.html, encoding="utf-8")
+    stem = f"behovsrapport-{report.period}.{report.lang}"
+    html = report.html
+    files: dict[str, Path] = {"html": folder / f"{stem}.html", "text": folder / f"{stem}.txt"}
+    for chart in report.charts:
+        (folder / chart.filename).write_bytes(chart.png)
+        html = html.replace(f"cid:{chart.cid}", chart.filename)
+        files[f"chart:{chart.filename}"] = folder / chart.filename
+    files["html"].write_text(html, encoding="utf-8")
     files["text"].write_text(report.text, encoding="utf-8")
+    if report.xlsx:
+        files["xlsx"] = folder / report.xlsx_name
+        files["xlsx"].write_bytes(report.xlsx)
     report.files.update({k: str(v) for k, v in files.items()})
     return report.files

@@ -14,6 +14,7 @@ from typing import Any
 from bfs_pipeline import demo, pipeline
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import BfsError
+from bfs_pipeline.roster import import_roster
 
 MARKER = ".bfs-demo"
 DEMO_PARTS = ("inbox", "outbox", "reports", "demo-sheets", "bfs.sqlite3", "bfs.sqlite3-wal", "bfs.sqlite3-shm")
@@ -86,6 +87,11 @@ def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, 
     os.environ["BFS_HOME"] = str(settings.home)  # the flows read their settings from the environment
     survey = pipeline.survey_for(settings, None)
     staged = demo.generate(survey, settings.home / "demo-sheets")
+    roster_file = demo.write_roster(settings.home / "demo-sheets" / "aktorer.csv", survey.county)
+    engine = pipeline.open_store(settings)
+    counts = import_roster(engine, roster_file, survey)
+    engine.dispose()
+    echo(f"Imported the actor roster {roster_file} ({counts['added']} organisations).")
     echo(
         f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters (about 60 organisations) in {settings.home / 'demo-sheets'}"
     )

@@ -164,3 +164,42 @@ def test_report_json(env, sheet, tmp_path, home):
     assert d["state"] == "written" and Path(d["path"]).parent == home / "outbox"
     en = json.loads(bfs(env, "report", "--period", "2026-Q1", "--lang", "en", "--json").stdout)
     assert en["subject"] == "Needs report Blekinge län 2026-Q1"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_actors_import_list_and_coverage_in_report(env, sheet, tmp_path):
+    roster = tmp_path / "aktorer.csv"
+    roster.write_text(
+        "organisation,sektor,kommun,kontakt\nKarlskrona kommun,kommun,Karlskrona,info@karlskrona.se\nTysta IF,Idéburen sektor,1080;Ronneby,\n",
+        encoding="utf-8",
+    )
+    assert bfs(env, "actors", "import", str(roster)).stdout.strip() == "Roster aktorer.csv: 2 added, 0 updated, 0 no longer in the file (kept, inactive)."
+    listed = json.loads(bfs(env, "actors", "list", "--json").stdout)
+    assert [(a["name"], a["sector"], a["municipalities"]) for a in listed] == [
+        ("Tysta IF", "ideburen", ["1080", "1081"]),
+        ("Karlskrona kommun", "kommun", ["1080"]),
+    ]
+    rows = [good_row(email=f"r{i}@x.se") for i in range(5)]
+    bfs(env, "ingest", "--file", str(sheet().write(tmp_path / "kommun-2026-Q1.csv", rows)))
+    out = json.loads(bfs(env, "report", "--period", "2026-Q1", "--out", str(tmp_path / "p"), "--json").stdout)
+    assert {"html", "text", "xlsx"} <= set(out["files"]) and any(k.startswith("chart:") for k in out["files"])
+    text = Path(out["files"]["text"]).read_text(encoding="utf-8")
+    assert "Har inte svarat: Tysta IF" in text
+    bad = tmp_path / "bad.csv"
+    bad.write_text("organisation,sektor,kommun\nX,kommun,Kalmar\n", encoding="utf-8")
+    proc = bfs(env, "actors", "import", str(bad), ok=False)
+    assert proc.returncode == 1 and proc.stderr.startswith(f"bfs: {bad} row 2: municipality 'Kalmar' is not in the survey's county")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_outbox_list_and_sources_check(env, sheet, tmp_path, home):
+    rows = [good_row(email=f"r{i}@x.se") for i in range(5)]
+    sheet().write(home / "inbox" / "kommun-2026-Q1.csv" if (home / "inbox").mkdir() is None else tmp_path, rows)
+    checked = json.loads(bfs(env, "sources", "check", "--json").stdout)
+    assert [(Path(c["source"]).name, c["ok"], c["rows"]) for c in checked] == [("kommun-2026-Q1.csv", True, 5)]
+    bfs(env, "ingest")
+    bfs(env, "report", "--period", "2026-Q1", "--send")
+    (row,) = json.loads(bfs(env, "outbox", "list", "--json").stdout)
+    assert row["state"] == "written" and row["period"] == "2026-Q1" and row["attempts"] == 1
+    proc = bfs(env, "outbox", "resend", str(row["id"]), ok=False)
+    assert proc.stderr.strip() == f"bfs: Outbox message {row['id']} is written: only uncertain or failed messages are sent again."

@@ -7,6 +7,7 @@ import email.policy
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from aiosmtpd.controller import Controller
 
 from bfs_pipeline import pipeline, store
 from bfs_pipeline.config import Settings
-from bfs_pipeline.mailer import deliver
+from bfs_pipeline.errors import DeliveryError
+from bfs_pipeline.mailer import deliver, outbox_rows, release
 from bfs_pipeline.report import Report
 from tests.conftest import good_row
 
@@ -70,8 +72,8 @@ def test_delivered_once_over_smtp(settings, report, smtp):
     msg = handler.messages[0]
     assert msg["Subject"] == "Behovsrapport Blekinge län 2026-Q1"
     assert msg["Message-ID"] == first[0].message_id
-    assert msg.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in msg.get_payload()] == ["text/plain", "text/html"]
+    assert msg.get_content_type() == "multipart/mixed"
+    assert [p.get_content_type() for p in msg.get_payload()] == ["multipart/alternative", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
     assert store.status(eng)["outbox"] == {"sent": 1}
     eng.dispose()
 
@@ -204,3 +206,79 @@ def test_starttls_with_a_trusted_certificate_delivers(settings, report, tls_smtp
     (o,) = deliver(eng, s, report)
     eng.dispose()
     assert o.state == "sent" and len(handler.messages) == 1
+
+
+class Stalling(Handler):
+    """Delivers the message, then stalls before its 250 reply until the client has given up waiting."""
+
+    def __init__(self, stall: float) -> None:
+        super().__init__()
+        self.stall = stall
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.stall:
+            await asyncio.sleep(self.stall)
+        return reply
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_stall_after_data_is_uncertain_never_resent_without_a_person(settings, report):
+    import time
+
+    handler = Stalling(stall=2.5)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        s = replace(smtp_settings(settings, controller), smtp_timeout=1)
+        eng = pipeline.open_store(s)
+        (o,) = deliver(eng, s, report)
+        assert o.state == "uncertain" and "may have arrived" in (o.error or "")
+        time.sleep(2.5)  # the server recovers; it had delivered the message
+        assert len(handler.messages) == 1
+        handler.stall = 0
+        (again,) = deliver(eng, s, report)
+        assert again.state == "uncertain" and len(handler.messages) == 1  # never resent on its own
+        (row,) = outbox_rows(eng)
+        release(eng, row["id"])  # a person checked: send it again
+        (resent,) = deliver(eng, s, report)
+        assert resent.state == "sent" and len(handler.messages) == 2
+        eng.dispose()
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sent_message_archived_with_data_hash(settings, report, smtp):
+    controller, _ = smtp
+    s = smtp_settings(settings, controller)
+    eng = pipeline.open_store(s)
+    (o,) = deliver(eng, s, report)
+    (row,) = outbox_rows(eng)
+    eng.dispose()
+    assert o.path and Path(o.path).is_file() and Path(o.path).is_relative_to(settings.home / "archive")
+    assert row["data_hash"] == report.data_hash and len(row["data_hash"]) == 64
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_quality_gate_stops_sending(settings, report, smtp):
+    controller, handler = smtp
+    s = replace(smtp_settings(settings, controller), min_coverage=0.5)
+    eng = pipeline.open_store(s)
+    with pytest.raises(DeliveryError, match=r"Not sent: only 20% of the roster's organisations answered in 2026-Q1, below the minimum 50%"):
+        deliver(eng, s, replace(report, coverage_rate=0.2))
+    eng.dispose()
+    assert handler.messages == []
+
+
+def test_release_only_uncertain_or_failed(settings, report):
+    eng = pipeline.open_store(settings)
+    deliver(eng, settings, report)
+    (row,) = outbox_rows(eng)
+    with pytest.raises(DeliveryError, match="is written: only uncertain or failed messages are sent again"):
+        release(eng, row["id"])
+    with pytest.raises(DeliveryError, match="No outbox message 999"):
+        release(eng, 999)
+    eng.dispose()
