@@ -130,11 +130,15 @@ def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, 
     for r in held:
         echo(f"  held: {Path(r['source']).name}: {r['error']}")
     echo(f"Quarterly report for {demo.LAST_WAVE}:")
+    for a in out["alerts"]:
+        echo(f"  ! {a['message']}")
     for s in out["summary"]:
         echo(f"  {s}")
     echo("Where to look:")
     echo(f"  report (HTML):   {out['files']['html']}")
     echo(f"  report (text):   {out['files']['text']}")
+    if out["files"].get("xlsx"):
+        echo(f"  tables (XLSX):   {out['files']['xlsx']}")
     for d in out["deliveries"]:
         echo(f"  e-mail to {d['recipient']}: {d['state']}" + (f" -> {d['path']}" if d.get("path") else ""))
     echo("  bfs status                 what is stored, waves, outbox")
