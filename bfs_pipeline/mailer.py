@@ -38,8 +38,11 @@ def report_key(report: Report) -> str:
     return f"{report.survey_id}:{report.period}:{report.lang}"
 
 
-def _claim(engine: Engine, report: Report, recipient: str, message_id: str, transport: str) -> Delivery | None:
-    """Move the (report, recipient) row to 'sending' unless it was delivered or waits for a person."""
+def _claim(engine: Engine, report: Report, recipient: str, message_id: str, transport: str) -> tuple[Delivery | None, bool]:
+    """Move the (report, recipient) row to 'sending' unless it was delivered or waits for a person.
+
+    Returns the row and whether this call claimed it; a row left in 'sending' by a crash is never claimed again.
+    """
     key = report_key(report)
     with Session(engine) as s, s.begin():
         row = s.scalars(select(Delivery).where(Delivery.report_key == key, Delivery.recipient == recipient)).first()
@@ -49,23 +52,20 @@ def _claim(engine: Engine, report: Report, recipient: str, message_id: str, tran
             try:
                 s.flush()
             except IntegrityError:
-                return None  # someone else is sending it right now
-        if row.state in DONE or row.state in HOLD:
+                return None, False  # someone else is sending it right now
+        if row.state in DONE or row.state in HOLD or (row.state == "written" and transport == "file"):
             s.expunge(row)
-            return row
-        if row.state == "written" and transport == "file":
-            s.expunge(row)
-            return row
+            return row, False
         claimed = s.execute(
             update(Delivery)
             .where(Delivery.id == row.id, Delivery.state == row.state)
             .values(state="sending", transport=transport, attempts=Delivery.attempts + 1, data_hash=report.data_hash, updated_at=dt.datetime.now(dt.UTC))
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
+            return None, False
         s.refresh(row)
         s.expunge(row)
-        return row
+        return row, True
 
 
 def _settle(engine: Engine, delivery_id: int, state: str, error: str | None = None, path: str | None = None) -> None:
@@ -171,11 +171,11 @@ def deliver(engine: Engine, settings: Settings, report: Report, recipients: tupl
     for recipient in recipients or settings.report_to:
         msg = report.message(settings.report_from, recipient)
         mid = str(msg["Message-ID"])
-        row = _claim(engine, report, recipient, mid, transport)
+        row, claimed = _claim(engine, report, recipient, mid, transport)
         if row is None:
             out.append(Outcome(recipient, "busy", transport, mid))
             continue
-        if row.state != "sending":
+        if not claimed:
             out.append(Outcome(recipient, row.state, row.transport, row.message_id, row.path, row.error))
             continue
         if transport == "file":

@@ -245,6 +245,23 @@ def resolve_period(period: str, today: dt.date | None = None) -> str:
     return wave_of(period)
 
 
+def retry_pending(settings: Settings) -> list[Outcome]:
+    """Deliver again what waits as pending (a refused connection or a 4xx reply earlier); never uncertain ones."""
+    from bfs_pipeline.mailer import outbox_rows
+
+    engine = open_store(settings)
+    try:
+        waiting = [r for r in outbox_rows(engine) if r["state"] == "pending"]
+    finally:
+        engine.dispose()
+    out: list[Outcome] = []
+    for key in sorted({r["report"] for r in waiting}):
+        survey_id, period, lang = key.split(":")
+        report = render(settings, period, lang, survey_id)
+        out += send(settings, report, tuple(r["recipient"] for r in waiting if r["report"] == key))
+    return out
+
+
 def send(settings: Settings, report: Report, recipients: tuple[str, ...] | None = None) -> list[Outcome]:
     engine = open_store(settings)
     try:

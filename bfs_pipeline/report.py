@@ -246,6 +246,7 @@ def build_report(
     fallback = [] if not roster.empty else _respondent_counts(upto, mq, county_code, period, munis, lang)[:max_rows]
 
     capacity_rows = _capacity_rows(survey, upto, period, mq, county_code, munis, lang)
+    capacity_county = _capacity_county(capacity_rows, munis, lang)
     if len(capacity_rows) > max_rows:
         capacity_rows = capacity_rows[:max_rows]
 
@@ -269,6 +270,7 @@ def build_report(
         "coverage": cov_rows,
         "fallback": fallback,
         "capacity": capacity_rows,
+        "capacity_county": capacity_county,
         "respondents": fmt_int(len(in_period), lang),
         "summary": summary,
         "alerts": found,
@@ -385,6 +387,21 @@ def _capacity_rows(
         }
         rows.append(row)
     return sorted(rows, key=lambda r: (r["fte_value"] is not None, r["fte_value"] or 0))
+
+
+def _capacity_county(rows: list[dict[str, Any]], munis: list[reference.Municipality], lang: str) -> str:
+    """The county picture: FTE in total and per 10 000 inhabitants, and how many municipalities have each function."""
+    if not rows:
+        return ""
+    known = [r for r in rows if r["fte_value"] is not None]
+    total = sum(r["fte_value"] for r in known)
+    pop = sum(m.population or 0 for m in munis if any(r["name"] == m.name for r in known))
+    yes = WORDS[lang]["yes"]
+    have = {k: sum(1 for r in rows if str(r.get(k, "")).startswith(yes)) for k in ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")}
+    w = WORDS[lang]
+    parts = [f"{w['fte']} {fmt_num(total, lang, 2)} ({w['fte_10k']}: {fmt_num(total / pop * 10_000 if pop else None, lang, 2)}; {len(known)}/{len(munis)})"]
+    parts += [f"{w[k]}: {n}/{len(munis)}" for k, n in have.items()]
+    return f"{w['county_row']}: " + "; ".join(parts) + "."
 
 
 def _workbook(

@@ -62,6 +62,12 @@ def store(survey_id: str | None, batch: RawBatch) -> IngestResult:
         engine.dispose()
 
 
+@task(retries=1, retry_delay_seconds=60, cache_policy=NO_CACHE)
+def retry_outbox() -> list[dict[str, Any]]:
+    """Reports that wait as pending (the mail server refused or said 4xx) are tried again every night."""
+    return [o.__dict__ for o in pipeline.retry_pending(load_settings())]
+
+
 @flow(name="nightly-ingest")
 def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> list[dict[str, Any]]:
     """Ingest every source that changed; a source that fails is reported, and fails the run, after the others are stored."""
@@ -74,6 +80,8 @@ def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave
         except SourceError as exc:
             results.append(IngestResult(0, name, survey_id or "", sector, wave, "failed", error=str(exc)))
     results += [store(survey_id, b) for b in batches]
+    for d in retry_outbox():
+        logger.info("outbox: %s %s", d["recipient"], d["state"])
     for r in results:
         logger.info(
             "%s: %s, %s rows: %s accepted, %s duplicates, %s blank, %s quarantined",

@@ -282,3 +282,37 @@ def test_release_only_uncertain_or_failed(settings, report):
     with pytest.raises(DeliveryError, match="No outbox message 999"):
         release(eng, 999)
     eng.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_crash_while_sending_never_sends_a_second_copy(settings, report, smtp):
+    from sqlalchemy import update
+
+    from bfs_pipeline.models import Delivery
+
+    controller, handler = smtp
+    s = smtp_settings(settings, controller)
+    eng = pipeline.open_store(s)
+    handler.reply = "451 later"
+    deliver(eng, s, report)
+    with eng.begin() as c:  # as a process killed between 'sending' and the server's reply leaves it
+        c.execute(update(Delivery).values(state="sending"))
+    handler.reply = None
+    (o,) = deliver(eng, s, report)
+    assert o.state == "sending" and handler.messages == []
+    eng.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_pending_is_retried_by_the_nightly_run_and_delivered_once(settings, sheet, tmp_path, smtp):
+    controller, handler = smtp
+    s = smtp_settings(settings, controller)
+    rows = [good_row(email=f"r{i}@x.se", ORG=f"Org {i}") for i in range(6)]
+    pipeline.ingest_files(s, file=sheet().write(tmp_path / "kommun-2026-Q1.csv", rows))
+    handler.reply = "451 Try again later"
+    (o,) = pipeline.send(s, pipeline.render(s, "2026-Q1"))
+    assert o.state == "pending"
+    handler.reply = None
+    (o,) = pipeline.retry_pending(s)
+    assert o.state == "sent" and len(handler.messages) == 1
+    assert pipeline.retry_pending(s) == [] and len(handler.messages) == 1
