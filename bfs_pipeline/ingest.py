@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import normalize as nz
@@ -21,7 +20,8 @@ from bfs_pipeline.privacy import email_hash
 from bfs_pipeline.sources import RawBatch
 from bfs_pipeline.survey import Survey
 
-CHUNK = 500
+CHUNK = 500  # keys per IN (...) query
+CHUNK_ROWS = 5000  # answer rows validated and stored at a time
 
 
 class HoldError(HeaderError):
@@ -72,19 +72,23 @@ def _raw_row(batch: RawBatch, row: list[str]) -> dict[str, str]:
     return raw
 
 
-def sheet_hash(batch: RawBatch, survey: Survey) -> str:
+def sheet_key(survey_id: str, sector: str | None, wave: str | None, fingerprint: str) -> str:
     """Identifies a sheet's exact content, and what it was read as."""
-    return content_hash(
-        {"survey": survey.id, "sector": batch.sector, "wave": batch.wave, "header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows}
-    )
+    return content_hash({"survey": survey_id, "sector": sector, "wave": wave, "content": fingerprint})
 
 
-def unchanged_since(engine: Engine, batch: RawBatch, survey: Survey) -> int | None:
-    """The run that already read this very sheet (same source, same content), if any."""
+def sheet_hash(batch: RawBatch, survey: Survey) -> str:
+    fingerprint = batch.fingerprint or content_hash({"header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows})
+    return sheet_key(survey.id, batch.sector, batch.wave, fingerprint)
+
+
+def unchanged_since(engine: Engine, batch: RawBatch | tuple[str, str], survey: Survey) -> int | None:
+    """The run that already read this very sheet (same source, same content), if any; (source, sheet key) may stand for the batch."""
+    source, key = (batch.source, sheet_hash(batch, survey)) if isinstance(batch, RawBatch) else batch
     with Session(engine) as s:
         return s.scalar(
             select(IngestRun.id)
-            .where(IngestRun.source == batch.source, IngestRun.sheet_hash == sheet_hash(batch, survey), IngestRun.status.in_(("ok", "held")))
+            .where(IngestRun.source == source, IngestRun.sheet_hash == key, IngestRun.status.in_(("ok", "held")))
             .order_by(IngestRun.id.desc())
             .limit(1)
         )
@@ -154,12 +158,55 @@ def ingest_batch(
     locale = batch.locale or nz.infer_locale([c.get("timestamp", "") for c in cells], survey.locale)
     live = [i for i, c in enumerate(cells) if not nz.is_blank(c)]
     result.blank = len(cells) - len(live)
-    rows = [cells[i] for i in live]
+    seen: set[str] = set()
+    waves: set[str] = set()
+    for start in range(0, len(live), CHUNK_ROWS):  # bounded memory: the validation frame is built a chunk at a time
+        chunk = live[start : start + CHUNK_ROWS]
+        quarantine, candidates = _judge(batch, survey, header, [cells[i] for i in chunk], chunk, run_id, key, tz, locale, lang)
+        result.quarantined += len(quarantine)
+        with Session(engine) as s, s.begin():
+            known = _existing_hashes(s, [c["content_hash"] for c in candidates]) | seen
+            fresh = []
+            for c in candidates:
+                if c["content_hash"] in known:
+                    result.duplicates += 1
+                else:
+                    known.add(c["content_hash"])
+                    seen.add(c["content_hash"])
+                    fresh.append(c)
+            if quarantine:
+                s.execute(insert(QuarantinedRow), quarantine)
+            if fresh:
+                s.execute(insert(Response), fresh)
+                _settle_resubmissions(s, survey.id, {(c["wave"], c["respondent_key"]) for c in fresh if c["respondent_key"]})
+        result.accepted += len(fresh)
+        waves.update(c["wave"] for c in fresh)
+    result.waves = sorted(waves)
+    result.status = "ok"
+    with Session(engine) as s, s.begin():
+        _finish(s, result)
+    return result
+
+
+def _judge(
+    batch: RawBatch,
+    survey: Survey,
+    header: nz.HeaderMap,
+    rows: list[dict[str, str]],
+    index: list[int],
+    run_id: int,
+    key: bytes,
+    tz: str,
+    locale: str | None,
+    lang: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Validate a chunk of rows: quarantined rows with their reasons, and the answers to store."""
     prepared = validation.prepare(rows, header.columns, survey, header.sector, tz, locale)
     failures = validation.validator().failures(prepared, header.columns)
-    quarantine: list[QuarantinedRow] = []
+    quarantine: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
-    for pos, i in enumerate(live):
+    org_id = _org_id(survey)
+    for pos, i in enumerate(index):
         reasons = validation.reasons_for(failures.get(pos, []), rows[pos], header.columns, survey, lang)
         if "__extra__" in rows[pos]:
             reasons.append(
@@ -169,20 +216,20 @@ def ingest_batch(
         submitted = prepared.submitted[pos]
         if reasons or sector is None or submitted is None:
             quarantine.append(
-                QuarantinedRow(
-                    run_id=run_id,
-                    source=batch.source,
-                    sheet_row=batch.sheet_rows[i],
-                    raw=_raw_row(batch, batch.rows[i]),
-                    reasons=[r.as_json() for r in reasons],
-                )
+                {
+                    "run_id": run_id,
+                    "source": batch.source,
+                    "sheet_row": batch.sheet_rows[i],
+                    "raw": _raw_row(batch, batch.rows[i]),
+                    "reasons": [r.as_json() for r in reasons],
+                }
             )
             continue
         wave = batch.wave or wave_for(submitted, tz)
         email = rows[pos].get("email") or ""
         ehash = email_hash(email, key) if email else None
         answers = prepared.answers[pos]
-        org = answers.get(_org_id(survey))
+        org = answers.get(org_id)
         respondent = ehash or (content_hash({"org": nz.key(org), "sector": sector}) if org else None)
         record = {"survey": survey.id, "sector": sector, "wave": wave, "submitted_at": submitted.isoformat(), "email": ehash, "answers": answers}
         candidates.append(
@@ -199,27 +246,10 @@ def ingest_batch(
                 "source": batch.source,
                 "sheet_row": batch.sheet_rows[i],
                 "run_id": run_id,
+                "is_current": True,
             }
         )
-    result.quarantined = len(quarantine)
-    with Session(engine) as s, s.begin():
-        known = _existing_hashes(s, [c["content_hash"] for c in candidates])
-        fresh = []
-        for c in candidates:
-            if c["content_hash"] in known:
-                result.duplicates += 1
-            else:
-                known.add(c["content_hash"])
-                fresh.append(c)
-        s.add_all(quarantine)
-        s.add_all(Response(**c) for c in fresh)
-        s.flush()
-        _settle_resubmissions(s, survey.id, {(c["wave"], c["respondent_key"]) for c in fresh if c["respondent_key"]})
-        result.accepted = len(fresh)
-        result.waves = sorted({c["wave"] for c in fresh})
-        result.status = "ok"
-        _finish(s, result)
-    return result
+    return quarantine, candidates
 
 
 def _org_id(survey: Survey) -> str:
@@ -234,15 +264,27 @@ def _existing_hashes(s: Session, hashes: list[str]) -> set[str]:
     return found
 
 
-def _settle_resubmissions(s: Session, survey_id: str, groups: Iterable[tuple[str, str]]) -> None:
-    """Within each (wave, respondent) the newest answer counts; older ones stay as history."""
-    for wave, respondent in groups:
+def _settle_resubmissions(s: Session, survey_id: str, groups: set[tuple[str, str]]) -> None:
+    """Within each (wave, respondent) the newest answer counts; older ones stay as history. Set-based, in chunks."""
+    respondents = sorted({r for _, r in groups})
+    found: dict[tuple[str, str], list[Any]] = {}
+    for start in range(0, len(respondents), CHUNK):
         rows = s.execute(
-            select(Response.id, Response.submitted_at).where(Response.survey_id == survey_id, Response.wave == wave, Response.respondent_key == respondent)
+            select(Response.id, Response.wave, Response.respondent_key, Response.submitted_at, Response.is_current).where(
+                Response.survey_id == survey_id, Response.respondent_key.in_(respondents[start : start + CHUNK])
+            )
         ).all()
+        for r in rows:
+            if (r.wave, r.respondent_key) in groups:
+                found.setdefault((r.wave, r.respondent_key), []).append(r)
+    current, old = [], []
+    for rows in found.values():
         newest = max(rows, key=lambda r: (_aware(r.submitted_at), r.id)).id
-        s.execute(update(Response).where(Response.id.in_([r.id for r in rows])).values(is_current=False))
-        s.execute(update(Response).where(Response.id == newest).values(is_current=True))
+        current += [r.id for r in rows if r.id == newest and not r.is_current]
+        old += [r.id for r in rows if r.id != newest and r.is_current]
+    for ids, value in ((old, False), (current, True)):
+        for start in range(0, len(ids), CHUNK):
+            s.execute(update(Response).where(Response.id.in_(ids[start : start + CHUNK])).values(is_current=value))
 
 
 def _aware(ts: dt.datetime) -> dt.datetime:

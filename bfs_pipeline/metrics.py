@@ -35,24 +35,16 @@ def explode_municipalities(responses: pd.DataFrame, municipality_question: str, 
 def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int, int]) -> pd.DataFrame:
     """The scored answer (within the scale's points, else NaN: 'don't know' is not scored) per item."""
     lo, hi = points
-    data = {}
-    for item in items:
-        vals = []
-        for a in responses["answers"]:
-            v = a.get(item)
-            try:
-                f = float(v) if v is not None else np.nan
-            except (TypeError, ValueError):
-                f = np.nan
-            vals.append(f if lo <= f <= hi else np.nan)
-        data[item] = vals
-    return pd.DataFrame(data, index=responses.index)
+    raw = pd.DataFrame.from_records([{i: a.get(i) for i in items} for a in responses["answers"]], columns=list(items), index=responses.index)
+    vals = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
+    return vals.where((vals >= lo) & (vals <= hi))
 
 
 def _summarise(values: pd.DataFrame, keys: pd.DataFrame, high: int, min_n: int) -> pd.DataFrame:
     long = pd.concat([keys, values], axis=1).melt(id_vars=list(keys.columns), var_name="item", value_name="value").dropna(subset=["value"])
-    g = long.groupby([*keys.columns, "item"])["value"]
-    out = pd.DataFrame({"n": g.size(), "share_high": g.apply(lambda s: float((s >= high).mean())), "mean": g.mean()}).reset_index()
+    long["high"] = (long["value"] >= high).astype("float64")
+    g = long.groupby([*keys.columns, "item"])
+    out = pd.DataFrame({"n": g["value"].size(), "share_high": g["high"].mean(), "mean": g["value"].mean()}).reset_index()
     out["suppressed"] = out["n"] < min_n
     out.loc[out["suppressed"], ["share_high", "mean"]] = np.nan
     return out

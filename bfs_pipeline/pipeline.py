@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from bfs_pipeline import db
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
-from bfs_pipeline.ingest import IngestResult, fail_run, ingest_batch, previous_rows, unchanged_since
+from bfs_pipeline.ingest import IngestResult, fail_run, ingest_batch, previous_rows, sheet_key, unchanged_since
 from bfs_pipeline.mailer import Outcome, deliver
 from bfs_pipeline.privacy import hash_key
 from bfs_pipeline.report import Report, build_report, write_report
@@ -197,13 +197,30 @@ def check_sources(settings: Settings, survey_id: str | None = None, only: str | 
 def pull_changed(
     settings: Settings, survey_id: str | None = None, sector: str | None = None, wave: str | None = None, google: bool = True
 ) -> tuple[list[RawBatch], list[IngestResult]]:
-    """Read every source (the inbox only, without google): the sheets to ingest, and results for those unchanged or unreadable."""
+    """Read every source (the inbox only, without google): the sheets to ingest, and results for those unchanged or unreadable.
+
+    An inbox file whose bytes have not changed since its last run is not even parsed.
+    """
     survey = survey_for(settings, survey_id)
     engine = open_store(settings)
     batches: list[RawBatch] = []
     settled: list[IngestResult] = []
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    inbox = FileSource.inbox(
+        settings.inbox, list(survey.sectors), survey_id=survey.id, sector=survey.check_sector(sector), wave=wave_of(wave) if wave else None
+    )
     try:
-        for name, read in readers(settings, survey, None, sector, wave, google=google):
+        for path in inbox.paths:
+            try:
+                f_sector, f_wave, digest = inbox.describe(path)
+                earlier = unchanged_since(engine, (str(path), sheet_key(survey.id, f_sector, f_wave, digest)), survey)
+                if earlier is not None:
+                    settled.append(IngestResult(earlier, str(path), survey.id, f_sector, f_wave, "unchanged"))
+                    continue
+                batches.append(inbox.read(path))
+            except SourceError as exc:
+                settled.append(IngestResult(0, str(path), survey.id, sector, wave, "failed", error=str(exc)))
+        for name, read in readers(settings, survey, None, sector, wave, inbox_files=False, google=google):
             try:
                 batch = read()
             except SourceError as exc:

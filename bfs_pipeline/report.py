@@ -253,7 +253,9 @@ def build_report(
     found = alerting.alerts(index, cov_now, period, county_code, names, min_coverage, lang)
     summary = alerting.summary(index, cov_now, period, county_code, names, len(in_period), found, lang)
     charts = [c for c in (charting.small_multiples(index, history, county_code, names, lang), charting.floor_and_gap(index, history, county_code, lang)) if c]
-    xlsx = _workbook(survey, table, index, cov_now, capacity_rows, names, labels, county_code, lang, period)
+    xlsx = _workbook(
+        survey, table[table["wave"].isin(history)], index[index["wave"].isin(history)], cov_now, capacity_rows, names, labels, county_code, lang, period
+    )
     ctx = {
         "lang": lang,
         "period": period,

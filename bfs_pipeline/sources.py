@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class RawBatch:
     wave: str | None = None
     locale: str | None = None  # sv-SE (day-first) or en-US (month-first) for slashed dates
     timezone: str | None = None
+    fingerprint: str | None = None  # a cheap digest of the source's bytes, where it has them (files)
     fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -139,6 +141,15 @@ class FileSource:
         for path in self.paths:
             yield self.read(path)
 
+    def describe(self, path: Path) -> tuple[str | None, str | None, str]:
+        """Sector, wave and a digest of the file's bytes, without parsing it."""
+        sector, wave = infer_from_name(path, self.sectors)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise SourceError(f"Cannot read {path}: {exc.strerror}. Check the path and its permissions.") from None
+        return self.sector or sector, self.wave or wave, digest
+
     def read(self, path: Path) -> RawBatch:
         if not path.exists():
             raise SourceError(f"{path} does not exist. Check the path given with --file.")
@@ -149,14 +160,15 @@ class FileSource:
             header, rows, numbers = read_xlsx(path)
         else:
             raise SourceError(f"{path} is neither .csv nor .xlsx: export the answer sheet as CSV or Excel (.xlsx).")
-        sector, wave = infer_from_name(path, self.sectors)
+        sector, wave, digest = self.describe(path)
         return RawBatch(
             source=str(path),
             header=header,
             rows=rows,
             sheet_rows=numbers,
             survey_id=self.survey_id,
-            sector=self.sector or sector,
-            wave=self.wave or wave,
+            sector=sector,
+            wave=wave,
+            fingerprint=digest,
             locale=self.locale,
         )
