@@ -16,32 +16,33 @@ def neutralise(value: Any) -> Any:
 
 
 def workbook(sheets: dict[str, tuple[list[str], list[list[Any]]]], symbols: list[tuple[str, str]], title: str) -> bytes:
-    """One sheet per table (header row frozen, bold), then a sheet explaining the symbols."""
+    """One sheet per table (bold header row, frozen), then a sheet explaining the symbols.
+
+    Written in openpyxl's streaming mode; no text can start with '=' once neutralised, so none becomes a formula.
+    """
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    wb = openpyxl.Workbook()
-    first = True
+    wb = openpyxl.Workbook(write_only=True)
+    bold = Font(bold=True)
     for name, (header, rows) in sheets.items():
-        ws = wb.active if first else wb.create_sheet()
-        first = False
-        ws.title = name[:31]
-        ws.append([neutralise(h) for h in header])
+        ws = wb.create_sheet(name[:31])
+        ws.freeze_panes = "A2"
+        head = []
+        for h in header:
+            cell = WriteOnlyCell(ws, value=neutralise(h))
+            cell.font = bold
+            head.append(cell)
+        ws.append(head)
         for row in rows:
             ws.append([neutralise(v) for v in row])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in ws.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula
-        ws.freeze_panes = "A2"
     ws = wb.create_sheet("Teckenförklaring")
-    ws.append([title])
-    ws["A1"].font = Font(bold=True)
+    cell = WriteOnlyCell(ws, value=title)
+    cell.font = bold
+    ws.append([cell])
     for sym, meaning in symbols:
         ws.append([neutralise(sym), meaning])
-        ws.cell(ws.max_row, 1).data_type = "s"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -32,8 +32,19 @@ def explode_municipalities(responses: pd.DataFrame, municipality_question: str, 
     return out[out["municipality"] != county].reset_index(drop=True)
 
 
+SCORE = "__score_"  # prefix of item columns scored once by with_scores
+
+
+def with_scores(responses: pd.DataFrame, items: Sequence[str], points: tuple[int, int] = (1, 5)) -> pd.DataFrame:
+    """The responses with each item's scored answer as a column: parse the answers once, use them many times."""
+    vals = item_values(responses, items, points)
+    return responses.assign(**{SCORE + i: vals[i] for i in items})
+
+
 def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int, int]) -> pd.DataFrame:
     """The scored answer (within the scale's points, else NaN: 'don't know' is not scored) per item."""
+    if all(SCORE + i in responses for i in items):
+        return responses[[SCORE + i for i in items]].set_axis(list(items), axis=1)
     lo, hi = points
     raw = pd.DataFrame.from_records([{i: a.get(i) for i in items} for a in responses["answers"]], columns=list(items), index=responses.index)
     vals = raw.apply(pd.to_numeric, errors="coerce").astype("float64")

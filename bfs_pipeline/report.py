@@ -166,6 +166,7 @@ def build_report(
     mq = municipality_question(survey)
     labels = {i: item_label(survey, i, lang) for i in items}
 
+    upto = metrics.with_scores(upto, items)
     table = _changes(metrics.secondary_suppress(metrics.need_table(upto, items, mq, county_code), county_code))
     index = metrics.need_index(upto, items, mq, county_code)
     now_index = index[(index["wave"] == period)].set_index("municipality")
@@ -247,6 +248,7 @@ def build_report(
 
     capacity_rows = _capacity_rows(survey, upto, period, mq, county_code, munis, lang)
     capacity_county = _capacity_county(capacity_rows, munis, lang)
+    capacity_all = list(capacity_rows)
     if len(capacity_rows) > max_rows:
         capacity_rows = capacity_rows[:max_rows]
 
@@ -254,7 +256,7 @@ def build_report(
     summary = alerting.summary(index, cov_now, period, county_code, names, len(in_period), found, lang)
     charts = [c for c in (charting.small_multiples(index, history, county_code, names, lang), charting.floor_and_gap(index, history, county_code, lang)) if c]
     xlsx = _workbook(
-        survey, table[table["wave"].isin(history)], index[index["wave"].isin(history)], cov_now, capacity_rows, names, labels, county_code, lang, period
+        survey, table[table["wave"].isin(history)], index[index["wave"].isin(history)], cov_now, capacity_all, names, labels, county_code, lang, period
     )
     ctx = {
         "lang": lang,
@@ -296,9 +298,7 @@ def build_report(
     env = _environment()
     html = env.get_template("report.html").render(**ctx)
     text = env.get_template("report.txt").render(**ctx)
-    data_hash = hashlib.sha256(
-        json.dumps(sorted((int(r.id), r.wave, json.dumps(r.answers, sort_keys=True)) for r in upto.itertuples()), default=str).encode()
-    ).hexdigest()
+    data_hash = _data_hash(upto)
     subject = w["subject"].format(county=county.name, period=period)
     return Report(
         survey.id,
@@ -315,6 +315,15 @@ def build_report(
         f"behovsrapport-{county_code}-{period}.{lang}.xlsx",
         coverage_rate,
     )
+
+
+def _data_hash(responses: pd.DataFrame) -> str:
+    """What the report was built from: the stored rows' content hashes where known, else their answers."""
+    if "content_hash" in responses:
+        parts = sorted(responses["content_hash"].astype(str))
+    else:
+        parts = sorted(f"{i}|{w}|{json.dumps(a, sort_keys=True)}" for i, w, a in zip(responses["id"], responses["wave"], responses["answers"], strict=True))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _coverage_rows(
@@ -433,8 +442,10 @@ def _workbook(
             SUPPRESSED if r.suppressed else int(r.n),
             share(r.share_high, r.suppressed),
             share(r.mean, r.suppressed),
+            "" if r.suppressed or missing(r.q_change) else round(float(r.q_change), 4),
+            "" if r.suppressed or missing(r.y_change) else round(float(r.y_change), 4),
         ]
-        for r in table.sort_values(["wave", "municipality", "item"]).itertuples()
+        for r in table[table["wave"] == period].sort_values(["municipality", "item"]).itertuples()
     ]
     idx = [
         [r.wave, r.municipality, names.get(r.municipality, r.municipality), SUPPRESSED if r.suppressed else int(r.n), share(r.index, r.suppressed)]
@@ -465,7 +476,7 @@ def _workbook(
     ]
     cap = [[r["name"], *[r[k] for k in cap_keys]] for r in capacity]
     sheets = {
-        w["sheet_needs"]: (["wave", "code", w["municipality"], "item", w["need"], "n", "share_4_5", "mean"], needs),
+        w["sheet_needs"]: (["wave", "code", w["municipality"], "item", w["need"], "n", "share_4_5", "mean", "change_quarter", "change_year"], needs),
         w["sheet_index"]: (["wave", "code", w["municipality"], "n", "need_index"], idx),
         w["sheet_spread"]: (["wave", w["need"], w["floor"], w["municipality"], w["median"], w["least"], w["municipality"], w["gap"]], spread_rows),
         w["sheet_coverage"]: (["wave", w["municipality"], "sector", "expected", "answered", w["rate"], w["missing"]], cov),

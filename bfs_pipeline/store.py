@@ -15,11 +15,11 @@ def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
     """The responses that count now (one per respondent and wave), with their answers as a dict column."""
     with Session(engine) as s:
         rows = s.execute(
-            select(Response.id, Response.sector, Response.wave, Response.organisation, Response.submitted_at, Response.answers).where(
+            select(Response.id, Response.sector, Response.wave, Response.organisation, Response.submitted_at, Response.answers, Response.content_hash).where(
                 Response.survey_id == survey_id, Response.is_current.is_(True)
             )
         ).all()
-    return pd.DataFrame(rows, columns=["id", "sector", "wave", "organisation", "submitted_at", "answers"])
+    return pd.DataFrame(rows, columns=["id", "sector", "wave", "organisation", "submitted_at", "answers", "content_hash"])
 
 
 def latest_runs(s: Session) -> Any:

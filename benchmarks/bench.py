@@ -1,0 +1,344 @@
+"""`make bench`: national-scale figures, each measured against a bare baseline run in the same process tree.
+
+Ingest: one quarter of answer sheets with 100 000 responses (about 30 questions each) through the real pipeline,
+against pandas reading the same files and writing the same rows in one bulk insert (no validation), on SQLite
+and on PostgreSQL. The idle nightly run: the real Prefect flow with nothing new, against a bare Prefect flow.
+The report: metrics and rendering for 290 municipalities x 40 waves (200 000 responses). Peak memory of each
+step (each runs in a child process of its own) and the start-up time of `bfs --help`.
+
+Prints a table and, as its last line, one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get("BFS_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+TARGETS = {"ingest_ratio": 2.0, "noop_extra_s": 3.0, "report_s": 5.0, "report_html_kb": 100.0, "peak_mb": 1024.0, "help_s": 0.3}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_child(fn: Any, *args: Any) -> dict[str, Any]:
+    """Run fn in a fresh process: its figures plus its own peak resident memory."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(q, fn, args))
+    p.start()
+    out = q.get()
+    p.join()
+    if "error" in out:
+        raise SystemExit(f"benchmark step {fn.__name__} failed: {out['error']}")
+    return out
+
+
+def _child(q: Any, fn: Any, args: tuple[Any, ...]) -> None:
+    try:
+        out = fn(*args)
+        out["peak_mb"] = round(peak_mb(), 1)
+        q.put(out)
+    except BaseException as exc:  # report any failure to the parent
+        import traceback
+
+        q.put({"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"})
+
+
+def settings_for(home: Path, url: str) -> Any:
+    from bfs_pipeline.config import load_settings
+
+    env = {"BFS_HOME": str(home), "BFS_DATABASE_URL": url, "BFS_HASH_KEY": "bench-hash-key-0123456789abcdef"}
+    return load_settings(env, cwd=home)
+
+
+def generate(inbox: Path, responses: int, seed: int = 7) -> dict[str, Any]:
+    """One quarter's answer sheets, one per sector, valid answers in the forms' own styles, ~1 % broken."""
+    from bfs_pipeline import reference
+    from bfs_pipeline.config import default_surveys_dir
+    from bfs_pipeline.survey import load_survey
+
+    survey = load_survey(default_surveys_dir() / "blekinge-behov.yaml")
+    rng = random.Random(seed)
+    munis = [m.name for m in reference.county_municipalities(survey.county)]
+    inbox.mkdir(parents=True, exist_ok=True)
+    sectors = list(survey.sectors)
+    per = responses // len(sectors)
+    cells = 0
+    for sector in sectors:
+        cols = [c for c in survey.columns(sector, "2026-Q1")]
+        pools: list[list[str]] = []
+        for c in cols:
+            q = c.question
+            if c.type == "timestamp":
+                pools.append(
+                    [
+                        f"2026-0{m}-{d:02d} {h:02d}:{mi:02d}:{s:02d}"
+                        for m in (1, 2, 3)
+                        for d in range(1, 28, 3)
+                        for h in (8, 13, 17)
+                        for mi in (5, 35)
+                        for s in (1, 44)
+                    ]
+                )
+            elif c.type == "email" or q is None:
+                pools.append([""])
+            elif q.type == "organisation":
+                pools.append([f"Organisation {i}" for i in range(500)])
+            elif q.type == "municipalities":
+                pools.append(munis + [", ".join(rng.sample(munis, 2)) for _ in range(5)])
+            elif q.type in ("likert", "single"):
+                pools.append([f"{ch.code} - {ch.label('sv')}" if q.type == "likert" else ch.label("sv") for ch in q.choices])
+            elif q.type == "multi":
+                pools.append([", ".join(ch.label("sv") for ch in rng.sample(list(q.choices), k=min(2, len(q.choices)))) for _ in range(10)])
+            elif q.type == "integer":
+                pools.append([str(i) for i in range(0, 20)])
+            elif q.type == "number":
+                pools.append(["0,5", "1", "1,25", "2", "0,75"])
+            else:
+                pools.append(["", "", "Mer stöd", "Tid för samverkan"])
+        with (inbox / f"{sector}-2026-Q1.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([c.title for c in cols])
+            for i in range(per):
+                row = [rng.choice(p) for p in pools]
+                row[1] = f"person{i}@{sector}.example.se"
+                if i % 97 == 0:
+                    row[5] = "7"  # a Likert value off the scale: quarantined
+                w.writerow(row)
+                cells += len(row)
+    return {"responses": per * len(sectors), "questions_per_response": round(cells / (per * len(sectors)) - 2, 1)}
+
+
+def fresh_database(kind: str, work: Path) -> str:
+    if kind == "sqlite":
+        path = work / "bench.sqlite3"
+        for p in work.glob("bench.sqlite3*"):
+            p.unlink()
+        return f"sqlite:///{path}"
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text('DROP DATABASE IF EXISTS "bfs_bench" WITH (FORCE)'))
+        c.execute(text('CREATE DATABASE "bfs_bench"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/bfs_bench"
+
+
+def step_ingest(home: str, url: str) -> dict[str, Any]:
+    from bfs_pipeline import pipeline, validation
+
+    settings = settings_for(Path(home), url)
+    validation.validator()  # the GX import and context are set-up, not ingest
+    pipeline.open_store(settings).dispose()
+    t = time.perf_counter()
+    results = pipeline.ingest_files(settings)
+    seconds = time.perf_counter() - t
+    assert all(r.rows_seen == r.accepted + r.duplicates + r.blank + r.quarantined for r in results)
+    return {
+        "seconds": seconds,
+        "rows": sum(r.rows_seen for r in results),
+        "accepted": sum(r.accepted for r in results),
+        "quarantined": sum(r.quarantined for r in results),
+    }
+
+
+def step_baseline(home: str, url: str) -> dict[str, Any]:
+    """pandas reads the same files and writes the same rows in one bulk insert: no validation at all."""
+    import pandas as pd
+    from sqlalchemy import JSON, Column, Integer, MetaData, Table, Text, create_engine, insert
+
+    engine = create_engine(url)
+    meta = MetaData()
+    table = Table("baseline_rows", meta, Column("id", Integer, primary_key=True), Column("source", Text), Column("sheet_row", Integer), Column("answers", JSON))
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    t = time.perf_counter()
+    rows = []
+    for f in sorted((Path(home) / "inbox").glob("*.csv")):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        rows += [{"source": str(f), "sheet_row": i + 2, "answers": rec} for i, rec in enumerate(df.to_dict(orient="records"))]
+    with engine.begin() as c:
+        c.execute(insert(table), rows)
+    seconds = time.perf_counter() - t
+    engine.dispose()
+    return {"seconds": seconds, "rows": len(rows)}
+
+
+def step_noop(home: str, url: str) -> dict[str, Any]:
+    """The nightly flow with nothing new, against a bare Prefect flow, both timed after Prefect has started."""
+    os.environ.update({"BFS_HOME": home, "BFS_DATABASE_URL": url, "BFS_HASH_KEY": "bench-hash-key-0123456789abcdef"})
+    from bfs_pipeline.rundemo import prefect_runtime
+
+    with prefect_runtime(Path(home)):
+        from prefect import flow
+
+        from flows.nightly import nightly_ingest
+
+        @flow(name="bare")
+        def bare() -> None:
+            return None
+
+        bare()  # starts the temporary server: not part of either figure
+        bare_s = min(_timed(bare) for _ in range(3))
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            out = nightly_ingest()
+            runs.append(time.perf_counter() - t)
+            assert {r["status"] for r in out} == {"unchanged"}, out
+    return {"seconds": min(runs), "bare_flow_s": bare_s, "extra_s": min(runs) - bare_s}
+
+
+def _timed(fn: Any) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def step_report(waves: int, per_wave: int) -> dict[str, Any]:
+    """Metrics and rendering at national scale: 290 municipalities, `waves` quarters, `per_wave` responses each."""
+    import pandas as pd
+
+    from bfs_pipeline import metrics, reference
+    from bfs_pipeline import report as rp
+    from bfs_pipeline.config import default_surveys_dir
+    from bfs_pipeline.survey import load_survey
+
+    survey = load_survey(default_surveys_dir() / "blekinge-behov.yaml")
+    everyone = sorted(reference.municipalities().values(), key=lambda m: m.code)
+    reference.county_municipalities = lambda code: everyone  # type: ignore[assignment]  # the whole country as one county
+    rng = random.Random(3)
+    codes = [m.code for m in everyone]
+    last = "2026-Q3"
+    rows = []
+    for w in metrics.wave_range(last, waves):
+        for i in range(per_wave):
+            need = {f"B0{k}": str(rng.choice((1, 2, 3, 3, 4, 5, 9))) for k in range(1, 10)}
+            rows.append(
+                {
+                    "id": len(rows),
+                    "sector": "kommun",
+                    "wave": w,
+                    "organisation": f"Org {i}",
+                    "submitted_at": pd.Timestamp("2026-01-01"),
+                    "answers": {"C01": [rng.choice(codes)], **need, "K04": 1.0},
+                }
+            )
+    frame = pd.DataFrame(rows)
+    t = time.perf_counter()
+    r = rp.build_report(survey, frame, last)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "responses": len(frame), "html_kb": round(len(r.html.encode()) / 1024, 1), "xlsx_kb": round(len(r.xlsx) / 1024, 1)}
+
+
+def step_help() -> dict[str, Any]:
+    bfs = ROOT / ".venv" / "bin" / "bfs"
+    cmd = [str(bfs)] if bfs.exists() else [sys.executable, "-m", "bfs_pipeline"]
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([*cmd, "--help"], check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return {"seconds": min(times)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--responses", type=int, default=100_000, help="responses in the ingest quarter (default 100 000)")
+    ap.add_argument("--waves", type=int, default=40, help="waves for the report (default 40)")
+    ap.add_argument("--per-wave", type=int, default=5_000, help="responses per wave for the report (default 5 000)")
+    ap.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    args = ap.parse_args()
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"}
+    with tempfile.TemporaryDirectory(prefix="bfs-bench-") as tmp:
+        work = Path(tmp)
+        print(f"generating {args.responses} responses ...", file=sys.stderr, flush=True)
+        figures["data"] = generate(work / "home" / "inbox", args.responses)
+        for kind in args.databases.split(","):
+            home = work / f"home-{kind}"
+            home.mkdir()
+            (home / "inbox").symlink_to(work / "home" / "inbox")
+            url = fresh_database(kind, work)
+            print(f"{kind}: bare baseline ...", file=sys.stderr, flush=True)
+            base = in_child(step_baseline, str(home), url)
+            url = fresh_database(kind, work)
+            print(f"{kind}: real ingest ...", file=sys.stderr, flush=True)
+            real = in_child(step_ingest, str(home), url)
+            print(f"{kind}: idle nightly run ...", file=sys.stderr, flush=True)
+            noop = in_child(step_noop, str(home), url)
+            figures[kind] = {
+                "ingest_s": round(real["seconds"], 2),
+                "baseline_s": round(base["seconds"], 2),
+                "ingest_ratio": round(real["seconds"] / base["seconds"], 2),
+                "rows": real["rows"],
+                "accepted": real["accepted"],
+                "quarantined": real["quarantined"],
+                "ingest_peak_mb": real["peak_mb"],
+                "baseline_peak_mb": base["peak_mb"],
+                "noop_s": round(noop["seconds"], 2),
+                "bare_flow_s": round(noop["bare_flow_s"], 2),
+                "noop_extra_s": round(noop["extra_s"], 2),
+                "noop_peak_mb": noop["peak_mb"],
+            }
+        print("report at national scale ...", file=sys.stderr, flush=True)
+        rep = in_child(step_report, args.waves, args.per_wave)
+        figures["report"] = {
+            "seconds": round(rep["seconds"], 2),
+            "responses": rep["responses"],
+            "html_kb": rep["html_kb"],
+            "xlsx_kb": rep["xlsx_kb"],
+            "peak_mb": rep["peak_mb"],
+        }
+        figures["help_s"] = round(step_help()["seconds"], 3)
+    figures["total_s"] = round(time.perf_counter() - started, 1)
+    checks = []
+    for kind in args.databases.split(","):
+        f = figures[kind]
+        checks += [
+            (
+                f"{kind}: ingest vs bare baseline",
+                f"{f['ingest_s']} s vs {f['baseline_s']} s = {f['ingest_ratio']}x",
+                f["ingest_ratio"] <= TARGETS["ingest_ratio"],
+                "<= 2x",
+            ),
+            (
+                f"{kind}: idle nightly beyond a bare flow",
+                f"{f['noop_s']} s - {f['bare_flow_s']} s = {f['noop_extra_s']} s",
+                f["noop_extra_s"] <= TARGETS["noop_extra_s"],
+                "<= 3 s",
+            ),
+            (f"{kind}: peak memory (ingest)", f"{f['ingest_peak_mb']} MB", f["ingest_peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
+        ]
+    r = figures["report"]
+    checks += [
+        ("report, 290 municipalities x 40 waves", f"{r['seconds']} s ({r['responses']} responses)", r["seconds"] <= TARGETS["report_s"], "<= 5 s"),
+        ("report HTML body", f"{r['html_kb']} KB", r["html_kb"] <= TARGETS["report_html_kb"], "<= 100 KB"),
+        ("peak memory (report)", f"{r['peak_mb']} MB", r["peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
+        ("bfs --help", f"{figures['help_s']} s", figures["help_s"] <= TARGETS["help_s"], "<= 0.3 s"),
+    ]
+    width = max(len(c[0]) for c in checks)
+    print(f"{'measure':<{width}}  {'result':<40} target       met")
+    for name, value, ok, target in checks:
+        print(f"{name:<{width}}  {value:<40} {target:<12} {'yes' if ok else 'NO'}")
+    figures["targets_met"] = {name: ok for name, _, ok, _ in checks}
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
