@@ -7,6 +7,7 @@ is run (its database under BFS_HOME/prefect) and stopped again on Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import BfsError
@@ -63,10 +65,21 @@ def local_server(settings: Settings, echo: Callable[[str], Any], timeout: float 
             proc.kill()
 
 
+def next_run(cron: str, now: dt.datetime | None = None) -> dt.datetime:
+    """The next time a cron expression fires in Stockholm time."""
+    from cronsim import CronSim, CronSimError
+
+    try:
+        return next(CronSim(cron, now or dt.datetime.now(ZoneInfo(TIMEZONE))))
+    except CronSimError as exc:
+        raise BfsError(f"{cron!r} is not a cron expression ({exc}): use five fields, for example '0 2 * * *'.") from None
+
+
 def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any] = print) -> None:
     """Serve both deployments until Ctrl-C."""
     from flows.environment import prepare_prefect
 
+    next_run(nightly_cron), next_run(quarterly_cron)  # a bad expression fails here, before anything starts
     prepare_prefect(settings.home)
     os.environ["BFS_HOME"] = str(settings.home)
     with contextlib.ExitStack() as stack:
@@ -82,7 +95,9 @@ def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Call
         quarterly: Any = quarterly_report.to_deployment(
             name="quarterly", schedule=Cron(quarterly_cron, timezone=TIMEZONE), parameters={"period": "previous"}, concurrency_limit=1
         )
-        echo(f"Serving nightly-ingest/nightly ({nightly_cron}) and quarterly-report/quarterly ({quarterly_cron}), {TIMEZONE}. Ctrl-C stops.")
+        for name, cron in (("nightly-ingest/nightly", nightly_cron), ("quarterly-report/quarterly", quarterly_cron)):
+            echo(f"  {name:<28} {cron:<20} next run {next_run(cron):%Y-%m-%d %H:%M} ({TIMEZONE})")
+        echo(f"Serving both deployments against {os.environ['PREFECT_API_URL']}. Ctrl-C stops.")
         try:
             prefect_serve(nightly, quarterly)
         except KeyboardInterrupt:
