@@ -46,6 +46,7 @@ class Response(Base):
         UniqueConstraint("content_hash", name="uq_responses_content_hash"),
         Index("ix_responses_wave", "survey_id", "wave"),
         Index("ix_responses_respondent", "survey_id", "wave", "respondent_key"),
+        Index("ix_responses_respondent_key", "survey_id", "respondent_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))

@@ -32,7 +32,7 @@ def request(url: str, auth: str | None = None, body: dict | None = None) -> tupl
     if auth:
         req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, None
@@ -43,12 +43,19 @@ def server(tmp_path_factory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     env = {
-        **os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_API_AUTH_STRING": AUTH, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_API_AUTH_STRING": AUTH,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
     }
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + 120
     while request(url + "/health", AUTH)[0] != 200:
@@ -74,8 +81,12 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BFS_", "PREFECT_"))}
     env.update(
         {
-            "BFS_HOME": str(tmp_path / "home"), "BFS_HASH_KEY": "serve-test-key-0123456789", "PREFECT_API_URL": server, "PREFECT_API_AUTH_STRING": AUTH,
-            "PREFECT_HOME": str(tmp_path / "prefect-client"), "PREFECT_RUNNER_POLL_FREQUENCY": "5",
+            "BFS_HOME": str(tmp_path / "home"),
+            "BFS_HASH_KEY": "serve-test-key-0123456789",
+            "PREFECT_API_URL": server,
+            "PREFECT_API_AUTH_STRING": AUTH,
+            "PREFECT_HOME": str(tmp_path / "prefect-client"),
+            "PREFECT_RUNNER_POLL_FREQUENCY": "5",
         }
     )
     log = (tmp_path / "serve.log").open("wb")
@@ -86,9 +97,7 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
         while time.monotonic() < deadline and not done:
             time.sleep(5)
             assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
-            status, runs = request(
-                server + "/flow_runs/filter", AUTH, {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 5}
-            )
+            status, runs = request(server + "/flow_runs/filter", AUTH, {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 5})
             done = [r for r in (runs or []) if r.get("deployment_id")] if status == 200 else []
         out = (tmp_path / "serve.log").read_text(errors="replace")
         assert done, f"no scheduled run completed within 150 s:\n{out[-3000:]}"
