@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import normalize as nz
@@ -178,6 +178,8 @@ def ingest_batch(
                 s.execute(insert(QuarantinedRow), quarantine)
             if fresh:
                 s.execute(insert(Response), fresh)
+                if engine.dialect.name == "postgresql" and start % (CHUNK_ROWS * 4) == 0:
+                    s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
                 _settle_resubmissions(s, survey.id, {(c["wave"], c["respondent_key"]) for c in fresh if c["respondent_key"]})
         result.accepted += len(fresh)
         waves.update(c["wave"] for c in fresh)

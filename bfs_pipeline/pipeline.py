@@ -59,6 +59,30 @@ def shrink_guard(engine: Engine, batch: RawBatch) -> str | None:
 Reader = tuple[str, Callable[[], RawBatch]]
 
 
+def inbox_source(settings: Settings, survey: Survey, sector: str | None = None, wave: str | None = None, locale: str | None = None) -> FileSource:
+    """A survey's inbox files: the whole inbox when there is one survey, else the folder inbox/SURVEY-ID/."""
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    several = len(load_surveys(settings.surveys_dir)) > 1
+    folder = settings.inbox / survey.id if several else settings.inbox
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileSource.inbox(folder, list(survey.sectors), survey_id=survey.id, sector=survey.check_sector(sector), wave=wave, locale=locale)
+
+
+def stray_files(settings: Settings) -> list[Path]:
+    """With several surveys, inbox files outside every survey's folder: they belong to no survey until moved."""
+    surveys = load_surveys(settings.surveys_dir)
+    if len(surveys) < 2 or not settings.inbox.is_dir():
+        return []
+    everything = FileSource.inbox(settings.inbox, []).paths
+    return [p for p in everything if p.relative_to(settings.inbox).parts[0] not in surveys]
+
+
+def surveys_for(settings: Settings, survey_id: str | None) -> list[Survey]:
+    """One survey when named, else all of them (one installation can serve several counties)."""
+    surveys = load_surveys(settings.surveys_dir)
+    return [pick_survey(surveys, survey_id)] if survey_id else list(surveys.values())
+
+
 def readers(
     settings: Settings,
     survey: Survey,
@@ -77,8 +101,7 @@ def readers(
     if file is not None:
         fs = FileSource([file], sectors, survey.id, sector, wave, locale, name=str(file))
         return [(str(file), lambda: fs.read(file))]
-    settings.inbox.mkdir(parents=True, exist_ok=True)
-    inbox = FileSource.inbox(settings.inbox, sectors, survey_id=survey.id, sector=sector, wave=wave, locale=locale)
+    inbox = inbox_source(settings, survey, sector, wave, locale)
     out: list[Reader] = [] if only or not inbox_files else [(str(p), lambda p=p: inbox.read(p)) for p in inbox.paths]  # type: ignore[misc]
     if not google:
         return out
@@ -119,27 +142,43 @@ def ingest_files(
     progress: Callable[[IngestResult], None] | None = None,
     only: str | None = None,
 ) -> list[IngestResult]:
-    """Ingest one file, or every configured source; a source that cannot be read is reported and the others still run."""
-    survey = survey_for(settings, survey_id)
-    todo = readers(settings, survey, file, sector, wave, locale, only)
+    """Ingest one file, or every configured source of every survey; a source that cannot be read is reported and the others still run."""
+    if file is not None or only is not None:
+        survey = survey_for(settings, survey_id) if file is not None else _survey_of_source(settings, survey_id, only)
+        plan = [(survey, readers(settings, survey, file, sector, wave, locale, only))]
+    else:
+        plan = [(sv, readers(settings, sv, None, sector, wave, locale)) for sv in surveys_for(settings, survey_id)]
     engine = open_store(settings)
     results = []
+    for path in stray_files(settings) if file is None and only is None else []:
+        res = IngestResult(
+            0, str(path), "", sector, wave, "failed", error=f"{path} is in no survey's folder: move it to {settings.inbox}/SURVEY-ID/ (bfs survey list)."
+        )
+        results.append(res)
+        if progress:
+            progress(res)
     try:
-        for name, read in todo:
-            try:
-                batch = read()
-            except SourceError as exc:
-                if file is not None:
-                    raise
-                res = IngestResult(0, name, survey.id, sector, wave, "failed", error=str(exc))
-            else:
-                res = ingest_one(engine, settings, survey, batch)
-            results.append(res)
-            if progress:
-                progress(res)
+        for survey, todo in plan:
+            for name, read in todo:
+                try:
+                    batch = read()
+                except SourceError as exc:
+                    if file is not None:
+                        raise
+                    res = IngestResult(0, name, survey.id, sector, wave, "failed", error=str(exc))
+                else:
+                    res = ingest_one(engine, settings, survey, batch)
+                results.append(res)
+                if progress:
+                    progress(res)
     finally:
         engine.dispose()
     return results
+
+
+def _survey_of_source(settings: Settings, survey_id: str | None, name: str | None) -> Survey:
+    cfg = next((c for c in settings.sources if c.name == name), None)
+    return survey_for(settings, survey_id or (cfg.survey if cfg else None))
 
 
 def google_source_names(settings: Settings, survey_id: str | None = None) -> list[str]:
@@ -160,11 +199,33 @@ def read_source(settings: Settings, name: str, survey_id: str | None = None, sec
 
 def check_sources(settings: Settings, survey_id: str | None = None, only: str | None = None) -> list[dict[str, Any]]:
     """For each source: can it be read, how many rows, which columns map to which questions, which do not."""
+
+    out: list[dict[str, Any]] = []
+    for path in stray_files(settings) if only is None else []:
+        out.append(
+            {
+                "source": str(path),
+                "readable": False,
+                "ok": False,
+                "error": f"{path} is in no survey's folder: move it to {settings.inbox}/SURVEY-ID/.",
+                "rows": None,
+                "columns": [],
+                "unmapped": [],
+                "missing": [],
+            }
+        )
+    for survey in surveys_for(settings, survey_id):
+        out += _check(settings, survey, only)
+    return out
+
+
+def _check(settings: Settings, survey: Survey, only: str | None) -> list[dict[str, Any]]:
     from bfs_pipeline import normalize as nz
     from bfs_pipeline.errors import HeaderError
 
-    survey = survey_for(settings, survey_id)
     out: list[dict[str, Any]] = []
+    if only is not None and not any(c.name == only and (c.survey or survey.id) == survey.id for c in settings.sources):
+        return out
     for name, read in readers(settings, survey, only=only):
         entry: dict[str, Any] = {"source": name, "readable": False, "ok": False, "error": None, "rows": None, "columns": [], "unmapped": [], "missing": []}
         out.append(entry)
@@ -280,9 +341,10 @@ def retry_pending(settings: Settings) -> list[Outcome]:
 
 
 def send(settings: Settings, report: Report, recipients: tuple[str, ...] | None = None) -> list[Outcome]:
+    """Deliver a report to the given recipients, else the survey's own (report_to in its file), else BFS_REPORT_TO."""
     engine = open_store(settings)
     try:
-        return deliver(engine, settings, report, recipients)
+        return deliver(engine, settings, report, recipients or survey_for(settings, report.survey_id).report_to or None)
     finally:
         engine.dispose()
 

@@ -158,6 +158,9 @@ def build_report(
         hint = f"the waves with answers are {', '.join(waves)}" if waves else "no answers are stored yet (bfs ingest)"
         raise ReportError(f"No answers for {period}: {hint}.")
     roster = roster if roster is not None else pd.DataFrame()
+    if not roster.empty:  # one installation may serve several counties: this report counts its own county's actors
+        own = {m.code for m in munis} | {county_code}
+        roster = roster[[set(ms) <= own for ms in roster["municipalities"]]]
     w = WORDS[lang]
     previous, year_ago = metrics.prev_wave(period), metrics.prev_wave(period, 4)
     history = metrics.wave_range(period, HISTORY)

@@ -81,8 +81,9 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
             else:
                 actor.name, actor.municipalities, actor.contact_email, actor.active, actor.updated_at = name, codes, contact, True, now
                 counts["updated"] += 1
+        own = {m.code for m in reference.county_municipalities(survey.county)} | {survey.county}
         for k, actor in existing.items():
-            if k not in seen and actor.active:
+            if k not in seen and actor.active and set(actor.municipalities) <= own:  # other counties' rosters stay as they are
                 actor.active = False
                 counts["inactive"] += 1
     return counts

@@ -87,6 +87,7 @@ class Survey:
     waves: dict[str, dict[str, str]]  # wave -> {column title: question id}
     path: Path
     ignore_columns: tuple[str, ...] = field(default=())
+    report_to: tuple[str, ...] = field(default=())  # this survey's recipients; else BFS_REPORT_TO
 
     def questions(self, sector: str | None) -> list[Question]:
         """The questions asked of a sector (core then module); all of them when sector is None."""
@@ -333,7 +334,19 @@ def _load_survey(path: Path) -> Survey:
         waves=waves,
         path=path,
         ignore_columns=tuple(nfc(str(c)) for c in data.get("ignore_columns") or ()),
+        report_to=_addresses(loc, data.get("report_to")),
     )
+
+
+def _addresses(loc: _Loc, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    out = tuple(str(a).strip() for a in items if str(a).strip())
+    for a in out:
+        if "@" not in a:
+            raise loc.error(("report_to",), f"{a!r} is not an e-mail address", "List the recipients' addresses, as report_to: [samordnare@lansstyrelsen.se].")
+    return out
 
 
 def header_key(title: str) -> str:

@@ -31,6 +31,12 @@ def transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> boo
 
 
 @task(cache_policy=NO_CACHE)
+def survey_ids(survey_id: str | None) -> list[str]:
+    """The survey named, or every survey: one installation can serve several counties."""
+    return [s.id for s in pipeline.surveys_for(load_settings(), survey_id)]
+
+
+@task(cache_policy=NO_CACHE)
 def google_sources(survey_id: str | None) -> list[str]:
     return pipeline.google_source_names(load_settings(), survey_id)
 
@@ -72,14 +78,18 @@ def retry_outbox() -> list[dict[str, Any]]:
 def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave: str | None = None) -> list[dict[str, Any]]:
     """Ingest every source that changed; a source that fails is reported, and fails the run, after the others are stored."""
     logger = get_run_logger()
-    batches, results = pull_inbox(survey_id, sector, wave)
-    results = list(results)
-    for name in google_sources(survey_id):
-        try:
-            batches.append(pull(name, survey_id, sector, wave))
-        except SourceError as exc:
-            results.append(IngestResult(0, name, survey_id or "", sector, wave, "failed", error=str(exc)))
-    results += [store(survey_id, b) for b in batches]
+    results: list[IngestResult] = []
+    for path in pipeline.stray_files(load_settings()):
+        logger.warning("%s is in no survey's folder: move it to inbox/SURVEY-ID/", path)
+    for sid in survey_ids(survey_id):
+        batches, settled = pull_inbox(sid, sector, wave)
+        results += settled
+        for name in google_sources(sid):
+            try:
+                batches.append(pull(name, sid, sector, wave))
+            except SourceError as exc:
+                results.append(IngestResult(0, name, sid, sector, wave, "failed", error=str(exc)))
+        results += [store(sid, b) for b in batches]
     for d in retry_outbox():
         logger.info("outbox: %s %s", d["recipient"], d["state"])
     for r in results:

@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from bfs_pipeline import pipeline
 from bfs_pipeline.config import load_settings
+from bfs_pipeline.errors import BfsError, ReportError
 from bfs_pipeline.report import Report
 
 
@@ -24,7 +25,19 @@ def deliver_report(report: Report) -> list[dict[str, Any]]:
 
 @flow(name="quarterly-report")
 def quarterly_report(period: str, lang: str | None = None, survey_id: str | None = None, send: bool = True) -> dict[str, Any]:
-    """Render the period's report and, unless send is false, deliver it (SMTP or the outbox folder)."""
-    report = render_report(period, lang, survey_id)
-    deliveries = deliver_report(report) if send else []
-    return {"files": report.files, "summary": report.summary, "alerts": report.alerts, "deliveries": deliveries}
+    """Render the period's report for the survey named, or for every survey (county), and deliver each unless send is false.
+
+    Returns the (first) report's files, summary, alerts and deliveries, and every report under "reports".
+    """
+    out, failed = [], []
+    for sid in [s.id for s in pipeline.surveys_for(load_settings(), survey_id)]:
+        try:
+            report = render_report(period, lang, sid)
+            deliveries = deliver_report(report) if send else []
+        except BfsError as exc:  # one county without answers must not keep the others' reports back
+            failed.append(f"{sid}: {exc}")
+            continue
+        out.append({"survey": sid, "files": report.files, "summary": report.summary, "alerts": report.alerts, "deliveries": deliveries})
+    if failed:
+        raise ReportError("; ".join(failed))
+    return {**out[0], "reports": out}

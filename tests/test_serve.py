@@ -36,6 +36,8 @@ def request(url: str, auth: str | None = None, body: dict | None = None) -> tupl
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, None
+    except OSError:  # not listening yet
+        return 0, None
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +73,10 @@ def server(tmp_path_factory) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_unauthenticated_requests_are_refused(server):
-    assert request(server + "/health")[0] == 401
-    assert request(server + "/health", "bfs-admin:wrong")[0] == 401
-    assert request(server + "/health", AUTH)[0] == 200
+    query = {"limit": 1}
+    assert request(server + "/flow_runs/filter", body=query)[0] == 401
+    assert request(server + "/flow_runs/filter", "bfs-admin:wrong", query)[0] == 401
+    assert request(server + "/flow_runs/filter", AUTH, query)[0] == 200
 
 
 @pytest.mark.slow
