@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bfs_pipeline import reference
@@ -168,12 +168,17 @@ def parse_yesno(text: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChoiceIndex:
-    """Every way an answer may name a choice: its code, its labels, the form's '4 - Stort behov'."""
+    """Every way an answer may name a choice: its code, its labels, the form's '4 - Stort behov'.
+
+    Answers repeat a lot within a sheet, so each distinct text is looked up once.
+    """
 
     by_key: dict[str, str]
     phrases: tuple[tuple[str, str], ...]  # (folded phrase, code), longest first, for splitting checkbox cells
+    _one: dict[str, str | None] = field(default_factory=dict)
+    _split: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, column: Column) -> ChoiceIndex:
@@ -188,10 +193,17 @@ class ChoiceIndex:
         return cls(by_key, phrases)
 
     def one(self, text: str) -> str | None:
-        return self.by_key.get(key(text))
+        if text not in self._one:
+            self._one[text] = self.by_key.get(key(text))
+        return self._one[text]
 
     def split(self, text: str) -> list[tuple[str, str | None]]:
         """Split a checkbox cell into (raw token, code or None), matching known labels longest first."""
+        if text not in self._split:
+            self._split[text] = self._split_once(text)
+        return self._split[text]
+
+    def _split_once(self, text: str) -> list[tuple[str, str | None]]:
         rest = key(text)
         out: list[tuple[str, str | None]] = []
         while rest:
