@@ -237,6 +237,7 @@ def step_report(waves: int, per_wave: int) -> dict[str, Any]:
                     "organisation": f"Org {i}",
                     "submitted_at": pd.Timestamp("2026-01-01"),
                     "answers": {"C01": [rng.choice(codes)], **need, "K04": 1.0},
+                    "content_hash": f"{len(rows):064x}",  # as stored responses carry
                 }
             )
     frame = pd.DataFrame(rows)

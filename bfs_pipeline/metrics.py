@@ -46,7 +46,8 @@ def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int
     if all(SCORE + i in responses for i in items):
         return responses[[SCORE + i for i in items]].set_axis(list(items), axis=1)
     lo, hi = points
-    raw = pd.DataFrame.from_records([{i: a.get(i) for i in items} for a in responses["answers"]], columns=list(items), index=responses.index)
+    rows = [tuple(a.get(i) for i in items) for a in responses["answers"]]
+    raw = pd.DataFrame.from_records(rows, columns=list(items), index=responses.index)
     vals = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
     return vals.where((vals >= lo) & (vals <= hi))
 
@@ -62,14 +63,20 @@ def _summarise(values: pd.DataFrame, keys: pd.DataFrame, high: int, min_n: int) 
 
 
 def need_table(
-    responses: pd.DataFrame, items: Sequence[str], municipality_question: str, county: str, points: tuple[int, int] = (1, 5), min_n: int = MIN_N
+    responses: pd.DataFrame,
+    items: Sequence[str],
+    municipality_question: str,
+    county: str,
+    points: tuple[int, int] = (1, 5),
+    min_n: int = MIN_N,
+    exploded: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per (municipality, wave, item): n, share answering the top two points, mean, suppressed; county rows use the county code."""
     high = points[1] - 1
     cols = ["municipality", "wave", "item", "n", "share_high", "mean", "suppressed"]
     if responses.empty:
         return pd.DataFrame(columns=cols)
-    per_m = explode_municipalities(responses, municipality_question, county)
+    per_m = exploded if exploded is not None else explode_municipalities(responses, municipality_question, county)
     parts = []
     if not per_m.empty:
         parts.append(_summarise(item_values(per_m, items, points), per_m[["municipality", "wave"]], high, min_n))
@@ -80,27 +87,17 @@ def need_table(
 
 def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -> pd.DataFrame:
     """Per (wave, item) over the municipalities shown (not suppressed): floor (lowest), median, maximum, gap."""
-    m = table[(table["municipality"] != county) & ~table["suppressed"].astype(bool)]
-    rows = []
-    for (wave, item), g in m.groupby(["wave", "item"]):
-        g = g.dropna(subset=[value])
-        if g.empty:
-            continue
-        lo, hi = g.loc[g[value].idxmin()], g.loc[g[value].idxmax()]
-        rows.append(
-            {
-                "wave": wave,
-                "item": item,
-                "municipalities": len(g),
-                "floor": float(lo[value]),
-                "floor_municipality": lo["municipality"],
-                "median": float(g[value].median()),
-                "max": float(hi[value]),
-                "max_municipality": hi["municipality"],
-                "gap": float(hi[value] - lo[value]),
-            }
-        )
-    return pd.DataFrame(rows, columns=["wave", "item", "municipalities", "floor", "floor_municipality", "median", "max", "max_municipality", "gap"])
+    cols = ["wave", "item", "municipalities", "floor", "floor_municipality", "median", "max", "max_municipality", "gap"]
+    m = table[(table["municipality"] != county) & ~table["suppressed"].astype(bool)].dropna(subset=[value])
+    if m.empty:
+        return pd.DataFrame(columns=cols)
+    m = m.reset_index(drop=True)
+    g = m.groupby(["wave", "item"])[value]
+    out = pd.DataFrame({"municipalities": g.size(), "floor": g.min(), "median": g.median(), "max": g.max()})
+    out["floor_municipality"] = m["municipality"].to_numpy()[g.idxmin().to_numpy()]
+    out["max_municipality"] = m["municipality"].to_numpy()[g.idxmax().to_numpy()]
+    out["gap"] = out["max"] - out["floor"]
+    return out.reset_index()[cols]
 
 
 def with_change(table: pd.DataFrame, keys: Sequence[str], value: str, back: int = 1) -> pd.DataFrame:
@@ -139,7 +136,13 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
 
 
 def need_index(
-    responses: pd.DataFrame, items: Sequence[str], municipality_question: str, county: str, points: tuple[int, int] = (1, 5), min_n: int = MIN_N
+    responses: pd.DataFrame,
+    items: Sequence[str],
+    municipality_question: str,
+    county: str,
+    points: tuple[int, int] = (1, 5),
+    min_n: int = MIN_N,
+    exploded: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per (municipality, wave): the share of 4–5 over all need answers pooled; n = respondents, answers = pooled answers."""
     cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
@@ -147,7 +150,8 @@ def need_index(
         return pd.DataFrame(columns=cols)
     high = points[1] - 1
     parts = []
-    for frame in (explode_municipalities(responses, municipality_question, county), responses.assign(municipality=county)):
+    per_m = exploded if exploded is not None else explode_municipalities(responses, municipality_question, county)
+    for frame in (per_m, responses.assign(municipality=county)):
         if frame.empty:
             continue
         vals = item_values(frame, items, points)

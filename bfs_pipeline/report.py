@@ -170,8 +170,9 @@ def build_report(
     labels = {i: item_label(survey, i, lang) for i in items}
 
     upto = metrics.with_scores(upto, items)
-    table = _changes(metrics.secondary_suppress(metrics.need_table(upto, items, mq, county_code), county_code))
-    index = metrics.need_index(upto, items, mq, county_code)
+    per_m = metrics.explode_municipalities(upto, mq, county_code)  # once: a response naming several municipalities counts in each
+    table = _changes(metrics.secondary_suppress(metrics.need_table(upto, items, mq, county_code, exploded=per_m), county_code))
+    index = metrics.need_index(upto, items, mq, county_code, exploded=per_m)
     now_index = index[(index["wave"] == period)].set_index("municipality")
     order = sorted(munis, key=lambda m: -(now_index["index"].get(m.code, -1) if not missing(now_index["index"].get(m.code)) else -1))
     max_cols = 8  # municipalities side by side that still fit 600 px
