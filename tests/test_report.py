@@ -120,14 +120,18 @@ def test_second_cell_hidden_where_first_could_be_worked_out():
     assert not t[t["municipality"] == "10"]["suppressed"].any()
 
 
-def test_free_text_escaped_and_formula_injection_neutralised(survey):
-    roster = pd.DataFrame(
+def roster_of(*actors: tuple[str, str]) -> pd.DataFrame:
+    """A roster as roster_frame gives it: (name, sector) pairs, all in Karlskrona."""
+    return pd.DataFrame(
         [
-            {"id": 1, "name": "<script>alert(1)</script> IF", "sector": "ideburen", "municipalities": ["1080"], "contact_email": None, "active": True},
-            {"id": 2, "name": '=HYPERLINK("http://x","klick")', "sector": "naringsliv", "municipalities": ["1080"], "contact_email": None, "active": True},
+            {"id": i, "name": name, "name_key": org_key(name), "sector": sector, "municipalities": ["1080"], "contact_email": None, "active": True}
+            for i, (name, sector) in enumerate(actors, start=1)
         ]
     )
-    roster["name_key"] = [org_key(n) for n in roster["name"]]
+
+
+def test_free_text_escaped_and_formula_injection_neutralised(survey):
+    roster = roster_of(("<script>alert(1)</script> IF", "ideburen"), ('=HYPERLINK("http://x","klick")', "naringsliv"))
     r = rp.build_report(survey, frame(answers({"1080": 6})), "2026-Q1", roster=roster)
     assert "<script>" not in r.html and "&lt;script&gt;alert(1)&lt;/script&gt; IF" in r.html
     ws = openpyxl.load_workbook(io.BytesIO(r.xlsx))["Täckning"]
@@ -136,13 +140,7 @@ def test_free_text_escaped_and_formula_injection_neutralised(survey):
 
 
 def test_coverage_names_who_did_not_answer(survey):
-    roster = pd.DataFrame(
-        [
-            {"id": 1, "name": "Org 1080-0", "sector": "kommun", "municipalities": ["1080"], "contact_email": None, "active": True},
-            {"id": 2, "name": "Tysta föreningen", "sector": "ideburen", "municipalities": ["1080"], "contact_email": None, "active": True},
-        ]
-    )
-    roster["name_key"] = [org_key(n) for n in roster["name"]]
+    roster = roster_of(("Org 1080-0", "kommun"), ("Tysta föreningen", "ideburen"))
     r = rp.build_report(survey, frame(answers({"1080": 6})), "2026-Q1", roster=roster)
     assert "Har inte svarat: Tysta föreningen" in r.text and r.coverage_rate == 0.5
 
