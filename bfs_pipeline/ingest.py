@@ -309,8 +309,3 @@ def _finish(s: Session, result: IngestResult) -> None:
             quarantined=result.quarantined,
         )
     )
-
-
-def fail_run(engine: Engine, run_id: int, error: str) -> None:
-    with Session(engine) as s, s.begin():
-        s.execute(update(IngestRun).where(IngestRun.id == run_id).values(status="failed", error=error, finished_at=dt.datetime.now(dt.UTC)))

@@ -8,10 +8,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bfs_pipeline import reference
 from bfs_pipeline.errors import HeaderError
 from bfs_pipeline.sources import RawBatch
-from bfs_pipeline.survey import Column, Question, Survey, header_key
+from bfs_pipeline.survey import Column, Survey, header_key
 
 SHEETS_EPOCH = dt.datetime(1899, 12, 30)
 NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -300,12 +299,3 @@ def answer_cells(batch: RawBatch, header: HeaderMap) -> list[dict[str, str]]:
 def is_blank(cells: dict[str, str]) -> bool:
     """No answers at all: nothing but (at most) a timestamp and an e-mail address."""
     return not any(v for k, v in cells.items() if k not in ("timestamp", "email"))
-
-
-def question_of(column: Column) -> Question | None:
-    return column.question
-
-
-def match_municipalities(text: str, county: str) -> list[tuple[str, reference.Match]]:
-    tokens = [t.strip() for t in re.split(r"[;,]", text) if t.strip()]
-    return [(t, reference.match_municipality(t, county)) for t in tokens]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from bfs_pipeline import db
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
-from bfs_pipeline.ingest import IngestResult, fail_run, ingest_batch, previous_rows, sheet_key, unchanged_since
+from bfs_pipeline.ingest import IngestResult, ingest_batch, previous_rows, sheet_key, unchanged_since
 from bfs_pipeline.mailer import Outcome, deliver
 from bfs_pipeline.privacy import hash_key
 from bfs_pipeline.report import Report, build_report, write_report
@@ -349,4 +349,4 @@ def send(settings: Settings, report: Report, recipients: tuple[str, ...] | None 
         engine.dispose()
 
 
-__all__ = ["SourceError", "fail_run", "ingest_files", "ingest_one", "open_store", "render", "send", "survey_for"]
+__all__ = ["SourceError", "ingest_files", "ingest_one", "open_store", "render", "send", "survey_for"]

@@ -15,7 +15,7 @@ from prefect.client.schemas.objects import State, TaskRun
 from bfs_pipeline import pipeline
 from bfs_pipeline.config import load_settings
 from bfs_pipeline.errors import SourceError, TransientSourceError
-from bfs_pipeline.ingest import IngestResult, unchanged_since
+from bfs_pipeline.ingest import IngestResult
 from bfs_pipeline.sources import RawBatch
 
 
@@ -59,11 +59,7 @@ def store(survey_id: str | None, batch: RawBatch) -> IngestResult:
     settings = load_settings()
     engine = pipeline.open_store(settings)
     try:
-        survey = pipeline.survey_for(settings, survey_id)
-        earlier = unchanged_since(engine, batch, survey)
-        if earlier is not None:
-            return IngestResult(earlier, batch.source, survey.id, batch.sector, batch.wave, "unchanged")
-        return pipeline.ingest_one(engine, settings, survey, batch)
+        return pipeline.ingest_one(engine, settings, pipeline.survey_for(settings, survey_id), batch, skip_unchanged=True)
     finally:
         engine.dispose()
 
