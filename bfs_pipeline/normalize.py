@@ -38,7 +38,12 @@ def clean(value: str | None) -> str:
     """NFC, no NUL, no surrounding white space."""
     if value is None:
         return ""
-    return unicodedata.normalize("NFC", str(value)).replace("\x00", "").strip()
+    s = str(value)
+    if not s.isascii() and not unicodedata.is_normalized("NFC", s):  # both are quick checks in C; most cells need neither
+        s = unicodedata.normalize("NFC", s)
+    if "\x00" in s:
+        s = s.replace("\x00", "")
+    return s.strip()
 
 
 def key(value: str) -> str:
@@ -283,16 +288,24 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
 
 
 def answer_cells(batch: RawBatch, header: HeaderMap) -> list[dict[str, str]]:
-    """Each row as {column ident: cleaned text}, ident = question id or meta type."""
-    out = []
-    for row in batch.rows:
-        cells: dict[str, str] = {}
-        for i, col in header.positions.items():
-            cells[col.question_id or col.type] = clean(row[i]) if i < len(row) else ""
-        extra = [clean(v) for j, v in enumerate(row) if j not in header.positions and j >= len(batch.header) and clean(v)]
-        if extra:
-            cells["__extra__"] = " | ".join(extra)
-        out.append(cells)
+    """Each row as {column ident: cleaned text}, ident = question id or meta type.
+
+    Column by column, each distinct text cleaned once: answer sheets repeat their choices thousands of times.
+    """
+    rows = batch.rows
+    idents = [col.question_id or col.type for col in header.positions.values()]
+    columns = []
+    for i in header.positions:
+        raw = [row[i] if i < len(row) else "" for row in rows]
+        memo = {v: clean(v) for v in set(raw)}
+        columns.append([memo[v] for v in raw])
+    out = [dict(zip(idents, values, strict=True)) for values in zip(*columns, strict=True)] if columns else [{} for _ in rows]
+    width = len(batch.header)
+    for cells, row in zip(out, rows, strict=True):
+        if len(row) > width:
+            extra = [clean(v) for j, v in enumerate(row) if j not in header.positions and j >= width and clean(v)]
+            if extra:
+                cells["__extra__"] = " | ".join(extra)
     return out
 
 

@@ -65,9 +65,15 @@ class Reason:
 
 @dataclass
 class Prepared:
-    """A batch turned into the frame GX checks, plus the typed answers per row."""
+    """A batch as the distinct cells GX checks, where each came from, and the typed answers per row.
+
+    A cell's verdict depends only on its column and its text, so the frame holds each (column, text) once:
+    a column of 5 000 Likert answers is checked as its six distinct values, not 5 000 times.
+    """
 
     frame: pd.DataFrame
+    origin: list[tuple[str, str]]  # frame record -> (column ident, the cell's text)
+    texts: dict[str, list[str | None]]  # column ident -> each row's text (None: not this row's question)
     answers: list[dict[str, Any]]
     submitted: list[dt.datetime | None]
     sectors: list[str | None]
@@ -82,78 +88,96 @@ TYPED_PREFIX = {"timestamp": "ts", "integer": "int", "number": "num"}
 NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
 OK = "ok"  # stands in the required_value column for cells that are not required
 LONG_COLUMNS = ["__pos", "ident", "required_value", "choice_key", "typed", "val", "lo", "hi"]
+Record = tuple[str | None, str | None, str | None, float | None, float | None, float | None]  # required_value, choice_key, typed, val, lo, hi
 
 
 def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, default_sector: str | None, tz: str, locale: str | None) -> Prepared:
-    """Parse each cell into a typed answer, and one long frame (a record per cell) for the GX suite to check.
+    """Parse each column's distinct texts into typed answers, and a long frame (a record per distinct cell) for the GX suite.
 
     The frame holds canonical text where parsing worked and the raw text where it did not, so that the
     suite, not this function, decides what fails.
     """
     import pandas as pd
 
+    n = len(rows)
     answers: list[dict[str, Any]] = [{} for _ in rows]
-    submitted: list[dt.datetime | None] = [None] * len(rows)
-    sectors: list[str | None] = [default_sector] * len(rows)
+    submitted: list[dt.datetime | None] = [None] * n
+    sectors: list[str | None] = [default_sector] * n
     indexes = {_ident(c): nz.ChoiceIndex.build(c) for c in columns if c.choices}
-    sector_col = next((c for c in columns if c.type == "sector"), None)
-    if sector_col is not None:
-        for i, cells in enumerate(rows):
-            code = indexes["sector"].one(cells.get("sector", ""))
-            sectors[i] = code if code in survey.sectors else None
+    if any(c.type == "sector" for c in columns):
+        sector_of = indexes["sector"].one
+        sectors = [code if (code := sector_of(cells.get("sector", ""))) in survey.sectors else None for cells in rows]
     records: list[tuple[Any, ...]] = []
-    for i, cells in enumerate(rows):
-        for c in columns:
-            q = c.question
-            if q is not None and q.sector is not None and default_sector is None and q.sector != sectors[i]:
-                continue  # in a one-form-for-all sheet, another sector's module is not this row's question
-            ident = _ident(c)
-            text = cells.get(ident, "")
-            required = (text or None) if c.required else OK
-            if not text:
-                records.append((i, ident, required, None, None, None, None, None))
+    origin: list[tuple[str, str]] = []
+    texts: dict[str, list[str | None]] = {}
+    for c in columns:
+        ident = _ident(c)
+        q = c.question
+        col: list[str | None] = [cells.get(ident, "") for cells in rows]
+        if q is not None and q.sector is not None and default_sector is None:
+            # in a one-form-for-all sheet, another sector's module is not this row's question
+            col = [t if sectors[i] == q.sector else None for i, t in enumerate(col)]
+        texts[ident] = col
+        typed_of: dict[str, Any] = {}
+        for t in col:
+            if t is None or t in typed_of:
                 continue
-            typed: Any = None
-            if c.type == "timestamp":
-                ts = nz.parse_timestamp(text, tz, locale)
-                submitted[i] = ts
-                records.append((i, ident, required, None, "ts:" + (ts.isoformat() if ts else text), None, None, None))
-            elif c.type in ("multi", "municipalities"):
-                codes = []
-                for raw, code in indexes[ident].split(text) if c.type == "multi" else [(t.strip(), None) for t in re.split(r"[;,]", text) if t.strip()]:
-                    if code is None and c.type == "municipalities":
-                        code = indexes[ident].one(raw) or reference.match_municipality(raw, survey.county).code
-                    codes.append(code)
-                    records.append((i, ident, required, f"{ident}={code if code is not None else raw}", None, None, None, None))
-                typed = list(dict.fromkeys(codes))
-            elif c.type in CHOICE_TYPES:
-                if c.type == "yesno":
-                    code = nz.parse_yesno(text)
-                else:
-                    code = indexes[ident].one(text)
-                    if code is None and c.type == "municipality":
-                        code = reference.match_municipality(text, survey.county).code
-                typed = code
-                records.append((i, ident, required, f"{ident}={code if code is not None else text}", None, None, None, None))
-            elif c.type in ("integer", "number"):
-                n = nz.parse_number(text)
-                canonical = text if n is None else (str(int(n)) if n.is_integer() else repr(n))
-                lo = c.min if c.min is not None else -1e308
-                hi = c.max if c.max is not None else 1e308
-                if n is None:
-                    records.append((i, ident, required, None, f"{TYPED_PREFIX[c.type]}:{canonical}", None, None, None))
-                else:
-                    records.append((i, ident, required, None, f"{TYPED_PREFIX[c.type]}:{canonical}", n, lo, hi))
-                    typed = n if c.type == "number" else (int(n) if n.is_integer() else n)
-            else:  # text, organisation, email
-                typed = text
-                records.append((i, ident, required, None, None, None, None, None))
-            if c.question_id and typed is not None:
-                answers[i][c.question_id] = typed
+            typed_of[t], recs = _parse(c, t, indexes.get(ident), survey, tz, locale)
+            for rec in recs:
+                records.append((len(records), ident, *rec))
+                origin.append((ident, t))
+        if c.type == "timestamp":
+            submitted = [typed_of[t] if t else None for t in col]
+        elif c.question_id:
+            qid = c.question_id
+            for i, t in enumerate(col):
+                if t and (v := typed_of[t]) is not None:
+                    answers[i][qid] = list(v) if isinstance(v, list) else v
     frame = pd.DataFrame.from_records(records, columns=LONG_COLUMNS)
-    for col in ("val", "lo", "hi"):
-        frame[col] = frame[col].astype("float64")
-    return Prepared(frame, answers, submitted, sectors)
+    for name in ("val", "lo", "hi"):
+        frame[name] = frame[name].astype("float64")
+    return Prepared(frame, origin, texts, answers, submitted, sectors)
+
+
+def _parse(c: Column, text: str, index: nz.ChoiceIndex | None, survey: Survey, tz: str, locale: str | None) -> tuple[Any, list[Record]]:
+    """One cell's typed value (None when it does not parse) and its records for the long frame."""
+    ident = _ident(c)
+    required = (text or None) if c.required else OK
+    if not text:
+        return None, [(required, None, None, None, None, None)]
+    if c.type == "timestamp":
+        ts = nz.parse_timestamp(text, tz, locale)
+        return ts, [(required, None, "ts:" + (ts.isoformat() if ts else text), None, None, None)]
+    if c.type in ("multi", "municipalities"):
+        assert index is not None
+        codes = []
+        recs: list[Record] = []
+        tokens = index.split(text) if c.type == "multi" else [(t.strip(), None) for t in re.split(r"[;,]", text) if t.strip()]
+        for raw, code in tokens:
+            if code is None and c.type == "municipalities":
+                code = index.one(raw) or reference.match_municipality(raw, survey.county).code
+            codes.append(code)
+            recs.append((required, f"{ident}={code if code is not None else raw}", None, None, None, None))
+        return list(dict.fromkeys(codes)), recs
+    if c.type in CHOICE_TYPES:
+        if c.type == "yesno":
+            code = nz.parse_yesno(text)
+        else:
+            assert index is not None
+            code = index.one(text)
+            if code is None and c.type == "municipality":
+                code = reference.match_municipality(text, survey.county).code
+        return code, [(required, f"{ident}={code if code is not None else text}", None, None, None, None)]
+    if c.type in ("integer", "number"):
+        n = nz.parse_number(text)
+        canonical = text if n is None else (str(int(n)) if n.is_integer() else repr(n))
+        if n is None:
+            return None, [(required, None, f"{TYPED_PREFIX[c.type]}:{canonical}", None, None, None)]
+        lo = c.min if c.min is not None else -1e308
+        hi = c.max if c.max is not None else 1e308
+        typed = n if c.type == "number" else (int(n) if n.is_integer() else n)
+        return typed, [(required, None, f"{TYPED_PREFIX[c.type]}:{canonical}", n, lo, hi)]
+    return text, [(required, None, None, None, None, None)]  # text, organisation, email
 
 
 def expectations(columns: list[Column]) -> list[Any]:
@@ -217,7 +241,7 @@ class Validator:
         return self.definitions[sig]
 
     def failures(self, prepared: Prepared, columns: list[Column]) -> dict[int, list[tuple[str, str, str]]]:
-        """Row position -> [(ident, title, rule)] for every failing cell."""
+        """Row position -> [(ident, title, rule)] for every failing cell: GX judges each distinct cell, its verdict goes to every row holding it."""
         if prepared.frame.empty:
             return {}
         result = self.definition(columns).run(
@@ -225,7 +249,7 @@ class Validator:
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["__pos", "ident"]},
         )
         by_ident = {_ident(c): c for c in columns}
-        out: dict[int, list[tuple[str, str, str]]] = {}
+        bad: dict[str, dict[str, list[str]]] = {}  # column ident -> text -> rules
         for res in result.results:
             info = res.exception_info or {}
             raised = (
@@ -237,9 +261,15 @@ class Validator:
                 continue
             check = (res.expectation_config.meta or {})["check"]
             for item in res.result.get("unexpected_index_list") or []:
-                c = by_ident[str(item["ident"])]
-                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(c.type, "unknown_choice")
-                out.setdefault(int(item["__pos"]), []).append((_ident(c), c.title, rule))
+                ident, text = prepared.origin[int(item["__pos"])]
+                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(by_ident[ident].type, "unknown_choice")
+                bad.setdefault(ident, {}).setdefault(text, []).append(rule)
+        out: dict[int, list[tuple[str, str, str]]] = {}
+        for ident, rules_of in bad.items():  # every row whose cell has a failing text fails with it
+            title = by_ident[ident].title
+            for i, t in enumerate(prepared.texts[ident]):
+                if t is not None and t in rules_of:
+                    out.setdefault(i, []).extend((ident, title, rule) for rule in rules_of[t])
         return out
 
 
@@ -258,6 +288,8 @@ def validator() -> Validator:
 
 def reasons_for(failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str) -> list[Reason]:
     """Turn GX's failing cells into reasons a person can act on, with the value as it stood in the sheet."""
+    if not failures:
+        return []
     by_ident = {_ident(c): c for c in columns}
     order = {ident: i for i, ident in enumerate(by_ident)}
     out: list[Reason] = []
