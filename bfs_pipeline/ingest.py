@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import normalize as nz
@@ -20,6 +20,8 @@ from bfs_pipeline.privacy import email_hash
 from bfs_pipeline.sources import RawBatch
 from bfs_pipeline.survey import Survey
 
+RESPONSES_TABLE = cast(Table, Response.__table__)
+QUARANTINE_TABLE = cast(Table, QuarantinedRow.__table__)
 CHUNK = 500  # keys per IN (...) query
 CHUNK_ROWS = 20000  # answer rows validated and stored at a time (GX sees only their distinct cells)
 
@@ -175,9 +177,9 @@ def ingest_batch(
                     seen.add(c["content_hash"])
                     fresh.append(c)
             if quarantine:
-                s.execute(insert(QuarantinedRow.__table__), quarantine)
+                s.execute(insert(QUARANTINE_TABLE), quarantine)
             if fresh:
-                s.execute(insert(Response.__table__), fresh)  # Core executemany: no ORM bookkeeping per row
+                s.execute(insert(RESPONSES_TABLE), fresh)  # Core executemany: no ORM bookkeeping per row
                 if engine.dialect.name == "postgresql" and start % (CHUNK_ROWS * 4) == 0:
                     s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
                 _settle_resubmissions(s, survey.id, {(c["wave"], c["respondent_key"]) for c in fresh if c["respondent_key"]})
