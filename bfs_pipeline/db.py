@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -14,8 +15,15 @@ from bfs_pipeline.errors import StoreError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def _to_json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}  # JSON columns: orjson is several times json's speed
+
+
 def make_engine(url: str) -> Engine:
-    """An engine with WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    """An engine with WAL and a busy timeout on SQLite, pre-ping on PostgreSQL; JSON columns through orjson."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -26,7 +34,7 @@ def make_engine(url: str) -> Engine:
         db = parsed.database
         if db and db != ":memory:":
             Path(db).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
@@ -38,7 +46,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, **JSON_CODEC)
     except (ImportError, SQLAlchemyError) as exc:
         raise StoreError(f"Cannot use database {parsed.render_as_string(hide_password=True)}: {exc}. Check BFS_DATABASE_URL.") from None
 

@@ -179,10 +179,11 @@ def ingest_batch(
             if quarantine:
                 s.execute(insert(QUARANTINE_TABLE), quarantine)
             if fresh:
+                unsettled = _unsettled(s, survey.id, fresh)
                 s.execute(insert(RESPONSES_TABLE), fresh)  # Core executemany: no ORM bookkeeping per row
                 if engine.dialect.name == "postgresql" and start % (CHUNK_ROWS * 4) == 0:
                     s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
-                _settle_resubmissions(s, survey.id, {(c["wave"], c["respondent_key"]) for c in fresh if c["respondent_key"]})
+                _settle_resubmissions(s, survey.id, unsettled)
         result.accepted += len(fresh)
         waves.update(c["wave"] for c in fresh)
     result.waves = sorted(waves)
@@ -266,6 +267,25 @@ def _existing_hashes(s: Session, hashes: list[str]) -> set[str]:
         chunk = hashes[start : start + CHUNK]
         found.update(s.scalars(select(Response.content_hash).where(Response.content_hash.in_(chunk))))
     return found
+
+
+def _unsettled(s: Session, survey_id: str, fresh: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (wave, respondent) groups that will hold more than one answer: answered twice in this chunk, or before."""
+    groups: dict[tuple[str, str], int] = {}
+    for c in fresh:
+        if c["respondent_key"]:
+            g = (c["wave"], c["respondent_key"])
+            groups[g] = groups.get(g, 0) + 1
+    out = {g for g, n in groups.items() if n > 1}
+    respondents = sorted({r for _, r in groups})
+    for start in range(0, len(respondents), CHUNK):
+        rows = s.execute(
+            select(Response.wave, Response.respondent_key).where(
+                Response.survey_id == survey_id, Response.respondent_key.in_(respondents[start : start + CHUNK])
+            )
+        )  # no DISTINCT: SQLite would scan a covering index for it instead of seeking
+        out.update(g for w, r in rows if (g := (w, r)) in groups)
+    return out
 
 
 def _settle_resubmissions(s: Session, survey_id: str, groups: set[tuple[str, str]]) -> None:

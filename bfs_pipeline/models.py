@@ -45,7 +45,6 @@ class Response(Base):
     __table_args__ = (
         UniqueConstraint("content_hash", name="uq_responses_content_hash"),
         Index("ix_responses_wave", "survey_id", "wave"),
-        Index("ix_responses_respondent", "survey_id", "wave", "respondent_key"),
         Index("ix_responses_respondent_key", "survey_id", "respondent_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -101,8 +100,9 @@ class Actor(Base):
     """An organisation expected to answer: the roster that coverage is measured against."""
 
     __tablename__ = "actors"
-    __table_args__ = (UniqueConstraint("name_key", "sector", name="uq_actors_name_sector"),)
+    __table_args__ = (UniqueConstraint("county", "name_key", "sector", name="uq_actors_county_name_sector"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county: Mapped[str] = mapped_column(String(4), server_default="")  # the county whose roster names the actor
     name: Mapped[str] = mapped_column(Text)
     name_key: Mapped[str] = mapped_column(String(300))  # folded for matching answers' organisation names
     sector: Mapped[str] = mapped_column(String(50))

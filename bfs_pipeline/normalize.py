@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -293,13 +294,18 @@ def answer_cells(batch: RawBatch, header: HeaderMap) -> list[dict[str, str]]:
     Column by column, each distinct text cleaned once: answer sheets repeat their choices thousands of times.
     """
     rows = batch.rows
+    if not rows or not header.positions:
+        return [{} for _ in rows]
     idents = [col.question_id or col.type for col in header.positions.values()]
+    width = max(header.positions) + 1
+    padded = rows if all(len(r) >= width for r in rows) else [r if len(r) >= width else [*r, *[""] * (width - len(r))] for r in rows]
+    pick = operator.itemgetter(*header.positions)
+    picked = map(pick, padded) if len(idents) > 1 else ((pick(r),) for r in padded)
     columns = []
-    for i in header.positions:
-        raw = [row[i] if i < len(row) else "" for row in rows]
+    for raw in zip(*picked, strict=True):  # the sheet transposed: a tuple per column
         memo = {v: clean(v) for v in set(raw)}
-        columns.append([memo[v] for v in raw])
-    out = [dict(zip(idents, values, strict=True)) for values in zip(*columns, strict=True)] if columns else [{} for _ in rows]
+        columns.append(map(memo.__getitem__, raw))
+    out = [dict(zip(idents, values, strict=True)) for values in zip(*columns, strict=True)]
     width = len(batch.header)
     for cells, row in zip(out, rows, strict=True):
         if len(row) > width:

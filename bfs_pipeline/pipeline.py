@@ -306,7 +306,12 @@ def render(settings: Settings, period: str, lang: str | None = None, survey_id: 
         from bfs_pipeline.roster import roster_frame
 
         report = build_report(
-            survey, current_responses(engine, survey.id), period, lang or settings.lang, roster=roster_frame(engine), min_coverage=settings.alert_coverage
+            survey,
+            current_responses(engine, survey.id),
+            period,
+            lang or settings.lang,
+            roster=roster_frame(engine, county=survey.county),
+            min_coverage=settings.alert_coverage,
         )
     finally:
         engine.dispose()

@@ -95,10 +95,12 @@ def match_municipality(value: str, county_code: str) -> Match:
     if raw.isdigit() and len(raw) == 3:
         raw = "0" + raw  # "180" typed for "0180"; only ever fills a dropped leading zero
     key = _key(raw)
-    if county and key in {_key(county_code), _key(county.name), _key("hela " + county.name), _key(county.short_name)}:
+    if county and key in {_key(county_code), _key(county.name), _key("hela " + county.name)}:
         return Match(county_code)
     hits = _exact_index().get(key, ())
     inside = [c for c in hits if municipalities()[c].county_code == county_code]
+    if county and key == _key(county.short_name) and not inside:  # "Kalmar" is the town, "Kalmar län" the county
+        return Match(county_code)
     if len(inside) == 1:
         return Match(inside[0])
     if len(inside) > 1:

@@ -70,34 +70,42 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
     counts = {"added": 0, "updated": 0, "inactive": 0}
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as s, s.begin():
-        existing = {(a.name_key, a.sector): a for a in s.scalars(select(Actor))}
+        existing = {
+            (a.name_key, a.sector): a for a in s.scalars(select(Actor).where(Actor.county == survey.county))
+        }  # other counties' rosters stay as they are
         seen = set()
         for name, nkey, sector, codes, contact in parsed:
             seen.add((nkey, sector))
             actor = existing.get((nkey, sector))
             if actor is None:
-                s.add(Actor(name=name, name_key=nkey, sector=sector, municipalities=codes, contact_email=contact, active=True, updated_at=now))
+                s.add(
+                    Actor(
+                        county=survey.county, name=name, name_key=nkey, sector=sector, municipalities=codes, contact_email=contact, active=True, updated_at=now
+                    )
+                )
                 counts["added"] += 1
             else:
                 actor.name, actor.municipalities, actor.contact_email, actor.active, actor.updated_at = name, codes, contact, True, now
                 counts["updated"] += 1
-        own = {m.code for m in reference.county_municipalities(survey.county)} | {survey.county}
         for k, actor in existing.items():
-            if k not in seen and actor.active and set(actor.municipalities) <= own:  # other counties' rosters stay as they are
+            if k not in seen and actor.active:
                 actor.active = False
                 counts["inactive"] += 1
     return counts
 
 
-def roster_frame(engine: Engine, active_only: bool = True) -> pd.DataFrame:
-    """The roster as a DataFrame: name, name_key, sector, municipalities (list), contact_email."""
+def roster_frame(engine: Engine, active_only: bool = True, county: str | None = None) -> pd.DataFrame:
+    """The roster (one county's, or all) as a DataFrame: county, name, name_key, sector, municipalities (list), contact_email."""
     with Session(engine) as s:
-        q = select(Actor).order_by(Actor.sector, Actor.name)
+        q = select(Actor).order_by(Actor.county, Actor.sector, Actor.name)
         if active_only:
             q = q.where(Actor.active.is_(True))
+        if county is not None:
+            q = q.where(Actor.county == county)
         rows: list[dict[str, Any]] = [
             {
                 "id": a.id,
+                "county": a.county,
                 "name": a.name,
                 "name_key": a.name_key,
                 "sector": a.sector,
@@ -107,4 +115,4 @@ def roster_frame(engine: Engine, active_only: bool = True) -> pd.DataFrame:
             }
             for a in s.scalars(q)
         ]
-    return pd.DataFrame(rows, columns=["id", "name", "name_key", "sector", "municipalities", "contact_email", "active"])
+    return pd.DataFrame(rows, columns=["id", "county", "name", "name_key", "sector", "municipalities", "contact_email", "active"])

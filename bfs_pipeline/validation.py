@@ -100,7 +100,8 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
     import pandas as pd
 
     n = len(rows)
-    answers: list[dict[str, Any]] = [{} for _ in rows]
+    qids: list[str] = []
+    typed: list[list[Any]] = []  # per question, each row's typed answer
     submitted: list[dt.datetime | None] = [None] * n
     sectors: list[str | None] = [default_sector] * n
     indexes = {_ident(c): nz.ChoiceIndex.build(c) for c in columns if c.choices}
@@ -129,10 +130,9 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
         if c.type == "timestamp":
             submitted = [typed_of[t] if t else None for t in col]
         elif c.question_id:
-            qid = c.question_id
-            for i, t in enumerate(col):
-                if t and (v := typed_of[t]) is not None:
-                    answers[i][qid] = list(v) if isinstance(v, list) else v
+            qids.append(c.question_id)
+            typed.append([typed_of[t] if t else None for t in col])  # lists (multiple choice) are shared between rows, never changed
+    answers = [{q: v for q, v in zip(qids, values, strict=True) if v is not None} for values in zip(*typed, strict=True)] if typed else [{} for _ in rows]
     frame = pd.DataFrame.from_records(records, columns=LONG_COLUMNS)
     for name in ("val", "lo", "hi"):
         frame[name] = frame[name].astype("float64")

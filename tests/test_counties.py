@@ -44,17 +44,57 @@ def test_each_county_its_own_inbox_roster_recipients_and_report(two_counties: Se
     rosters = tmp_path / "r"
     rosters.mkdir()
     (rosters / "b.csv").write_text("organisation,sektor,kommun\nOrg 0,kommun,Karlskrona\nTyst förening,ideburen,Ronneby\n", encoding="utf-8")
-    (rosters / "k.csv").write_text("organisation,sektor,kommun\nKalmar kommun,kommun,Kalmar\n", encoding="utf-8")
+    # "Org 0" (kommun) is on both rosters: two organisations of one name, one per county
+    (rosters / "k.csv").write_text("organisation,sektor,kommun\nKalmar kommun,kommun,Kalmar\nOrg 0,kommun,Torsås\n", encoding="utf-8")
     engine = pipeline.open_store(s)
     roster.import_roster(engine, rosters / "b.csv", blekinge)
-    assert roster.import_roster(engine, rosters / "k.csv", kalmar) == {"added": 1, "updated": 0, "inactive": 0}  # Blekinge's actors stay active
+    assert roster.import_roster(engine, rosters / "k.csv", kalmar) == {"added": 2, "updated": 0, "inactive": 0}  # Blekinge's actors stay active
+    assert roster.import_roster(engine, rosters / "b.csv", blekinge) == {"added": 0, "updated": 2, "inactive": 0}  # and Kalmar's are not Blekinge's
+    both = roster.roster_frame(engine)
+    assert sorted(zip(both["county"], both["name"], both["municipalities"].map(tuple), strict=True)) == [
+        ("08", "Kalmar kommun", ("0880",)),
+        ("08", "Org 0", ("0834",)),
+        ("10", "Org 0", ("1080",)),
+        ("10", "Tyst förening", ("1081",)),
+    ]
     engine.dispose()
 
     rep_b = pipeline.render(s, "2026-Q1", survey_id="blekinge-behov")
     rep_k = pipeline.render(s, "2026-Q1", survey_id="kalmar-behov")
     assert rep_k.subject == "Behovsrapport Kalmar län 2026-Q1" and "Torsås" in rep_k.html and "Karlskrona" not in rep_k.html
     assert "Olofström" in rep_b.html and "Torsås" not in rep_b.html
-    assert rep_b.coverage_rate == 0.5 and rep_k.coverage_rate == 1.0
+    assert rep_b.coverage_rate == 0.5 and rep_k.coverage_rate == 0.5  # Kalmar's Org 0 has not answered, Blekinge's has
     (k_out,) = pipeline.send(s, rep_k)
     (b_out,) = pipeline.send(s, rep_b)
     assert k_out.recipient == "samordnare@kalmar.example.se" and b_out.recipient == s.report_to[0]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_upgrade_gives_an_existing_roster_its_county(db_url: str):
+    """A database made before rosters had a county: upgrading keeps every actor, each in its municipalities' county."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from bfs_pipeline import db
+
+    engine = db.make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        conn.execute(
+            text(
+                "INSERT INTO actors (name, name_key, sector, municipalities, active, updated_at) VALUES "
+                "('Org A', 'org a', 'kommun', '[\"1080\"]', true, CURRENT_TIMESTAMP), "
+                "('Org B', 'org b', 'polis', '[\"0880\", \"0834\"]', true, CURRENT_TIMESTAMP)"
+            )
+        )
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, county FROM actors ORDER BY name")).all()
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("responses")}
+    assert [tuple(r) for r in rows] == [("Org A", "10"), ("Org B", "08")]
+    assert "ix_responses_respondent" not in indexes and "ix_responses_respondent_key" in indexes
+    engine.dispose()

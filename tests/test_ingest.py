@@ -136,6 +136,23 @@ def test_ambiguous_municipality(monkeypatch):
     assert reference.match_municipality("Sölvesborg", "10").code == "1083"  # an exact name still wins
 
 
+@pytest.mark.parametrize(
+    ("text", "county", "code"),
+    [
+        ("Kalmar", "08", "0880"),
+        ("Kalmar län", "08", "08"),
+        ("hela Kalmar län", "08", "08"),
+        ("Gotland", "09", "0980"),
+        ("Blekinge", "10", "10"),
+        ("10", "10", "10"),
+    ],
+)
+def test_a_town_named_like_its_county_is_the_town(text, county, code):
+    from bfs_pipeline import reference
+
+    assert reference.match_municipality(text, county).code == code
+
+
 def test_unknown_choice(settings, sheet, tmp_path):
     _, r = one_bad(settings, sheet, tmp_path, C02="Praktikant")
     assert r == [("unknown_choice", "Praktikant")]
