@@ -288,33 +288,59 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
     return HeaderMap(columns=[c for c in form if (c.question_id or c.type) in found], positions=positions, sector=sector)
 
 
-def answer_cells(batch: RawBatch, header: HeaderMap) -> list[dict[str, str]]:
-    """Each row as {column ident: cleaned text}, ident = question id or meta type.
+META = ("timestamp", "email")  # columns that alone do not make a row an answer
 
-    Column by column, each distinct text cleaned once: answer sheets repeat their choices thousands of times.
-    """
+
+@dataclass
+class Cells:
+    """An answer sheet's cleaned cells, column by column: ident (question id or meta type) -> each row's text."""
+
+    columns: dict[str, list[str]]
+    extra: dict[int, str]  # row -> values beyond the header, joined
+    rows: int
+
+    def column(self, ident: str) -> list[str]:
+        return self.columns.get(ident) or [""] * self.rows
+
+    def row(self, i: int) -> dict[str, str]:
+        """One row as {ident: text}, with "__extra__" when it has values beyond the header."""
+        cells = {ident: col[i] for ident, col in self.columns.items()}
+        if i in self.extra:
+            cells["__extra__"] = self.extra[i]
+        return cells
+
+    def take(self, index: list[int]) -> Cells:
+        """The rows at these positions, in this order."""
+        pick = operator.itemgetter(*index) if len(index) > 1 else (lambda col: tuple(col[i] for i in index))
+        columns = {ident: list(pick(col)) for ident, col in self.columns.items()}
+        return Cells(columns, {n: self.extra[i] for n, i in enumerate(index) if i in self.extra}, len(index))
+
+    def answered(self) -> list[int]:
+        """Positions of the rows that are not blank: something besides (at most) a timestamp and an e-mail address."""
+        answers = [col for ident, col in self.columns.items() if ident not in META]
+        flags = [any(values) for values in zip(*answers, strict=True)] if answers else [False] * self.rows
+        return [i for i, f in enumerate(flags) if f or i in self.extra]
+
+
+def answer_cells(batch: RawBatch, header: HeaderMap) -> Cells:
+    """The sheet's cells by column, each distinct text cleaned once: answer sheets repeat their choices thousands of times."""
     rows = batch.rows
+    width = len(batch.header)
+    extra: dict[int, str] = {}
+    for n, row in enumerate(rows):
+        if len(row) > width:
+            values = [clean(v) for j, v in enumerate(row) if j not in header.positions and j >= width and clean(v)]
+            if values:
+                extra[n] = " | ".join(values)
     if not rows or not header.positions:
-        return [{} for _ in rows]
+        return Cells({}, extra, len(rows))
     idents = [col.question_id or col.type for col in header.positions.values()]
-    width = max(header.positions) + 1
-    padded = rows if all(len(r) >= width for r in rows) else [r if len(r) >= width else [*r, *[""] * (width - len(r))] for r in rows]
+    last = max(header.positions) + 1
+    padded = rows if all(len(r) >= last for r in rows) else [r if len(r) >= last else [*r, *[""] * (last - len(r))] for r in rows]
     pick = operator.itemgetter(*header.positions)
     picked = map(pick, padded) if len(idents) > 1 else ((pick(r),) for r in padded)
-    columns = []
-    for raw in zip(*picked, strict=True):  # the sheet transposed: a tuple per column
+    columns: dict[str, list[str]] = {}
+    for ident, raw in zip(idents, zip(*picked, strict=True), strict=True):  # the sheet transposed: a tuple per column
         memo = {v: clean(v) for v in set(raw)}
-        columns.append(map(memo.__getitem__, raw))
-    out = [dict(zip(idents, values, strict=True)) for values in zip(*columns, strict=True)]
-    width = len(batch.header)
-    for cells, row in zip(out, rows, strict=True):
-        if len(row) > width:
-            extra = [clean(v) for j, v in enumerate(row) if j not in header.positions and j >= width and clean(v)]
-            if extra:
-                cells["__extra__"] = " | ".join(extra)
-    return out
-
-
-def is_blank(cells: dict[str, str]) -> bool:
-    """No answers at all: nothing but (at most) a timestamp and an e-mail address."""
-    return not any(v for k, v in cells.items() if k not in ("timestamp", "email"))
+        columns[ident] = list(map(memo.__getitem__, raw))
+    return Cells(columns, extra, len(rows))

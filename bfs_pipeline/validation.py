@@ -91,7 +91,7 @@ LONG_COLUMNS = ["__pos", "ident", "required_value", "choice_key", "typed", "val"
 Record = tuple[str | None, str | None, str | None, float | None, float | None, float | None]  # required_value, choice_key, typed, val, lo, hi
 
 
-def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, default_sector: str | None, tz: str, locale: str | None) -> Prepared:
+def prepare(cells: nz.Cells, columns: list[Column], survey: Survey, default_sector: str | None, tz: str, locale: str | None) -> Prepared:
     """Parse each column's distinct texts into typed answers, and a long frame (a record per distinct cell) for the GX suite.
 
     The frame holds canonical text where parsing worked and the raw text where it did not, so that the
@@ -99,7 +99,7 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
     """
     import pandas as pd
 
-    n = len(rows)
+    n = cells.rows
     qids: list[str] = []
     typed: list[list[Any]] = []  # per question, each row's typed answer
     submitted: list[dt.datetime | None] = [None] * n
@@ -107,14 +107,14 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
     indexes = {_ident(c): nz.ChoiceIndex.build(c) for c in columns if c.choices}
     if any(c.type == "sector" for c in columns):
         sector_of = indexes["sector"].one
-        sectors = [code if (code := sector_of(cells.get("sector", ""))) in survey.sectors else None for cells in rows]
+        sectors = [code if (code := sector_of(text)) in survey.sectors else None for text in cells.column("sector")]
     records: list[tuple[Any, ...]] = []
     origin: list[tuple[str, str]] = []
     texts: dict[str, list[str | None]] = {}
     for c in columns:
         ident = _ident(c)
         q = c.question
-        col: list[str | None] = [cells.get(ident, "") for cells in rows]
+        col: list[str | None] = list(cells.column(ident))
         if q is not None and q.sector is not None and default_sector is None:
             # in a one-form-for-all sheet, another sector's module is not this row's question
             col = [t if sectors[i] == q.sector else None for i, t in enumerate(col)]
@@ -132,7 +132,7 @@ def prepare(rows: list[dict[str, str]], columns: list[Column], survey: Survey, d
         elif c.question_id:
             qids.append(c.question_id)
             typed.append([typed_of[t] if t else None for t in col])  # lists (multiple choice) are shared between rows, never changed
-    answers = [{q: v for q, v in zip(qids, values, strict=True) if v is not None} for values in zip(*typed, strict=True)] if typed else [{} for _ in rows]
+    answers = [{q: v for q, v in zip(qids, values, strict=True) if v is not None} for values in zip(*typed, strict=True)] if typed else [{} for _ in range(n)]
     frame = pd.DataFrame.from_records(records, columns=LONG_COLUMNS)
     for name in ("val", "lo", "hi"):
         frame[name] = frame[name].astype("float64")

@@ -98,3 +98,32 @@ def test_upgrade_gives_an_existing_roster_its_county(db_url: str):
     assert [tuple(r) for r in rows] == [("Org A", "10"), ("Org B", "08")]
     assert "ix_responses_respondent" not in indexes and "ix_responses_respondent_key" in indexes
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_rehashed_answers_are_still_duplicates(db_url: str, settings: Settings, sheet, tmp_path: Path):
+    """Answers stored under the earlier hash get the new one on upgrade: the same sheet read again adds nothing."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from bfs_pipeline import db
+
+    path = sheet().write(tmp_path / "kommun-2026-Q1.csv", [good_row(email=f"r{i}@x.se") for i in range(3)])
+    (first,) = pipeline.ingest_files(settings, file=path)
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn:
+        stored = sorted(conn.execute(text("SELECT content_hash FROM responses")).scalars())
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")  # the hashes as versions before 0005 wrote them
+        older = sorted(conn.execute(text("SELECT content_hash FROM responses")).scalars())
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        again = sorted(conn.execute(text("SELECT content_hash FROM responses")).scalars())
+    engine.dispose()
+    assert first.accepted == 3 and len(set(older)) == 3 and set(older).isdisjoint(stored) and again == stored
+    (second,) = pipeline.ingest_files(settings, file=path)
+    assert (second.accepted, second.duplicates) == (0, 3)

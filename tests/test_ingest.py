@@ -366,3 +366,25 @@ def test_xlsx_sheet(settings, survey, tmp_path):
     wb.save(tmp_path / "kommun-2026-Q1.xlsx")
     res = run(settings, tmp_path / "kommun-2026-Q1.xlsx")
     assert res.accepted == 1 and res.wave == "2026-Q1"
+
+
+def test_integers_beyond_64_bits_are_stored_and_hashed(engine):
+    """orjson refuses integers beyond 64 bits; the JSON columns and the answer hash fall back to json for them."""
+    import datetime as dt
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from bfs_pipeline.ingest import answer_hash
+    from bfs_pipeline.models import IngestRun, QuarantinedRow
+
+    ts = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    big = answer_hash("s", "kommun", "2026-Q1", ts, None, {"K01": 10**20})
+    assert big != answer_hash("s", "kommun", "2026-Q1", ts, None, {"K01": 10**20 + 1}) and len(big) == 64
+    with Session(engine) as s, s.begin():
+        run = IngestRun(source="x", survey_id="s", status="ok", rows_seen=1)
+        s.add(run)
+        s.flush()
+        s.add(QuarantinedRow(run_id=run.id, source="x", sheet_row=2, raw={"K01": 10**20}, reasons=[]))
+    with Session(engine) as s:
+        assert s.scalar(select(QuarantinedRow.raw)) == {"K01": 10**20}
