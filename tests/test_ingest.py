@@ -388,3 +388,38 @@ def test_integers_beyond_64_bits_are_stored_and_hashed(engine):
         s.add(QuarantinedRow(run_id=run.id, source="x", sheet_row=2, raw={"K01": 10**20}, reasons=[]))
     with Session(engine) as s:
         assert s.scalar(select(QuarantinedRow.raw)) == {"K01": 10**20}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\r\n1,2,3\r\n",
+        'a,b,c\n"x, y","two\nlines",3\n\n4,,\n',
+        "a;b;c\n1;2\n;;\n",
+        "a,b,c\n1,2,3,4\n",  # wider than the header: the csv module reads it
+        'a,b\n"no end quote,2\n',
+        "a,b\n 1 , 2 \n\n\n",
+        "\ufeffa,b\n1,2",
+        'a,b\n"He said ""hi""",x\n',
+        "a,b\r\n\r\n1,2\r\n\r\n",
+    ],
+)
+def test_csv_reader_reads_as_the_csv_module(tmp_path, text):
+    """The fast reader (pandas' C parser) gives the csv module's rows, short rows padded to the header."""
+    import csv
+    import io
+
+    from bfs_pipeline.sources import read_csv
+
+    path = tmp_path / "s.csv"
+    path.write_bytes(text.encode("utf-8"))
+    header, rows, numbers = read_csv(path)
+    plain = text.removeprefix("\ufeff")
+    delimiter = ";" if plain.count(";") > plain.count(",") else ","
+    expected = list(csv.reader(io.StringIO(plain, newline=""), delimiter=delimiter))
+    assert header == expected[0] and numbers == list(range(2, len(expected) + 1))
+
+    def padded(rs: list[list[str]]) -> list[list[str]]:
+        return [r + [""] * (len(header) - len(r)) for r in rs]
+
+    assert padded(rows) == padded(expected[1:])
