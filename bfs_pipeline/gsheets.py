@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,14 +68,17 @@ class RateLimiter:
     sleep: Callable[[float], None] = time.sleep
     sent: collections.deque[float] = field(default_factory=collections.deque)
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     def wait(self) -> None:
-        now = self.clock()
-        while self.sent and now - self.sent[0] >= 60:
-            self.sent.popleft()
-        if len(self.sent) >= self.per_minute:
-            self.sleep(60 - (now - self.sent[0]))
-            self.sent.popleft()
-        self.sent.append(self.clock())
+        with self.lock:  # sheets are pulled side by side in threads
+            now = self.clock()
+            while self.sent and now - self.sent[0] >= 60:
+                self.sent.popleft()
+            if len(self.sent) >= self.per_minute:
+                self.sleep(60 - (now - self.sent[0]))
+                self.sent.popleft()
+            self.sent.append(self.clock())
 
 
 def service_account_client(path: Path | None) -> tuple[Any, str]:

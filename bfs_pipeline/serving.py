@@ -22,6 +22,7 @@ from bfs_pipeline.errors import BfsError
 
 TIMEZONE = "Europe/Stockholm"
 LOCAL_PORT = 4200
+SOURCE_RUNS = 4  # ingest-source runs at a time on one machine
 
 
 def _healthy(url: str) -> bool:
@@ -76,7 +77,7 @@ def next_run(cron: str, now: dt.datetime | None = None) -> dt.datetime:
 
 
 def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any] = print) -> None:
-    """Serve both deployments until Ctrl-C."""
+    """Serve the nightly and quarterly deployments, and ingest-source for a spread nightly run, until Ctrl-C."""
     from flows.environment import prepare_prefect
 
     next_run(nightly_cron), next_run(quarterly_cron)  # a bad expression fails here, before anything starts
@@ -88,17 +89,20 @@ def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Call
         from prefect import serve as prefect_serve
         from prefect.schedules import Cron
 
-        from flows.nightly import nightly_ingest
+        from flows.nightly import SOURCE_DEPLOYMENT, ingest_source, nightly_ingest
         from flows.quarterly import quarterly_report
 
         nightly: Any = nightly_ingest.to_deployment(name="nightly", schedule=Cron(nightly_cron, timezone=TIMEZONE), concurrency_limit=1)
         quarterly: Any = quarterly_report.to_deployment(
             name="quarterly", schedule=Cron(quarterly_cron, timezone=TIMEZONE), parameters={"period": "previous"}, concurrency_limit=1
         )
+        # no schedule: the nightly run starts one per source when asked to spread (spread=true)
+        per_source: Any = ingest_source.to_deployment(name=SOURCE_DEPLOYMENT.split("/")[1], concurrency_limit=SOURCE_RUNS)
         for name, cron in (("nightly-ingest/nightly", nightly_cron), ("quarterly-report/quarterly", quarterly_cron)):
             echo(f"  {name:<28} {cron:<20} next run {next_run(cron):%Y-%m-%d %H:%M} ({TIMEZONE})")
-        echo(f"Serving both deployments against {os.environ['PREFECT_API_URL']}. Ctrl-C stops.")
+        echo(f"  {SOURCE_DEPLOYMENT:<28} {'(started by nightly)':<20} at most {SOURCE_RUNS} at a time")
+        echo(f"Serving the deployments against {os.environ['PREFECT_API_URL']}. Ctrl-C stops.")
         try:
-            prefect_serve(nightly, quarterly)
+            prefect_serve(nightly, quarterly, per_source)
         except KeyboardInterrupt:
             echo("Stopped.")

@@ -112,3 +112,74 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.mark.slow
+def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path: Path):
+    """Two counties' inboxes: the nightly run (spread=true) starts an ingest-source run per source, waits for them, and both are stored."""
+    from bfs_pipeline.survey import load_survey
+    from tests.conftest import SURVEY_FILE, Sheet, good_row
+
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    text = SURVEY_FILE.read_text(encoding="utf-8")
+    (surveys / "blekinge-behov.yaml").write_text(text, encoding="utf-8")
+    (surveys / "kalmar-behov.yaml").write_text(
+        text.replace("id: blekinge-behov", "id: kalmar-behov", 1).replace("county: '10'", "county: '08'", 1), encoding="utf-8"
+    )
+    home = tmp_path / "home"
+    for sid, town in (("blekinge-behov", "Karlskrona"), ("kalmar-behov", "Kalmar")):
+        (home / "inbox" / sid).mkdir(parents=True)
+        Sheet(load_survey(surveys / f"{sid}.yaml"), "kommun").write(
+            home / "inbox" / sid / "kommun-2026-Q1.csv", [good_row(email=f"{sid}{i}@x.se", C01=town) for i in range(3)]
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BFS_", "PREFECT_"))}
+    env.update(
+        {
+            "BFS_HOME": str(home),
+            "BFS_SURVEYS_DIR": str(surveys),
+            "BFS_HASH_KEY": "serve-test-key-0123456789",
+            "PREFECT_API_URL": server,
+            "PREFECT_API_AUTH_STRING": AUTH,
+            "PREFECT_HOME": str(tmp_path / "prefect-client"),
+            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        }
+    )
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "bfs_pipeline", "serve", "--nightly", "0 2 1 1 *"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deployment = None
+        deadline = time.monotonic() + 90
+        while deployment is None and time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+            status, found = request(server + "/deployments/filter", AUTH, {"deployments": {"name": {"any_": ["nightly"]}}})
+            deployment = next((d for d in found or [] if d["id"]), None) if status == 200 and found else None
+            time.sleep(1)
+        assert deployment, "bfs serve did not register the nightly deployment"
+        status, run = request(server + f"/deployments/{deployment['id']}/create_flow_run", AUTH, {"parameters": {"spread": True}})
+        assert status == 201, run
+        deadline = time.monotonic() + 150
+        state = None
+        while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED", "CRASHED"):
+            time.sleep(3)
+            state = ((request(server + f"/flow_runs/{run['id']}", AUTH)[1] or {}).get("state") or {}).get("type")
+        out = (tmp_path / "serve.log").read_text(errors="replace")
+        assert state == "COMPLETED", f"the spread nightly run ended {state}:\n{out[-4000:]}"
+        _, children = request(server + "/flow_runs/filter", AUTH, {"flow_runs": {"parent_flow_run_id": {"any_": [run["id"]]}}})
+        assert sorted((c["parameters"]["survey_id"], c["parameters"]["source"], c["state"]["type"]) for c in children or []) == [
+            ("blekinge-behov", "inbox", "COMPLETED"),
+            ("kalmar-behov", "inbox", "COMPLETED"),
+        ]
+        assert "ingest-source/ingest-source" in out
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    import sqlite3
+
+    with sqlite3.connect(home / "bfs.sqlite3") as db:
+        stored = db.execute("SELECT survey_id, count(*) FROM responses GROUP BY survey_id ORDER BY survey_id").fetchall()
+    assert stored == [("blekinge-behov", 3), ("kalmar-behov", 3)]
