@@ -156,14 +156,17 @@ def actors_import(ctx: click.Context, file: Path, survey_id: str | None) -> None
 
 @actors.command("list")
 @click.option("--all", "everyone", is_flag=True, help="Include organisations no longer in the roster file.")
+@click.option("--survey", "survey_id", help="Only the roster of this survey's county (default: every county's).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
-def actors_list(ctx: click.Context, everyone: bool, as_json: bool) -> None:
-    """The organisations in the roster, by sector."""
+def actors_list(ctx: click.Context, everyone: bool, survey_id: str | None, as_json: bool) -> None:
+    """The organisations in the roster, by county and sector."""
     from bfs_pipeline import pipeline
     from bfs_pipeline.roster import roster_frame
 
-    frame = roster_frame(pipeline.open_store(settings_of(ctx)), active_only=not everyone)
+    settings = settings_of(ctx)
+    county = pipeline.survey_for(settings, survey_id).county if survey_id else None
+    frame = roster_frame(pipeline.open_store(settings), active_only=not everyone, county=county)
     rows = [{k: v for k, v in r.items() if k != "name_key"} for r in frame.to_dict(orient="records")]
     if as_json:
         emit(rows)

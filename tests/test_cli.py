@@ -179,6 +179,8 @@ def test_actors_import_list_and_coverage_in_report(env, sheet, tmp_path):
         ("Tysta IF", "ideburen", ["1080", "1081"]),
         ("Karlskrona kommun", "kommun", ["1080"]),
     ]
+    assert {a["county"] for a in listed} == {"10"}
+    assert json.loads(bfs(env, "actors", "list", "--survey", "blekinge-behov", "--json").stdout) == listed
     rows = [good_row(email=f"r{i}@x.se") for i in range(5)]
     bfs(env, "ingest", "--file", str(sheet().write(tmp_path / "kommun-2026-Q1.csv", rows)))
     out = json.loads(bfs(env, "report", "--period", "2026-Q1", "--out", str(tmp_path / "p"), "--json").stdout)
