@@ -18,13 +18,12 @@ from bfs_pipeline import validation
 from bfs_pipeline.errors import HeaderError
 from bfs_pipeline.models import IngestRun, QuarantinedRow, Response
 from bfs_pipeline.privacy import email_hash
-from bfs_pipeline.sources import RawBatch
+from bfs_pipeline.sources import CHUNK_ROWS, RawBatch
 from bfs_pipeline.survey import Survey
 
 RESPONSES_TABLE = cast(Table, Response.__table__)
 QUARANTINE_TABLE = cast(Table, QuarantinedRow.__table__)
 CHUNK = 500  # keys per IN (...) query
-CHUNK_ROWS = 20000  # answer rows validated and stored at a time (GX sees only their distinct cells)
 
 
 class HoldError(HeaderError):
@@ -119,7 +118,7 @@ def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
             sector=batch.sector,
             wave=batch.wave,
             status="running",
-            rows_seen=len(batch.rows),
+            rows_seen=0,  # counted as the rows are read
             sheet_hash=sheet_hash(batch, survey),
         )
         s.add(run)
@@ -146,7 +145,7 @@ def ingest_batch(
         if earlier is not None:
             return IngestResult(earlier, batch.source, survey.id, batch.sector, batch.wave, "unchanged")
     run_id = _start_run(engine, batch, survey)
-    result = IngestResult(run_id, batch.source, survey.id, batch.sector, batch.wave, "running", rows_seen=len(batch.rows))
+    result = IngestResult(run_id, batch.source, survey.id, batch.sector, batch.wave, "running")
     try:
         if not any(nz.clean(h) for h in batch.header):
             raise HeaderError(f"{batch.source} is empty: it has no header row yet. Nothing was stored; check that it is the form's response sheet.")
@@ -155,7 +154,7 @@ def ingest_batch(
         header = nz.map_header(batch, survey)
     except HeaderError as exc:
         rule = "held" if isinstance(exc, HoldError) else "header"
-        result.status, result.error, result.quarantined = "held", str(exc), len(batch.rows)
+        result.status, result.error = "held", str(exc)
         column = "(blad)" if rule == "held" else "(rubrikrad)"
         reason = validation.Reason(
             column if lang == "sv" else column.replace("blad", "sheet").replace("rubrikrad", "header"),
@@ -163,42 +162,50 @@ def ingest_batch(
             rule,
             validation.message(rule, lang, detail=str(exc)),
         )
-        with Session(engine) as s, s.begin():
-            s.add_all(
-                QuarantinedRow(run_id=run_id, source=batch.source, sheet_row=n, raw=_raw_row(batch, row), reasons=[reason.as_json()])
-                for row, n in zip(batch.rows, batch.sheet_rows, strict=True)
-            )
+        with Session(engine) as s, s.begin():  # one transaction: a held sheet is all quarantined or not at all
+            for rows, numbers in batch.chunks(CHUNK_ROWS):
+                s.execute(
+                    insert(QUARANTINE_TABLE),
+                    [
+                        {"run_id": run_id, "source": batch.source, "sheet_row": n, "raw": _raw_row(batch, row), "reasons": [reason.as_json()]}
+                        for row, n in zip(rows, numbers, strict=True)
+                    ],
+                )
+                result.rows_seen = result.quarantined = result.quarantined + len(rows)
             _finish(s, result)
         return result
     tz = batch.timezone or survey.timezone
-    cells = nz.answer_cells(batch, header)
-    locale = batch.locale or nz.infer_locale(cells.column("timestamp"), survey.locale)
-    live = cells.answered()
-    result.blank = cells.rows - len(live)
-    seen: set[str] = set()
+    stamp = next((i for i, c in header.positions.items() if c.type == "timestamp"), None)
+    locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
     waves: set[str] = set()
-    for start in range(0, len(live), CHUNK_ROWS):  # bounded memory: the validation frame is built a chunk at a time
-        chunk = live[start : start + CHUNK_ROWS]
-        quarantine, candidates = _judge(batch, survey, header, cells.take(chunk), chunk, run_id, key, tz, locale, lang)
+    result.rows_seen = 0
+    for number, (rows, numbers) in enumerate(batch.chunks(CHUNK_ROWS)):  # bounded memory: a chunk of rows at a time
+        result.rows_seen += len(rows)
+        cells = nz.answer_cells(rows, len(batch.header), header)
+        live = cells.answered()
+        result.blank += len(rows) - len(live)
+        quarantine, candidates = _judge(
+            batch, survey, header, cells.take(live), [rows[i] for i in live], [numbers[i] for i in live], run_id, key, tz, locale, lang
+        )
         result.quarantined += len(quarantine)
         with Session(engine) as s, s.begin():
-            known = _existing_hashes(s, [c["content_hash"] for c in candidates]) | seen
+            known = _existing_hashes(s, [c["content_hash"] for c in candidates])  # earlier chunks are committed: the database knows them
             fresh = []
             for c in candidates:
                 if c["content_hash"] in known:
                     result.duplicates += 1
                 else:
                     known.add(c["content_hash"])
-                    seen.add(c["content_hash"])
                     fresh.append(c)
             if quarantine:
                 s.execute(insert(QUARANTINE_TABLE), quarantine)
             if fresh:
                 unsettled = _unsettled(s, survey.id, fresh)
                 s.execute(insert(RESPONSES_TABLE), fresh)  # Core executemany: no ORM bookkeeping per row
-                if engine.dialect.name == "postgresql" and start % (CHUNK_ROWS * 4) == 0:
+                if engine.dialect.name == "postgresql" and number % 4 == 0:
                     s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
                 _settle_resubmissions(s, survey.id, unsettled)
+            s.execute(update(IngestRun).where(IngestRun.id == run_id).values(rows_seen=result.rows_seen))  # progress, for `bfs status`
         result.accepted += len(fresh)
         waves.update(c["wave"] for c in fresh)
     result.waves = sorted(waves)
@@ -213,7 +220,8 @@ def _judge(
     survey: Survey,
     header: nz.HeaderMap,
     rows: nz.Cells,
-    index: list[int],
+    raw_rows: list[list[str]],
+    sheet_rows: list[int],
     run_id: int,
     key: bytes,
     tz: str,
@@ -227,7 +235,7 @@ def _judge(
     candidates: list[dict[str, Any]] = []
     org_id = _org_id(survey)
     emails = rows.column("email")
-    for pos, i in enumerate(index):
+    for pos, (raw_row, sheet_row) in enumerate(zip(raw_rows, sheet_rows, strict=True)):
         fails = failures.get(pos)
         reasons = validation.reasons_for(fails, rows.row(pos), header.columns, survey, lang) if fails else []
         if pos in rows.extra:
@@ -239,8 +247,8 @@ def _judge(
                 {
                     "run_id": run_id,
                     "source": batch.source,
-                    "sheet_row": batch.sheet_rows[i],
-                    "raw": _raw_row(batch, batch.rows[i]),
+                    "sheet_row": sheet_row,
+                    "raw": _raw_row(batch, raw_row),
                     "reasons": [r.as_json() for r in reasons],
                 }
             )
@@ -263,7 +271,7 @@ def _judge(
                 "content_hash": answer_hash(survey.id, sector, wave, submitted, ehash, answers),
                 "answers": answers,
                 "source": batch.source,
-                "sheet_row": batch.sheet_rows[i],
+                "sheet_row": sheet_row,
                 "run_id": run_id,
                 "is_current": True,
             }

@@ -247,9 +247,10 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
     positions: dict[int, Column] = {}
     seen: dict[str, int] = {}
     where = f"in {batch.source} (row 1)"
+    filled = batch.filled([i for i, t in enumerate(titles) if not t])
     for i, title in enumerate(titles):
         if not title:
-            if any(i < len(r) and clean(r[i]) for r in batch.rows):
+            if i in filled:
                 raise HeaderError(f"Column {i + 1} has answers but no title {where}. Give it the question's title from `bfs survey codebook {survey.id}`.")
             continue
         k = key(title)
@@ -322,10 +323,8 @@ class Cells:
         return [i for i, f in enumerate(flags) if f or i in self.extra]
 
 
-def answer_cells(batch: RawBatch, header: HeaderMap) -> Cells:
-    """The sheet's cells by column, each distinct text cleaned once: answer sheets repeat their choices thousands of times."""
-    rows = batch.rows
-    width = len(batch.header)
+def answer_cells(rows: list[list[str]], width: int, header: HeaderMap) -> Cells:
+    """Rows' cells by column (width: the header's), each distinct text cleaned once: answer sheets repeat their choices thousands of times."""
     extra: dict[int, str] = {}
     for n, row in enumerate(rows):
         if len(row) > width:

@@ -47,7 +47,7 @@ def shrink_guard(engine: Engine, batch: RawBatch) -> str | None:
     if not batch.source.startswith("gsheet:"):
         return None
     before = previous_rows(engine, batch.source)
-    now = len(batch.rows)
+    now = batch.row_count()
     if before is not None and before >= SHRINK_MIN_ROWS and now < before * SHRINK_RATIO:
         return (
             f"{batch.source} has {now} rows, its previous pull had {before}: nothing from it was stored. "
@@ -234,7 +234,7 @@ def _check(settings: Settings, survey: Survey, only: str | None) -> list[dict[st
         except SourceError as exc:
             entry["error"] = str(exc)
             continue
-        entry.update(readable=True, rows=len(batch.rows), sector=batch.sector, wave=batch.wave, timezone=batch.timezone or survey.timezone)
+        entry.update(readable=True, rows=batch.row_count(), sector=batch.sector, wave=batch.wave, timezone=batch.timezone or survey.timezone)
         form = survey.columns(batch.sector if batch.sector in survey.sectors else None, batch.wave)
         lookup = {nz.key(a): c for c in form for a in (c.title, *c.aliases)}
         found = set()

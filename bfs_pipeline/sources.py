@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +33,32 @@ class RawBatch:
     timezone: str | None = None
     fingerprint: str | None = None  # a cheap digest of the source's bytes, where it has them (files)
     fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    stream: CsvStream | None = None  # rows not held in memory: read from the file a chunk at a time
+
+    def chunks(self, size: int = 0) -> Iterator[tuple[list[list[str]], list[int]]]:
+        """The rows with their sheet row numbers, `size` at a time (default CHUNK_ROWS)."""
+        size = size or CHUNK_ROWS
+        if self.stream is not None:
+            yield from self.stream.chunks(size)
+            return
+        for start in range(0, len(self.rows), size):
+            yield self.rows[start : start + size], self.sheet_rows[start : start + size]
+
+    def row_count(self) -> int:
+        return sum(len(rows) for rows, _ in self.chunks()) if self.stream is not None else len(self.rows)
+
+    def filled(self, columns: list[int]) -> set[int]:
+        """Which of these columns hold a value in some row (one pass over the rows)."""
+        found: set[int] = set()
+        for rows, _ in self.chunks():
+            for i in columns:
+                if i not in found and any(i < len(r) and r[i].replace("\x00", "").strip() for r in rows):
+                    found.add(i)
+        return found
+
+    def column(self, i: int) -> list[str]:
+        """Cell i of every row ("" where a row is shorter)."""
+        return [r[i] if i < len(r) else "" for rows, _ in self.chunks() for r in rows]
 
 
 class Source(Protocol):
@@ -57,58 +83,109 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Read a CSV answer sheet (UTF-8 with or without BOM, comma or semicolon)."""
+CHUNK_ROWS = 20000  # rows read, validated and stored at a time
+
+
+def _sniff(path: Path) -> tuple[str, str]:
+    """The file's encoding (UTF-8 with or without BOM, else cp1252) and delimiter (comma or semicolon), read a block at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8-sig"
+    first = b""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                first = first or block
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    encoding = "cp1252"
+                    break
+            else:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    encoding = "cp1252"
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror}. Check the path and its permissions.") from None
-    for enc in ("utf-8-sig", "cp1252"):
+    line = first.split(b"\n", 1)[0]
+    return encoding, ";" if line.count(b";") > line.count(b",") else ","
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A CSV answer sheet read a chunk of rows at a time, so that a sheet of any length is ingested in bounded memory."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+
+    def header(self) -> list[str]:
+        with self.path.open(encoding=self.encoding, newline="") as fh:
+            first = next(csv.reader(fh, delimiter=self.delimiter), None)
+        if first is None:
+            raise SourceError(f"{self.path} is empty: an answer sheet needs a header row. Export it again from the form.")
+        return first
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[list[str]], list[int]]]:
+        """(rows, their sheet row numbers) after the header: pandas' C parser (short rows padded to the header's width);
+        from the first row wider than the header (or a stray quote) on, the csv module, which gives such rows as they are."""
+        import pandas as pd
+
+        done = 0
         try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    records = _fast_records(text, delimiter) or list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    if not records:
-        raise SourceError(f"{path} is empty: an answer sheet needs a header row. Export it again from the form.")
-    header, rows, numbers = records[0], [], []
-    line = 1
-    for rec in records[1:]:
-        line += 1
-        rows.append(rec)
-        numbers.append(line)
+            with pd.read_csv(
+                self.path,
+                sep=self.delimiter,
+                header=None,
+                dtype=str,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                encoding=self.encoding,
+                quoting=csv.QUOTE_MINIMAL,
+                doublequote=True,
+                chunksize=size,
+            ) as reader:
+                skip = 1  # the header
+                for frame in reader:
+                    records: list[list[str]] = frame.to_numpy().tolist()[skip:]
+                    skip = 0
+                    if records:
+                        yield records, list(range(done + 2, done + 2 + len(records)))
+                        done += len(records)
+            return
+        except (pd.errors.ParserError, ValueError):
+            pass  # EmptyDataError is a ValueError too: the csv module says the same, faster
+        with self.path.open(encoding=self.encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter=self.delimiter)
+            for _ in range(done + 1):  # the header and what pandas gave already
+                next(reader, None)
+            rows: list[list[str]] = []
+            for rec in reader:
+                rows.append(rec)
+                if len(rows) == size:
+                    yield rows, list(range(done + 2, done + 2 + len(rows)))
+                    done += len(rows)
+                    rows = []
+            if rows:
+                yield rows, list(range(done + 2, done + 2 + len(rows)))
+
+
+def csv_stream(path: Path) -> CsvStream:
+    encoding, delimiter = _sniff(path)
+    return CsvStream(path, encoding, delimiter)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Read a whole CSV sheet (UTF-8 with or without BOM, or cp1252; comma or semicolon): header, rows, sheet row numbers."""
+    stream = csv_stream(path)
+    header = stream.header()
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for chunk, nums in stream.chunks():
+        rows += chunk
+        numbers += nums
     return header, rows, numbers
-
-
-def _fast_records(text: str, delimiter: str) -> list[list[str]] | None:
-    """pandas' C parser for a sheet whose rows are no wider than its header (a form's export); None otherwise.
-
-    Gives what csv.reader gives, except that short (and empty) rows come padded with empty cells; for anything else
-    (a row wider than the header, a stray quote) the csv module reads the sheet.
-    """
-    import pandas as pd
-
-    if "\n" not in text.strip("\r\n"):
-        return None  # a header alone, or nothing: the csv module is as fast
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-            quoting=csv.QUOTE_MINIMAL,
-            doublequote=True,
-        )
-    except (pd.errors.ParserError, ValueError):
-        return None
-    records: list[list[str]] = frame.to_numpy().tolist()
-    return records
 
 
 def read_xlsx(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
@@ -172,7 +249,8 @@ class FileSource:
         """Sector, wave and a digest of the file's bytes, without parsing it."""
         sector, wave = infer_from_name(path, self.sectors)
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
         except OSError as exc:
             raise SourceError(f"Cannot read {path}: {exc.strerror}. Check the path and its permissions.") from None
         return self.sector or sector, self.wave or wave, digest
@@ -181,8 +259,12 @@ class FileSource:
         if not path.exists():
             raise SourceError(f"{path} does not exist. Check the path given with --file.")
         suffix = path.suffix.lower()
+        stream = None
+        rows: list[list[str]] = []
+        numbers: list[int] = []
         if suffix == ".csv":
-            header, rows, numbers = read_csv(path)
+            stream = csv_stream(path)
+            header = stream.header()
         elif suffix == ".xlsx":
             header, rows, numbers = read_xlsx(path)
         else:
@@ -198,4 +280,5 @@ class FileSource:
             wave=wave,
             fingerprint=digest,
             locale=self.locale,
+            stream=stream,
         )

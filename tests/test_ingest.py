@@ -423,3 +423,49 @@ def test_csv_reader_reads_as_the_csv_module(tmp_path, text):
         return [r + [""] * (len(header) - len(r)) for r in rs]
 
     assert padded(rows) == padded(expected[1:])
+
+
+def test_a_long_sheet_is_read_and_stored_a_chunk_at_a_time(settings, sheet, tmp_path, monkeypatch):
+    """Chunks of 3 rows: the same verdicts as one pass, rows from every chunk, a resubmission across chunks settled, sheet rows right."""
+    from bfs_pipeline import ingest, sources
+
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 3)
+    read: list[int] = []
+    real_chunks = sources.CsvStream.chunks
+
+    def counted(self, size=sources.CHUNK_ROWS):
+        for rows, numbers in real_chunks(self, size):
+            read.append(len(rows))
+            yield rows, numbers
+
+    monkeypatch.setattr(sources.CsvStream, "chunks", counted)
+    rows = [good_row(email=f"r{i}@x.se", timestamp=f"2026-03-{i + 1:02d} 10:00") for i in range(7)]
+    rows[4] = good_row(email="r0@x.se", timestamp="2026-03-20 10:00", B01="5")  # r0 again, two chunks later: this one counts
+    rows[5] = {"timestamp": "2026-03-21 10:00"}  # blank
+    rows[6] = good_row(email="r6@x.se", B01="7")  # off the scale: quarantined, sheet row 8
+    path = sheet().write(tmp_path / "kommun-2026-Q1.csv", rows)
+    res = run(settings, path)
+    assert (res.rows_seen, res.accepted, res.blank, res.quarantined) == (7, 5, 1, 1)
+    assert 3 in read and max(read) <= 3  # never more than a chunk in memory (the first one holds the header too)
+    assert list(reasons(settings)) == [8]
+    current = {r.email_hash: r for r in answers(settings) if r.is_current}
+    assert len(current) == 4 and sorted(r.sheet_row for r in current.values()) == [3, 4, 5, 6]
+
+
+def test_csv_module_takes_over_where_a_row_is_wider_than_the_header(tmp_path):
+    """pandas reads the first chunks; from the chunk with a too-wide row on, the csv module, without losing or repeating a row."""
+    import csv
+
+    from bfs_pipeline.sources import csv_stream
+
+    lines = ["a,b,c"] + [f"{i},x,y" for i in range(1, 5)] + ["5,x,y,EXTRA"] + [f"{i},x" for i in range(6, 9)]
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    stream = csv_stream(path)
+    chunks = list(stream.chunks(2))
+    rows = [r for c, _ in chunks for r in c]
+    numbers = [n for _, ns in chunks for n in ns]
+    expected = list(csv.reader(lines[1:]))
+    assert stream.header() == ["a", "b", "c"] and numbers == list(range(2, 10))
+    assert [r[:3] for r in rows[:4]] == expected[:4] and rows[4] == ["5", "x", "y", "EXTRA"] and [r[:2] for r in rows[5:]] == [e[:2] for e in expected[5:]]
