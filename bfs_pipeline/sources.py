@@ -50,6 +50,8 @@ class RawBatch:
     def filled(self, columns: list[int]) -> set[int]:
         """Which of these columns hold a value in some row (one pass over the rows)."""
         found: set[int] = set()
+        if not columns:
+            return found
         for rows, _ in self.chunks():
             for i in columns:
                 if i not in found and any(i < len(r) and r[i].replace("\x00", "").strip() for r in rows):
@@ -58,7 +60,9 @@ class RawBatch:
 
     def column(self, i: int) -> list[str]:
         """Cell i of every row ("" where a row is shorter)."""
-        return [r[i] if i < len(r) else "" for rows, _ in self.chunks() for r in rows]
+        if self.stream is not None:
+            return self.stream.column(i)
+        return [r[i] if i < len(r) else "" for r in self.rows]
 
 
 class Source(Protocol):
@@ -147,12 +151,16 @@ class CsvStream:
                 chunksize=size,
             ) as reader:
                 skip = 1  # the header
+                pending: list[list[str]] = []  # exactly `size` rows per chunk, although pandas' first chunk holds the header too
                 for frame in reader:
-                    records: list[list[str]] = frame.to_numpy().tolist()[skip:]
+                    pending += frame.to_numpy().tolist()[skip:]
                     skip = 0
-                    if records:
-                        yield records, list(range(done + 2, done + 2 + len(records)))
-                        done += len(records)
+                    while len(pending) >= size:
+                        yield pending[:size], list(range(done + 2, done + 2 + size))
+                        done += size
+                        pending = pending[size:]
+                if pending:
+                    yield pending, list(range(done + 2, done + 2 + len(pending)))
             return
         except (pd.errors.ParserError, ValueError):
             pass  # EmptyDataError is a ValueError too: the csv module says the same, faster
@@ -169,6 +177,28 @@ class CsvStream:
                     rows = []
             if rows:
                 yield rows, list(range(done + 2, done + 2 + len(rows)))
+
+    def column(self, i: int) -> list[str]:
+        """Cell i of every row after the header, read alone (the C parser skips the other columns)."""
+        import pandas as pd
+
+        try:
+            frame = pd.read_csv(
+                self.path,
+                sep=self.delimiter,
+                header=None,
+                usecols=[i],
+                dtype=str,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                encoding=self.encoding,
+                quoting=csv.QUOTE_MINIMAL,
+                doublequote=True,
+            )
+            return list(frame[i])[1:]
+        except (pd.errors.ParserError, ValueError):
+            return [r[i] if i < len(r) else "" for rows, _ in self.chunks() for r in rows]
 
 
 def csv_stream(path: Path) -> CsvStream:

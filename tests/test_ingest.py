@@ -468,4 +468,6 @@ def test_csv_module_takes_over_where_a_row_is_wider_than_the_header(tmp_path):
     numbers = [n for _, ns in chunks for n in ns]
     expected = list(csv.reader(lines[1:]))
     assert stream.header() == ["a", "b", "c"] and numbers == list(range(2, 10))
+    assert [len(c) for c, _ in chunks] == [2, 2, 2, 2]  # the header is not a row of the first chunk
+    assert stream.column(0) == [r[0] for r in rows] and stream.column(2) == [r[2] if len(r) > 2 else "" for r in rows]
     assert [r[:3] for r in rows[:4]] == expected[:4] and rows[4] == ["5", "x", "y", "EXTRA"] and [r[:2] for r in rows[5:]] == [e[:2] for e in expected[5:]]
