@@ -26,10 +26,11 @@ def wave_range(last: str, count: int) -> list[str]:
 
 def explode_municipalities(responses: pd.DataFrame, municipality_question: str, county: str) -> pd.DataFrame:
     """One row per response × municipality it names; 'the whole county' gives the county code only."""
-    out = responses.copy()
-    out["municipality"] = [list(dict.fromkeys(a.get(municipality_question) or [])) for a in out["answers"]]
-    out = out.explode("municipality").dropna(subset=["municipality"])
-    return out[out["municipality"] != county].reset_index(drop=True)
+    out = responses.assign(municipality=[a.get(municipality_question) or None for a in responses["answers"]]).explode("municipality")
+    out = out[out["municipality"].notna() & (out["municipality"] != county)]
+    if out.index.has_duplicates:  # a response naming a municipality twice counts there once
+        out = out[~pd.MultiIndex.from_arrays([out.index, out["municipality"]]).duplicated()]
+    return out.reset_index(drop=True)
 
 
 SCORE = "__score_"  # prefix of item columns scored once by with_scores

@@ -67,3 +67,10 @@ def test_coverage_counts_and_suppression():
     rows = [("2026-Q1", ["1080"], {})] * 6 + [("2026-Q1", ["1081"], {})] * 2 + [("2025-Q4", ["1081"], {})] * 9
     c = metrics.coverage(frame(rows), "C01", "10", "2026-Q1")
     assert dict(zip(c.municipality, zip(c.n, c.suppressed, strict=True), strict=True)) == {"1080": (6, False), "1081": (2, True)}
+
+
+def test_a_response_counts_once_in_each_municipality_it_names():
+    """Named twice: once there; the whole county (its code) and no answer: in no municipality."""
+    rows = [("2026-Q1", ["1080", "1081", "1080"], {"B01": "5"}), ("2026-Q1", ["10"], {"B01": "4"}), ("2026-Q1", [], {"B01": "3"})]
+    per_m = metrics.explode_municipalities(frame(rows), "C01", "10")
+    assert list(zip(per_m["id"], per_m["municipality"], strict=True)) == [(0, "1080"), (0, "1081")]
