@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -18,20 +19,18 @@ class Chart:
     alt: str
 
 
-def _figure(width: float, height: float):  # type: ignore[no-untyped-def]
+def _figure(width: float, height: float) -> Any:
+    """A matplotlib Figure without pyplot (no global figure manager, less to import); PNGs through Agg."""
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False, "axes.spines.right": False})
-    return plt
+    matplotlib.rcParams.update({"font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False, "axes.spines.right": False})
+    return Figure(figsize=(width, height))
 
 
-def _png(plt, fig) -> bytes:  # type: ignore[no-untyped-def]
+def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -43,10 +42,10 @@ def small_multiples(index: pd.DataFrame, waves: list[str], county: str, names: d
     median = m.groupby("wave")["index"].median().reindex(waves)
     last = m[m["wave"] == waves[-1]].dropna(subset=["index"]).sort_values("index", ascending=False)
     codes = list(last["municipality"][:most]) or sorted(m["municipality"].unique())[:most]
-    plt = _figure(0, 0)
     cols = min(3, len(codes))
     rows = (len(codes) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.4, 1.7 * rows), sharex=True, sharey=True, squeeze=False)
+    fig = _figure(5.4, 1.7 * rows)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     x = list(range(len(waves)))
     described = []
     for ax, code in zip(axes.flat, codes, strict=False):
@@ -61,6 +60,9 @@ def small_multiples(index: pd.DataFrame, waves: list[str], county: str, names: d
             described.append(f"{names.get(code, code)} {round(first.iloc[0] * 100)} → {round(latest.iloc[0] * 100)} %")
     for ax in list(axes.flat)[len(codes) :]:
         ax.set_visible(False)
+    for i, ax in enumerate(list(axes.flat)[: len(codes)]):
+        if i + cols >= len(codes):  # no panel below: this one shows the waves itself
+            ax.tick_params(labelbottom=True)
     fig.supylabel("% 4–5", fontsize=8)
     med_first, med_last = median.dropna().head(1), median.dropna().tail(1)
     med = f"{round(med_first.iloc[0] * 100)} → {round(med_last.iloc[0] * 100)} %" if not med_first.empty and not med_last.empty else "–"
@@ -76,7 +78,7 @@ def small_multiples(index: pd.DataFrame, waves: list[str], county: str, names: d
             + "; ".join(described)
             + "."
         )
-    return Chart("needs-trend@bfs", "behov-per-kommun.png", _png(plt, fig), alt)
+    return Chart("needs-trend@bfs", "behov-per-kommun.png", _png(fig), alt)
 
 
 def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str = "sv") -> Chart | None:
@@ -86,8 +88,8 @@ def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str 
         return None
     g = m.groupby("wave")["index"]
     worst, median, gap = g.max().reindex(waves), g.median().reindex(waves), (g.max() - g.min()).reindex(waves)
-    plt = _figure(0, 0)
-    fig, ax = plt.subplots(figsize=(5.4, 2.2))
+    fig = _figure(5.4, 2.2)
+    ax = fig.subplots()
     x = list(range(len(waves)))
     sv = lang == "sv"
     ax.plot(x, worst.values * 100, color=RED, linewidth=1.8, marker="o", markersize=2.5, label="Golv (störst behov)" if sv else "Floor (greatest need)")
@@ -112,4 +114,4 @@ def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str 
             f"Chart {waves[0]}–{waves[-1]}: the floor (municipality with the greatest need) {fmt(worst)}, the median {fmt(median)}, "
             f"the gap between municipalities {fmt(gap)}."
         )
-    return Chart("floor-gap@bfs", "golv-och-spridning.png", _png(plt, fig), alt)
+    return Chart("floor-gap@bfs", "golv-och-spridning.png", _png(fig), alt)

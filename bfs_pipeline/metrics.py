@@ -58,13 +58,22 @@ def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int
 
 
 def _summarise(values: pd.DataFrame, keys: pd.DataFrame, high: int, min_n: int) -> pd.DataFrame:
-    long = pd.concat([keys, values], axis=1).melt(id_vars=list(keys.columns), var_name="item", value_name="value").dropna(subset=["value"])
-    long["high"] = (long["value"] >= high).astype("float64")
-    g = long.groupby([*keys.columns, "item"])
-    out = pd.DataFrame({"n": g["value"].size(), "share_high": g["high"].mean(), "mean": g["value"].mean()}).reset_index()
+    """Per (keys, item): n answers scored, share at `high` or above, mean; cells under min_n suppressed. Grouped wide, then stacked."""
+    cols = list(keys.columns)
+    by = [keys[c] for c in cols]
+    n = values.notna().groupby(by).sum()
+    hi = (values >= high).groupby(by).sum()
+    total = values.groupby(by).sum()
+    for part in (n, hi, total):
+        part.columns.name = "item"
+    out = pd.DataFrame({"n": n.stack(), "high": hi.stack(), "total": total.stack()})
+    out = out[out["n"] > 0].reset_index().sort_values([*cols, "item"], ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    out["share_high"] = out["high"] / out["n"]
+    out["mean"] = out["total"] / out["n"]
     out["suppressed"] = out["n"] < min_n
     out.loc[out["suppressed"], ["share_high", "mean"]] = np.nan
-    return out
+    return out[[*cols, "item", "n", "share_high", "mean", "suppressed"]]
 
 
 def need_table(
@@ -109,7 +118,7 @@ def with_change(table: pd.DataFrame, keys: Sequence[str], value: str, back: int 
     """Add `{value}_prev` and `{value}_change` against the wave `back` quarters earlier (NaN where either is missing)."""
     out = table.copy()
     earlier = table[[*keys, "wave", value]].copy()
-    earlier["wave"] = [prev_wave(w, -back) for w in earlier["wave"]]
+    earlier["wave"] = earlier["wave"].map({w: prev_wave(w, -back) for w in earlier["wave"].unique()})
     earlier = earlier.rename(columns={value: f"{value}_prev"})
     out = out.merge(earlier, on=[*keys, "wave"], how="left")
     out[f"{value}_change"] = out[value] - out[f"{value}_prev"]
