@@ -76,6 +76,7 @@ def ingest(
     Re-ingesting a sheet stores nothing twice.
     """
     from bfs_pipeline import pipeline
+    from bfs_pipeline.sources import CHUNK_ROWS
 
     settings = settings_of(ctx)
     if file is None and not settings.inbox.exists() and not as_json:
@@ -85,7 +86,11 @@ def ingest(
         r = res.as_json()
         click.echo(json.dumps(r, ensure_ascii=False, default=str) if as_json else counts_line(r))
 
-    results = pipeline.ingest_files(settings, survey_id, file, sector, wave, locale, progress=show, only=only)
+    def so_far(res: Any) -> None:
+        if res.rows_seen >= CHUNK_ROWS:  # only a sheet longer than one chunk
+            click.echo(f"  {res.source}: {res.rows_seen} rows so far ({res.accepted} accepted, {res.quarantined} quarantined) ...", err=True)
+
+    results = pipeline.ingest_files(settings, survey_id, file, sector, wave, locale, progress=show, only=only, on_chunk=so_far)
     if not results and not as_json:
         click.echo(f"No answer sheets in {settings.inbox}.")
     bad = [r for r in results if r.status in ("held", "failed")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -133,12 +134,20 @@ def previous_rows(engine: Engine, source: str) -> int | None:
 
 
 def ingest_batch(
-    engine: Engine, batch: RawBatch, survey: Survey, key: bytes, lang: str = "sv", skip_unchanged: bool = False, hold: str | None = None
+    engine: Engine,
+    batch: RawBatch,
+    survey: Survey,
+    key: bytes,
+    lang: str = "sv",
+    skip_unchanged: bool = False,
+    hold: str | None = None,
+    on_chunk: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
     """Normalise, validate and store one batch; a header problem holds every row of it.
 
     With skip_unchanged, a sheet read before with exactly this content is not read again (status
     "unchanged", every count 0): what the nightly flow does, so that an idle night costs next to nothing.
+    on_chunk is called with the counts so far after each chunk of rows is stored.
     """
     if skip_unchanged:
         earlier = unchanged_since(engine, batch, survey)
@@ -208,6 +217,8 @@ def ingest_batch(
             s.execute(update(IngestRun).where(IngestRun.id == run_id).values(rows_seen=result.rows_seen))  # progress, for `bfs status`
         result.accepted += len(fresh)
         waves.update(c["wave"] for c in fresh)
+        if on_chunk:
+            on_chunk(result)  # a long sheet shows its progress
     result.waves = sorted(waves)
     result.status = "ok"
     with Session(engine) as s, s.begin():

@@ -32,10 +32,17 @@ def survey_for(settings: Settings, survey_id: str | None) -> Survey:
     return pick_survey(load_surveys(settings.surveys_dir), survey_id)
 
 
-def ingest_one(engine: Engine, settings: Settings, survey: Survey, batch: RawBatch, skip_unchanged: bool = False) -> IngestResult:
+def ingest_one(
+    engine: Engine,
+    settings: Settings,
+    survey: Survey,
+    batch: RawBatch,
+    skip_unchanged: bool = False,
+    on_chunk: Callable[[IngestResult], None] | None = None,
+) -> IngestResult:
     """Ingest one batch, holding a sheet that is empty or suddenly far shorter than its previous pull."""
     key = hash_key(settings.hash_key, settings.home)
-    return ingest_batch(engine, batch, survey, key, settings.lang, skip_unchanged, hold=shrink_guard(engine, batch))
+    return ingest_batch(engine, batch, survey, key, settings.lang, skip_unchanged, hold=shrink_guard(engine, batch), on_chunk=on_chunk)
 
 
 SHRINK_MIN_ROWS = 10  # below this a sheet is too small to judge
@@ -141,6 +148,7 @@ def ingest_files(
     locale: str | None = None,
     progress: Callable[[IngestResult], None] | None = None,
     only: str | None = None,
+    on_chunk: Callable[[IngestResult], None] | None = None,
 ) -> list[IngestResult]:
     """Ingest one file, or every configured source of every survey; a source that cannot be read is reported and the others still run."""
     if file is not None or only is not None:
@@ -167,7 +175,7 @@ def ingest_files(
                         raise
                     res = IngestResult(0, name, survey.id, sector, wave, "failed", error=str(exc))
                 else:
-                    res = ingest_one(engine, settings, survey, batch)
+                    res = ingest_one(engine, settings, survey, batch, on_chunk=on_chunk)
                 results.append(res)
                 if progress:
                     progress(res)

@@ -445,8 +445,10 @@ def test_a_long_sheet_is_read_and_stored_a_chunk_at_a_time(settings, sheet, tmp_
     rows[5] = {"timestamp": "2026-03-21 10:00"}  # blank
     rows[6] = good_row(email="r6@x.se", B01="7")  # off the scale: quarantined, sheet row 8
     path = sheet().write(tmp_path / "kommun-2026-Q1.csv", rows)
-    res = run(settings, path)
+    progress: list[int] = []
+    (res,) = pipeline.ingest_files(settings, file=path, on_chunk=lambda r: progress.append(r.rows_seen))
     assert (res.rows_seen, res.accepted, res.blank, res.quarantined) == (7, 5, 1, 1)
+    assert progress == [3, 6, 7]  # counts so far, after each chunk
     assert 3 in read and max(read) <= 3  # never more than a chunk in memory (the first one holds the header too)
     assert list(reasons(settings)) == [8]
     current = {r.email_hash: r for r in answers(settings) if r.is_current}
