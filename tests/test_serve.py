@@ -183,3 +183,34 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
     with sqlite3.connect(home / "bfs.sqlite3") as db:
         stored = db.execute("SELECT survey_id, count(*) FROM responses GROUP BY survey_id ORDER BY survey_id").fetchall()
     assert stored == [("blekinge-behov", 3), ("kalmar-behov", 3)]
+
+
+@pytest.mark.parametrize(
+    ("start", "nights"),
+    [
+        # spring: 02:00 does not exist on 29 March 2026; that night's run comes at 03:00, none is skipped
+        ("2026-03-27T12:00", ["2026-03-28T02:00:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:00:00+02:00"]),
+        # autumn: 02:00 happens twice on 25 October 2026; the run comes once
+        ("2026-10-23T12:00", ["2026-10-24T02:00:00+02:00", "2026-10-25T02:00:00+02:00", "2026-10-26T02:00:00+01:00"]),
+    ],
+)
+def test_the_nightly_schedule_runs_once_a_night_across_daylight_saving_changes(start, nights):
+    """Prefect's schedule for the nightly deployment (what its scheduler creates runs from), and what `bfs serve` prints, agree."""
+    import asyncio
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from prefect.server.schemas.schedules import CronSchedule
+
+    from bfs_pipeline.serving import TIMEZONE, next_run
+
+    tz = ZoneInfo(TIMEZONE)
+    begin = dt.datetime.fromisoformat(start).replace(tzinfo=tz)
+    dates = CronSchedule(cron="0 2 * * *", timezone=TIMEZONE).get_dates(n=3, start=begin)
+    dates = asyncio.run(dates) if asyncio.iscoroutine(dates) else dates
+    assert [d.astimezone(tz).isoformat() for d in dates] == nights
+    printed, at = [], begin
+    for _ in nights:
+        at = next_run("0 2 * * *", at)
+        printed.append(at.isoformat())
+    assert printed == nights
