@@ -387,14 +387,16 @@ def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
 
 
 @cli.command()
-@click.option("--nightly", default="0 2 * * *", show_default=True, help="Cron for the nightly ingest, Europe/Stockholm time.")
-@click.option("--quarterly", default="0 7 1 1,4,7,10 *", show_default=True, help="Cron for the quarterly report, Europe/Stockholm time.")
+@click.option("--nightly", help="Cron for the nightly ingest, Europe/Stockholm time (default: BFS_NIGHTLY_CRON, 0 2 * * *).")
+@click.option("--quarterly", help="Cron for the quarterly report, Europe/Stockholm time (default: BFS_QUARTERLY_CRON, 0 7 1 1,4,7,10 *).")
 @click.pass_context
-def serve(ctx: click.Context, nightly: str, quarterly: str) -> None:
-    """Run the schedules: serve the nightly and quarterly deployments against the Prefect server in PREFECT_API_URL."""
+def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> None:
+    """Run the schedules: serve the nightly and quarterly deployments against the Prefect server in PREFECT_API_URL
+    (without it, a local Prefect server is started under BFS_HOME). Ctrl-C stops."""
     from bfs_pipeline.serving import serve as serve_flows
 
-    serve_flows(settings_of(ctx), nightly, quarterly, echo=click.echo)
+    settings = settings_of(ctx)
+    serve_flows(settings, nightly or settings.nightly_cron, quarterly or settings.quarterly_cron, echo=click.echo)
 
 
 def main() -> None:

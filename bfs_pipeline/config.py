@@ -32,6 +32,8 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("BFS_LANG", "sv", "Language of reports and messages: sv or en."),
     ("BFS_MIN_COVERAGE", "0.25", "Data-quality gate: the report is not sent when fewer of the roster's organisations answered (0-1)."),
     ("BFS_ALERT_COVERAGE", "0.5", "Alert when a municipality's share of roster organisations that answered is below this (0-1)."),
+    ("BFS_NIGHTLY_CRON", "0 2 * * *", "When `bfs serve` runs the nightly ingest: cron, Europe/Stockholm time."),
+    ("BFS_QUARTERLY_CRON", "0 7 1 1,4,7,10 *", "When `bfs serve` runs the quarterly report (for the quarter just ended): cron, Europe/Stockholm time."),
 ]
 
 TRUE = {"1", "true", "yes", "ja", "on"}
@@ -59,6 +61,8 @@ class Settings:
     sources: tuple[SheetConfig, ...] = ()  # Google Sheets response sheets, from [[sources]] in bfs.toml
     min_coverage: float = 0.25
     alert_coverage: float = 0.5
+    nightly_cron: str = "0 2 * * *"
+    quarterly_cron: str = "0 7 1 1,4,7,10 *"
 
     @property
     def inbox(self) -> Path:
@@ -203,4 +207,6 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         sources=sources,
         min_coverage=_share("BFS_MIN_COVERAGE", values.get("BFS_MIN_COVERAGE", "0.25")),
         alert_coverage=_share("BFS_ALERT_COVERAGE", values.get("BFS_ALERT_COVERAGE", "0.5")),
+        nightly_cron=(values.get("BFS_NIGHTLY_CRON") or "0 2 * * *").strip(),
+        quarterly_cron=(values.get("BFS_QUARTERLY_CRON") or "0 7 1 1,4,7,10 *").strip(),
     )

@@ -43,3 +43,21 @@ def test_local_hash_key_made_once_private(tmp_path):
 def test_short_hash_key_refused(tmp_path):
     with pytest.raises(SettingsError, match="shorter than 16"):
         hash_key("kort", tmp_path)
+
+
+def test_schedules_from_settings(tmp_path):
+    (tmp_path / "bfs.toml").write_text('nightly_cron = "30 1 * * *"\n', encoding="utf-8")
+    s = load_settings({"BFS_QUARTERLY_CRON": "0 8 2 1,4,7,10 *"}, cwd=tmp_path)
+    assert (s.nightly_cron, s.quarterly_cron) == ("30 1 * * *", "0 8 2 1,4,7,10 *")
+    assert load_settings({}, cwd=tmp_path / "x").nightly_cron == "0 2 * * *"
+
+
+def test_serve_refuses_a_bad_cron_from_the_settings_before_starting_anything(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BFS_", "PREFECT_"))}
+    env.update({"BFS_HOME": str(tmp_path / "home"), "BFS_NIGHTLY_CRON": "every night", "PREFECT_HOME": str(tmp_path / "p")})
+    proc = subprocess.run([sys.executable, "-m", "bfs_pipeline", "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "'every night' is not a cron expression" in proc.stderr
