@@ -22,19 +22,39 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("BFS_SMTP_HOST", "(unset: write .eml files)", "SMTP server; without it reports go to $BFS_HOME/outbox as .eml files."),
     ("BFS_SMTP_PORT", "587", "SMTP port."),
     ("BFS_SMTP_USER", "", "SMTP user name (secret-free)."),
-    ("BFS_SMTP_PASSWORD", "", "SMTP password (secret: never printed or stored)."),
+    ("BFS_SMTP_PASSWORD", "", "SMTP password (secret: never printed or stored; prefect-secret:BLOCK reads a Prefect Secret block)."),
     ("BFS_SMTP_STARTTLS", "true", "Use STARTTLS with a verified certificate; credentials are never sent without it."),
     ("BFS_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server."),
     ("BFS_REPORT_FROM", "bfs@localhost", "Sender address of the report."),
     ("BFS_REPORT_TO", "samordnare@localhost", "Recipients of the report, comma-separated."),
     ("BFS_GOOGLE_SERVICE_ACCOUNT_FILE", "", "Service-account JSON for Google Sheets (read-only scope)."),
-    ("BFS_HASH_KEY", "(generated under $BFS_HOME)", "Secret for hashing respondent e-mails (HMAC-SHA256)."),
+    ("BFS_HASH_KEY", "(generated under $BFS_HOME)", "Secret for hashing respondent e-mails (HMAC-SHA256; prefect-secret:BLOCK reads a Prefect Secret block)."),
     ("BFS_LANG", "sv", "Language of reports and messages: sv or en."),
     ("BFS_MIN_COVERAGE", "0.25", "Data-quality gate: the report is not sent when fewer of the roster's organisations answered (0-1)."),
     ("BFS_ALERT_COVERAGE", "0.5", "Alert when a municipality's share of roster organisations that answered is below this (0-1)."),
     ("BFS_NIGHTLY_CRON", "0 2 * * *", "When `bfs serve` runs the nightly ingest: cron, Europe/Stockholm time."),
     ("BFS_QUARTERLY_CRON", "0 7 1 1,4,7,10 *", "When `bfs serve` runs the quarterly report (for the quarter just ended): cron, Europe/Stockholm time."),
 ]
+
+SECRET_PREFIX = "prefect-secret:"  # BFS_SMTP_PASSWORD=prefect-secret:NAME reads Prefect's Secret block NAME
+
+
+def resolve_secret(name: str, value: str | None) -> str | None:
+    """A secret setting as given, or read from a Prefect Secret block when it says prefect-secret:BLOCK."""
+    if not value or not value.startswith(SECRET_PREFIX):
+        return value or None
+    block = value.removeprefix(SECRET_PREFIX).strip()
+    try:
+        from prefect.blocks.system import Secret
+
+        secret = Secret.load(block).get()  # type: ignore[union-attr]
+    except Exception as exc:  # the block is missing, or the Prefect server cannot be reached
+        raise SettingsError(
+            f"{name} names the Prefect Secret block {block!r}, which cannot be read ({type(exc).__name__}). "
+            f"Create it (Prefect UI: Blocks > Secret, or Secret(value=...).save({block!r})) and check PREFECT_API_URL."
+        ) from None
+    return str(secret) or None
+
 
 TRUE = {"1", "true", "yes", "ja", "on"}
 FALSE = {"0", "false", "no", "nej", "off", ""}
@@ -196,13 +216,13 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         smtp_host=values.get("BFS_SMTP_HOST") or None,
         smtp_port=_int("BFS_SMTP_PORT", values.get("BFS_SMTP_PORT", "587")),
         smtp_user=values.get("BFS_SMTP_USER") or None,
-        smtp_password=values.get("BFS_SMTP_PASSWORD") or None,
+        smtp_password=resolve_secret("BFS_SMTP_PASSWORD", values.get("BFS_SMTP_PASSWORD")),
         smtp_starttls=_bool("BFS_SMTP_STARTTLS", values.get("BFS_SMTP_STARTTLS", "true")),
         smtp_timeout=_float("BFS_SMTP_TIMEOUT", values.get("BFS_SMTP_TIMEOUT", "30")),
         report_from=values.get("BFS_REPORT_FROM", "bfs@localhost"),
         report_to=to,
         google_service_account_file=Path(gsa) if gsa else None,
-        hash_key=values.get("BFS_HASH_KEY") or None,
+        hash_key=resolve_secret("BFS_HASH_KEY", values.get("BFS_HASH_KEY")),
         lang=lang,
         sources=sources,
         min_coverage=_share("BFS_MIN_COVERAGE", values.get("BFS_MIN_COVERAGE", "0.25")),

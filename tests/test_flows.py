@@ -68,3 +68,20 @@ def test_nightly_flow_pulls_every_source(prefect_server, env, settings, survey, 
         assert {r["status"] for r in again} == {"unchanged"}
         assert store.status(engine)["responses"] == 3
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_secrets_from_prefect_secret_blocks(prefect_server, tmp_path):
+    """Workers on several machines can take the SMTP password and the hash key from Prefect's Secret blocks."""
+    from prefect.blocks.system import Secret
+
+    from bfs_pipeline.config import load_settings
+    from bfs_pipeline.errors import SettingsError
+
+    Secret(value="smtp-pw-from-prefect").save("bfs-smtp-password", overwrite=True)
+    Secret(value="hash-key-from-prefect-0123456789").save("bfs-hash-key", overwrite=True)
+    s = load_settings({"BFS_SMTP_PASSWORD": "prefect-secret:bfs-smtp-password", "BFS_HASH_KEY": "prefect-secret:bfs-hash-key"}, cwd=tmp_path)
+    assert (s.smtp_password, s.hash_key) == ("smtp-pw-from-prefect", "hash-key-from-prefect-0123456789")
+    assert "smtp-pw-from-prefect" not in repr(s) and "hash-key-from-prefect" not in repr(s)
+    with pytest.raises(SettingsError, match="names the Prefect Secret block 'no-such-block'"):
+        load_settings({"BFS_SMTP_PASSWORD": "prefect-secret:no-such-block"}, cwd=tmp_path)
