@@ -187,7 +187,6 @@ def ingest_batch(
     stamp = next((i for i, c in header.positions.items() if c.type == "timestamp"), None)
     locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
     waves: set[str] = set()
-    result.rows_seen = 0
     for number, (rows, numbers) in enumerate(batch.chunks(CHUNK_ROWS)):  # bounded memory: a chunk of rows at a time
         result.rows_seen += len(rows)
         cells = nz.answer_cells(rows, len(batch.header), header)

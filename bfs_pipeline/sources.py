@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bfs_pipeline.errors import SourceError
 
@@ -90,29 +90,31 @@ def _cell_text(value: object) -> str:
 CHUNK_ROWS = 20000  # rows read, validated and stored at a time
 
 
-def _sniff(path: Path) -> tuple[str, str]:
-    """The file's encoding (UTF-8 with or without BOM, else cp1252) and delimiter (comma or semicolon), read a block at a time."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    encoding = "utf-8-sig"
+def _scan(path: Path) -> tuple[str, str, str]:
+    """One pass over the file's bytes, a block at a time: their SHA-256, the encoding (UTF-8 with or without BOM,
+    else cp1252) and the delimiter (comma or semicolon) a CSV would have."""
+    digest = hashlib.sha256()
+    decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
     first = b""
     try:
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
                 first = first or block
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    encoding = "cp1252"
-                    break
-            else:
-                try:
-                    decoder.decode(b"", final=True)
-                except UnicodeDecodeError:
-                    encoding = "cp1252"
+                if decoder is not None:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError:
+                        decoder = None  # not UTF-8: keep hashing, stop decoding
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror}. Check the path and its permissions.") from None
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            decoder = None
     line = first.split(b"\n", 1)[0]
-    return encoding, ";" if line.count(b";") > line.count(b",") else ","
+    return digest.hexdigest(), "utf-8-sig" if decoder is not None else "cp1252", ";" if line.count(b";") > line.count(b",") else ","
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,20 @@ class CsvStream:
             raise SourceError(f"{self.path} is empty: an answer sheet needs a header row. Export it again from the form.")
         return first
 
+    def _pandas(self) -> dict[str, Any]:
+        """pandas.read_csv options that read cells as csv.reader does: text as it stands, no NA guessing, blank lines kept."""
+        return {
+            "sep": self.delimiter,
+            "header": None,
+            "dtype": str,
+            "na_filter": False,
+            "skip_blank_lines": False,
+            "engine": "c",
+            "encoding": self.encoding,
+            "quoting": csv.QUOTE_MINIMAL,
+            "doublequote": True,
+        }
+
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[list[str]], list[int]]]:
         """(rows, their sheet row numbers) after the header: pandas' C parser (short rows padded to the header's width);
         from the first row wider than the header (or a stray quote) on, the csv module, which gives such rows as they are."""
@@ -137,19 +153,7 @@ class CsvStream:
 
         done = 0
         try:
-            with pd.read_csv(
-                self.path,
-                sep=self.delimiter,
-                header=None,
-                dtype=str,
-                na_filter=False,
-                skip_blank_lines=False,
-                engine="c",
-                encoding=self.encoding,
-                quoting=csv.QUOTE_MINIMAL,
-                doublequote=True,
-                chunksize=size,
-            ) as reader:
+            with pd.read_csv(self.path, chunksize=size, **self._pandas()) as reader:
                 skip = 1  # the header
                 pending: list[list[str]] = []  # exactly `size` rows per chunk, although pandas' first chunk holds the header too
                 for frame in reader:
@@ -183,26 +187,14 @@ class CsvStream:
         import pandas as pd
 
         try:
-            frame = pd.read_csv(
-                self.path,
-                sep=self.delimiter,
-                header=None,
-                usecols=[i],
-                dtype=str,
-                na_filter=False,
-                skip_blank_lines=False,
-                engine="c",
-                encoding=self.encoding,
-                quoting=csv.QUOTE_MINIMAL,
-                doublequote=True,
-            )
+            frame = pd.read_csv(self.path, usecols=[i], **self._pandas())
             return list(frame[i])[1:]
         except (pd.errors.ParserError, ValueError):
             return [r[i] if i < len(r) else "" for rows, _ in self.chunks() for r in rows]
 
 
 def csv_stream(path: Path) -> CsvStream:
-    encoding, delimiter = _sniff(path)
+    _, encoding, delimiter = _scan(path)
     return CsvStream(path, encoding, delimiter)
 
 
@@ -277,13 +269,11 @@ class FileSource:
 
     def describe(self, path: Path) -> tuple[str | None, str | None, str]:
         """Sector, wave and a digest of the file's bytes, without parsing it."""
+        return (*self._named(path), _scan(path)[0])
+
+    def _named(self, path: Path) -> tuple[str | None, str | None]:
         sector, wave = infer_from_name(path, self.sectors)
-        try:
-            with path.open("rb") as fh:
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        except OSError as exc:
-            raise SourceError(f"Cannot read {path}: {exc.strerror}. Check the path and its permissions.") from None
-        return self.sector or sector, self.wave or wave, digest
+        return self.sector or sector, self.wave or wave
 
     def read(self, path: Path) -> RawBatch:
         if not path.exists():
@@ -292,14 +282,15 @@ class FileSource:
         stream = None
         rows: list[list[str]] = []
         numbers: list[int] = []
-        if suffix == ".csv":
-            stream = csv_stream(path)
-            header = stream.header()
-        elif suffix == ".xlsx":
-            header, rows, numbers = read_xlsx(path)
-        else:
+        if suffix not in SUFFIXES:
             raise SourceError(f"{path} is neither .csv nor .xlsx: export the answer sheet as CSV or Excel (.xlsx).")
-        sector, wave, digest = self.describe(path)
+        digest, encoding, delimiter = _scan(path)  # one pass over the bytes for both
+        if suffix == ".csv":
+            stream = CsvStream(path, encoding, delimiter)
+            header = stream.header()
+        else:
+            header, rows, numbers = read_xlsx(path)
+        sector, wave = self._named(path)
         return RawBatch(
             source=str(path),
             header=header,

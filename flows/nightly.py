@@ -144,16 +144,15 @@ def spread_out(sids: list[str], sector: str | None, wave: str | None, poll: floa
     from prefect.deployments import run_deployment
 
     logger = get_run_logger()
-    runs = []
+    waiting = {}  # label -> flow run id
     for sid in sids:
         for source in [INBOX, *google_sources(sid)]:
             params = {"survey_id": sid, "source": source, "sector": sector, "wave": wave}
             run = cast(FlowRun, run_deployment(SOURCE_DEPLOYMENT, parameters=params, timeout=0, as_subflow=True))
             logger.info("%s %s: flow run %s", sid, source, run.name)
-            runs.append((f"{sid} {source}", run.id))
+            waiting[f"{sid} {source}"] = run.id
     failed = []
     with get_client(sync_client=True) as client:
-        waiting = dict(runs)
         while waiting:
             for label, run_id in list(waiting.items()):
                 state = client.read_flow_run(run_id).state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -79,8 +80,9 @@ def test_unauthenticated_requests_are_refused(server):
     assert request(server + "/flow_runs/filter", AUTH, query)[0] == 200
 
 
-@pytest.mark.slow
-def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
+@contextlib.contextmanager
+def bfs_serve(server: str, tmp_path: Path, nightly: str, poll: str, **extra: str) -> Iterator[subprocess.Popen]:
+    """`bfs serve` against the test server, its output in tmp_path/serve.log; Ctrl-C (SIGINT) at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BFS_", "PREFECT_"))}
     env.update(
         {
@@ -89,12 +91,26 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
             "PREFECT_API_URL": server,
             "PREFECT_API_AUTH_STRING": AUTH,
             "PREFECT_HOME": str(tmp_path / "prefect-client"),
-            "PREFECT_RUNNER_POLL_FREQUENCY": "5",
+            "PREFECT_RUNNER_POLL_FREQUENCY": poll,
+            **extra,
         }
     )
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bfs_pipeline", "serve", "--nightly", "* * * * *"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "bfs_pipeline", "serve", "--nightly", nightly], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.mark.slow
+def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
+    with bfs_serve(server, tmp_path, "* * * * *", "5") as proc:
         deadline = time.monotonic() + 150
         done: list = []
         while time.monotonic() < deadline and not done:
@@ -105,13 +121,6 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
         out = (tmp_path / "serve.log").read_text(errors="replace")
         assert done, f"no scheduled run completed within 150 s:\n{out[-3000:]}"
         assert "nightly-ingest/nightly" in out and "(Europe/Stockholm)" in out
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.slow
@@ -133,21 +142,7 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
         Sheet(load_survey(surveys / f"{sid}.yaml"), "kommun").write(
             home / "inbox" / sid / "kommun-2026-Q1.csv", [good_row(email=f"{sid}{i}@x.se", C01=town) for i in range(3)]
         )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BFS_", "PREFECT_"))}
-    env.update(
-        {
-            "BFS_HOME": str(home),
-            "BFS_SURVEYS_DIR": str(surveys),
-            "BFS_HASH_KEY": "serve-test-key-0123456789",
-            "PREFECT_API_URL": server,
-            "PREFECT_API_AUTH_STRING": AUTH,
-            "PREFECT_HOME": str(tmp_path / "prefect-client"),
-            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-        }
-    )
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bfs_pipeline", "serve", "--nightly", "0 2 1 1 *"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with bfs_serve(server, tmp_path, "0 2 1 1 *", "2", BFS_SURVEYS_DIR=str(surveys)) as proc:
         deployment = None
         deadline = time.monotonic() + 90
         while deployment is None and time.monotonic() < deadline:
@@ -171,13 +166,6 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
             ("kalmar-behov", "inbox", "COMPLETED"),
         ]
         assert "ingest-source/ingest-source" in out
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     import sqlite3
 
     with sqlite3.connect(home / "bfs.sqlite3") as db:
