@@ -183,7 +183,7 @@ def step_baseline(home: str, url: str) -> dict[str, Any]:
 def step_noop(home: str, url: str) -> dict[str, Any]:
     """The nightly flow with nothing new, against a bare Prefect flow, both timed after Prefect has started."""
     os.environ.update({"BFS_HOME": home, "BFS_DATABASE_URL": url, "BFS_HASH_KEY": "bench-hash-key-0123456789abcdef"})
-    from bfs_pipeline.rundemo import prefect_runtime
+    from flows.environment import prefect_runtime
 
     with prefect_runtime(Path(home)):
         from prefect import flow

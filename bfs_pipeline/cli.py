@@ -76,7 +76,7 @@ def ingest(
     Re-ingesting a sheet stores nothing twice.
     """
     from bfs_pipeline import pipeline
-    from bfs_pipeline.sources import CHUNK_ROWS
+    from bfs_pipeline.sources.base import CHUNK_ROWS, SheetHints
 
     settings = settings_of(ctx)
     if file is None and not settings.inbox.exists() and not as_json:
@@ -90,14 +90,18 @@ def ingest(
         if res.rows_seen >= CHUNK_ROWS:  # only a sheet longer than one chunk
             click.echo(f"  {res.source}: {res.rows_seen} rows so far ({res.accepted} accepted, {res.quarantined} quarantined) ...", err=True)
 
-    results = pipeline.ingest_files(settings, survey_id, file, sector, wave, locale, progress=show, only=only, on_chunk=so_far)
+    results = pipeline.ingest_files(settings, survey_id, file, SheetHints(sector, wave, locale), progress=show, only=only, on_chunk=so_far)
     if not results and not as_json:
         click.echo(f"No answer sheets in {settings.inbox}.")
-    bad = [r for r in results if r.status in ("held", "failed")]
+    fail_on_bad([r.as_json() for r in results])
+
+
+def fail_on_bad(results: list[dict[str, Any]]) -> None:
+    """Exit 1 naming the first source that was held or failed, after every source was shown."""
+    bad = [r for r in results if r["status"] in ("held", "failed")]
     if bad:
-        first = bad[0]
         more = f" ({len(bad) - 1} more source(s) held or failed)" if len(bad) > 1 else ""
-        raise SourceError(f"{first.error}{more}")
+        raise SourceError(f"{bad[0]['error']}{more}")
 
 
 @cli.group()
@@ -114,7 +118,7 @@ def sources_check(ctx: click.Context, survey_id: str | None, only: str | None, a
     """Read each source without storing anything: can it be read, which columns map to which questions, which do not."""
     from bfs_pipeline import pipeline
 
-    report = pipeline.check_sources(settings_of(ctx), survey_id, only)
+    report = [c.as_json() for c in pipeline.check_sources(settings_of(ctx), survey_id, only)]
     if as_json:
         emit(report)
     else:
@@ -155,7 +159,8 @@ def actors_import(ctx: click.Context, file: Path, survey_id: str | None) -> None
     settings = settings_of(ctx)
     if not file.exists():
         raise SourceError(f"{file} does not exist. Give the path of the roster file.")
-    counts = import_roster(pipeline.open_store(settings), file, pipeline.survey_for(settings, survey_id))
+    with pipeline.database(settings) as engine:
+        counts = import_roster(engine, file, pipeline.survey_for(settings, survey_id))
     click.echo(f"Roster {file.name}: {counts['added']} added, {counts['updated']} updated, {counts['inactive']} no longer in the file (kept, inactive).")
 
 
@@ -171,7 +176,8 @@ def actors_list(ctx: click.Context, everyone: bool, survey_id: str | None, as_js
 
     settings = settings_of(ctx)
     county = pipeline.survey_for(settings, survey_id).county if survey_id else None
-    frame = roster_frame(pipeline.open_store(settings), active_only=not everyone, county=county)
+    with pipeline.database(settings) as engine:
+        frame = roster_frame(engine, active_only=not everyone, county=county)
     rows = [{k: v for k, v in r.items() if k != "name_key"} for r in frame.to_dict(orient="records")]
     if as_json:
         emit(rows)
@@ -195,14 +201,15 @@ def outbox_list(ctx: click.Context, as_json: bool) -> None:
     from bfs_pipeline import pipeline
     from bfs_pipeline.mailer import outbox_rows
 
-    rows = outbox_rows(pipeline.open_store(settings_of(ctx)))
+    with pipeline.database(settings_of(ctx)) as engine:
+        rows = outbox_rows(engine)
     if as_json:
-        emit(rows)
+        emit([r.as_json() for r in rows])
         return
     if not rows:
         click.echo("The outbox is empty.")
     for r in rows:
-        click.echo(f"{r['id']:>4} {r['period']} {r['recipient']:<32} {r['state']:<9} tries {r['attempts']}" + (f"  {r['error']}" if r["error"] else ""))
+        click.echo(f"{r.id:>4} {r.period} {r.recipient:<32} {r.state:<9} tries {r.attempts}" + (f"  {r.error}" if r.error else ""))
 
 
 @outbox.command("resend")
@@ -211,13 +218,8 @@ def outbox_list(ctx: click.Context, as_json: bool) -> None:
 def outbox_resend(ctx: click.Context, delivery_id: int) -> None:
     """Send one message again that is uncertain or failed: only when you have checked it did not arrive."""
     from bfs_pipeline import pipeline
-    from bfs_pipeline.mailer import release
 
-    settings = settings_of(ctx)
-    engine = pipeline.open_store(settings)
-    row = release(engine, delivery_id)
-    report = pipeline.render(settings, row["period"], row["lang"], row["survey_id"])
-    for o in pipeline.send(settings, report, (row["recipient"],)):
+    for o in pipeline.resend(settings_of(ctx), delivery_id):
         click.echo(f"{o.recipient}: {o.state}" + (f" ({o.error})" if o.error else ""))
 
 
@@ -234,8 +236,8 @@ def quarantine_list(ctx: click.Context, run_id: int | None, as_json: bool) -> No
     """List quarantined rows: run, source, sheet row (header = row 1) and every reason."""
     from bfs_pipeline import pipeline, store
 
-    engine = pipeline.open_store(settings_of(ctx))
-    rows = store.quarantine_rows(engine, run_id)
+    with pipeline.database(settings_of(ctx)) as engine:
+        rows = store.quarantine_rows(engine, run_id)
     if as_json:
         emit(rows)
         return
@@ -255,10 +257,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from bfs_pipeline import pipeline, store
 
     settings = settings_of(ctx)
-    engine = pipeline.open_store(settings)
-    data = store.status(engine)
+    with pipeline.database(settings) as engine:
+        data = store.status(engine).as_json()
+        data["database"] = engine.url.render_as_string(hide_password=True)
     data["home"] = str(settings.home)
-    data["database"] = engine.url.render_as_string(hide_password=True)
     if as_json:
         emit(data)
         return
@@ -329,8 +331,8 @@ def survey_codebook(ctx: click.Context, survey_id: str, sector: str | None, wave
 @click.pass_context
 def survey_template(ctx: click.Context, survey_id: str, sector: str, out: Path, wave: str | None, lang: str) -> None:
     """Write an empty answer sheet with exactly the codebook's headers, for actors who answer in Excel."""
+    from bfs_pipeline.blank_sheets import write_template
     from bfs_pipeline.survey import load_surveys, pick_survey, wave_of
-    from bfs_pipeline.templates import write_template
 
     s = pick_survey(load_surveys(settings_of(ctx).surveys_dir), survey_id)
     path = write_template(s, sector, out, wave_of(wave) if wave else None, lang)
@@ -351,7 +353,7 @@ def report(ctx: click.Context, period: str, out: Path | None, send: bool, lang: 
 
     settings = settings_of(ctx)
     rep = pipeline.render(settings, period, lang, survey_id, out)
-    deliveries = [o.__dict__ for o in pipeline.send(settings, rep)] if send else []
+    deliveries = [o.as_json() for o in pipeline.send(settings, rep)] if send else []
     if as_json:
         emit(
             {
@@ -383,7 +385,13 @@ def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
     """Generate eight quarters of answer sheets, run the nightly flow quarter by quarter and the quarterly report."""
     from bfs_pipeline.rundemo import run_demo
 
-    run_demo(settings_of(ctx), fresh=fresh, use_prefect=not no_prefect, echo=click.echo)
+    settings = settings_of(ctx)
+    if no_prefect:
+        run_demo(settings, fresh=fresh, echo=click.echo)
+        return
+    from flows.demo import prefect_flows  # the only place the package reaches into flows/: its entry point
+
+    run_demo(settings, fresh=fresh, runner=lambda: prefect_flows(settings, click.echo), echo=click.echo)
 
 
 @cli.command()
@@ -393,10 +401,59 @@ def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
 def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> None:
     """Run the schedules: serve the nightly and quarterly deployments against the Prefect server in PREFECT_API_URL
     (without it, a local Prefect server is started under BFS_HOME). Ctrl-C stops."""
-    from bfs_pipeline.serving import serve as serve_flows
+    from flows.serving import serve as serve_flows
 
     settings = settings_of(ctx)
     serve_flows(settings, nightly or settings.nightly_cron, quarterly or settings.quarterly_cron, echo=click.echo)
+
+
+@cli.group("run")
+def run_group() -> None:
+    """Run a scheduled flow once, now, through Prefect (PREFECT_API_URL, or a temporary local server when it is unset)."""
+
+
+@run_group.command("nightly")
+@click.option("--survey", "survey_id", help="Only this survey's sources (default: every survey's).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source (JSON Lines), with survey and status.")
+@click.pass_context
+def run_nightly(ctx: click.Context, survey_id: str | None, as_json: bool) -> None:
+    """The nightly ingest, now: every source that changed is read, validated and stored; unchanged ones are skipped.
+
+    What an operator runs after fixing a sheet in the morning. Each source ends ok, held, failed or unchanged.
+    """
+    from flows.run import run_nightly as run_once
+
+    results, error = run_once(settings_of(ctx), survey_id)
+    for r in results:
+        click.echo(json.dumps(r, ensure_ascii=False, default=str) if as_json else (f"{r['status']:<9} " + counts_line(r)))
+    if not results and not as_json:
+        click.echo("No sources: put answer sheets in the inbox, or add [[sources]] to bfs.toml.")
+    fail_on_bad(results)
+    if error:
+        raise SourceError(error)
+
+
+@run_group.command("quarterly")
+@click.option("--period", default="previous", show_default=True, help="The quarter to report on, YYYY-Qn, or previous.")
+@click.option("--send", is_flag=True, help="Deliver each report once per recipient (SMTP, or .eml files without it).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written and what each report says as JSON.")
+@click.pass_context
+def run_quarterly(ctx: click.Context, period: str, send: bool, as_json: bool) -> None:
+    """The quarterly report flow, now: every survey's report rendered (and with --send delivered)."""
+    from flows.run import run_quarterly as run_once
+
+    out = run_once(settings_of(ctx), period, send)
+    if as_json:
+        emit(out)
+        return
+    for rep in out["reports"]:
+        click.echo(f"{rep['survey']}:")
+        for kind, path in rep["files"].items():
+            click.echo(f"  {kind}: {path}")
+        for s in rep["summary"]:
+            click.echo(f"  {s}")
+        for d in rep["deliveries"]:
+            click.echo(f"  {d['recipient']}: {d['state']}" + (f" ({d['path']})" if d.get("path") else ""))
 
 
 def main() -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bfs_pipeline.errors import SettingsError
-
-if TYPE_CHECKING:
-    from bfs_pipeline.gsheets import SheetConfig
+from bfs_pipeline.resources import default_surveys_dir
 
 # name, default, help: feeds `bfs --help` and the README's settings table.
 SETTINGS: list[tuple[str, str, str]] = [
@@ -56,6 +55,26 @@ def resolve_secret(name: str, value: str | None) -> str | None:
     return str(secret) or None
 
 
+KEY_RE = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class SheetConfig:
+    """One configured response sheet ([[sources]] in bfs.toml)."""
+
+    name: str
+    sector: str | None
+    spreadsheet: str
+    worksheet: str | None = None  # None: "Formulärsvar 1", else "Form Responses 1"
+    survey: str | None = None
+    wave: str | None = None
+
+    @property
+    def key(self) -> str:
+        m = KEY_RE.search(self.spreadsheet)
+        return m.group(1) if m else self.spreadsheet.strip()
+
+
 TRUE = {"1", "true", "yes", "ja", "on"}
 FALSE = {"0", "false", "no", "nej", "off", ""}
 
@@ -97,11 +116,6 @@ class Settings:
         return self.home / "reports"
 
 
-def default_surveys_dir() -> Path:
-    """The surveys/ folder shipped beside the package."""
-    return Path(__file__).resolve().parent.parent / "surveys"
-
-
 def _bool(name: str, value: str) -> bool:
     v = value.strip().lower()
     if v in TRUE:
@@ -130,8 +144,6 @@ SOURCE_KEYS = {"name", "sector", "spreadsheet", "worksheet", "survey", "wave"}
 
 def _sources(path: Path, raw: Any) -> tuple[SheetConfig, ...]:
     """The [[sources]] tables of bfs.toml: Google Sheets response sheets."""
-    from bfs_pipeline.gsheets import SheetConfig
-
     if not isinstance(raw, list):
         raise SettingsError(f"{path}: sources must be a list of tables: write each as [[sources]] with spreadsheet = and sector =.")
     out = []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,16 @@ def open_database(url: str) -> Engine:
         upgrade(engine)
         _UPGRADED.add(url)
     return engine
+
+
+@contextlib.contextmanager
+def opened(url: str) -> Iterator[Engine]:
+    """open_database for the length of a block; the engine (and its connections) are disposed of at its end."""
+    engine = open_database(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def table_names(engine: Engine) -> list[str]:

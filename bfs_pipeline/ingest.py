@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from bfs_pipeline import validation
 from bfs_pipeline.errors import HeaderError
 from bfs_pipeline.models import IngestRun, QuarantinedRow, Response
 from bfs_pipeline.privacy import email_hash
-from bfs_pipeline.sources import CHUNK_ROWS, RawBatch
+from bfs_pipeline.sources.base import CHUNK_ROWS, RawBatch, SheetHints, Source
 from bfs_pipeline.survey import Survey
 
 RESPONSES_TABLE = cast(Table, Response.__table__)
@@ -31,16 +32,29 @@ class HoldError(HeaderError):
     """The whole sheet is held for a reason other than its header (it shrank suddenly)."""
 
 
+class RunStatus(StrEnum):
+    """What became of one source in one run (stored as text in ingest_runs.status)."""
+
+    RUNNING = "running"
+    OK = "ok"  # every row accepted, a duplicate, blank or quarantined
+    HELD = "held"  # nothing stored: the header (or a sudden shrink) holds the whole sheet
+    FAILED = "failed"  # the source could not be read; no run row
+    UNCHANGED = "unchanged"  # the same content was read before; not read again
+
+
 @dataclass
 class IngestResult:
-    """What one source run did; rows_seen == accepted + duplicates + blank + quarantined."""
+    """What one source run did; rows_seen == accepted + duplicates + blank + quarantined.
 
-    run_id: int
+    run_id is None where no run was stored (a source that could not be read).
+    """
+
+    run_id: int | None
     source: str
     survey: str
     sector: str | None
     wave: str | None
-    status: str
+    status: RunStatus
     rows_seen: int = 0
     accepted: int = 0
     duplicates: int = 0
@@ -49,8 +63,28 @@ class IngestResult:
     error: str | None = None
     waves: list[str] = field(default_factory=list)
 
+    @classmethod
+    def started(cls, run_id: int, batch: RawBatch, survey: Survey) -> IngestResult:
+        return cls(run_id, batch.source, survey.id, batch.sector, batch.wave, RunStatus.RUNNING)
+
+    @classmethod
+    def unchanged(cls, earlier_run: int, source: str, survey_id: str, hints: SheetHints) -> IngestResult:
+        """The sheet was read before with exactly this content (in run earlier_run)."""
+        return cls(earlier_run, source, survey_id, hints.sector, hints.wave, RunStatus.UNCHANGED)
+
+    @classmethod
+    def failed(cls, source: str, survey_id: str, hints: SheetHints, error: str) -> IngestResult:
+        """The source could not be read: nothing was stored from it."""
+        return cls(None, source, survey_id, hints.sector, hints.wave, RunStatus.FAILED, error=error)
+
+    @property
+    def bad(self) -> bool:
+        return self.status in (RunStatus.HELD, RunStatus.FAILED)
+
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["status"] = str(self.status)
+        return out
 
 
 def wave_for(ts: dt.datetime, tz: str) -> str:
@@ -102,10 +136,23 @@ def sheet_hash(batch: RawBatch, survey: Survey) -> str:
 def unchanged_since(engine: Engine, batch: RawBatch | tuple[str, str], survey: Survey) -> int | None:
     """The run that already read this very sheet (same source, same content), if any; (source, sheet key) may stand for the batch."""
     source, key = (batch.source, sheet_hash(batch, survey)) if isinstance(batch, RawBatch) else batch
+    return _last_run(engine, source, key)
+
+
+def unread_since(engine: Engine, source: Source, survey: Survey) -> int | None:
+    """The run that read this source's present content, told by its fingerprint alone (no parsing); None where it has none."""
+    digest = source.fingerprint()
+    if digest is None:
+        return None
+    hints = source.hints
+    return _last_run(engine, source.name, sheet_key(survey.id, hints.sector, hints.wave, digest))
+
+
+def _last_run(engine: Engine, source: str, key: str) -> int | None:
     with Session(engine) as s:
         return s.scalar(
             select(IngestRun.id)
-            .where(IngestRun.source == source, IngestRun.sheet_hash == key, IngestRun.status.in_(("ok", "held")))
+            .where(IngestRun.source == source, IngestRun.sheet_hash == key, IngestRun.status.in_((RunStatus.OK, RunStatus.HELD)))
             .order_by(IngestRun.id.desc())
             .limit(1)
         )
@@ -118,7 +165,7 @@ def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
             survey_id=survey.id,
             sector=batch.sector,
             wave=batch.wave,
-            status="running",
+            status=RunStatus.RUNNING,
             rows_seen=0,  # counted as the rows are read
             sheet_hash=sheet_hash(batch, survey),
         )
@@ -130,7 +177,52 @@ def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
 def previous_rows(engine: Engine, source: str) -> int | None:
     """How many rows the source had at its last successful read."""
     with Session(engine) as s:
-        return s.scalar(select(IngestRun.rows_seen).where(IngestRun.source == source, IngestRun.status == "ok").order_by(IngestRun.id.desc()).limit(1))
+        return s.scalar(select(IngestRun.rows_seen).where(IngestRun.source == source, IngestRun.status == RunStatus.OK).order_by(IngestRun.id.desc()).limit(1))
+
+
+SHRINK_MIN_ROWS = 10  # below this a sheet is too small to judge
+SHRINK_RATIO = 0.5
+
+
+def shrink_guard(engine: Engine, batch: RawBatch) -> str | None:
+    """A reason to hold a Google sheet that has lost most of its rows since its last pull (rows deleted or a wrong tab)."""
+    if not batch.source.startswith("gsheet:"):
+        return None
+    before = previous_rows(engine, batch.source)
+    now = batch.row_count()
+    if before is not None and before >= SHRINK_MIN_ROWS and now < before * SHRINK_RATIO:
+        return (
+            f"{batch.source} has {now} rows, its previous pull had {before}: nothing from it was stored. "
+            "If rows were deleted on purpose, nothing needs doing (stored answers stay); otherwise check the sheet."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class SheetContext:
+    """What every chunk of one sheet is judged with: the batch, its survey and header, and how to read and hash it."""
+
+    batch: RawBatch
+    survey: Survey
+    header: nz.HeaderMap
+    run_id: int
+    key: bytes  # the hash key for respondent e-mails
+    tz: str
+    locale: str | None
+    lang: str
+
+    @property
+    def org_id(self) -> str:
+        return _org_id(self.survey)
+
+
+@dataclass
+class Chunk:
+    """Rows of a sheet with answers in them: their cleaned cells, the rows as read, and their sheet row numbers."""
+
+    cells: nz.Cells
+    raw: list[list[str]]
+    sheet_rows: list[int]
 
 
 def ingest_batch(
@@ -152,9 +244,8 @@ def ingest_batch(
     if skip_unchanged:
         earlier = unchanged_since(engine, batch, survey)
         if earlier is not None:
-            return IngestResult(earlier, batch.source, survey.id, batch.sector, batch.wave, "unchanged")
-    run_id = _start_run(engine, batch, survey)
-    result = IngestResult(run_id, batch.source, survey.id, batch.sector, batch.wave, "running")
+            return IngestResult.unchanged(earlier, batch.source, survey.id, SheetHints(batch.sector, batch.wave))
+    result = IngestResult.started(_start_run(engine, batch, survey), batch, survey)
     try:
         if not any(nz.clean(h) for h in batch.header):
             raise HeaderError(f"{batch.source} is empty: it has no header row yet. Nothing was stored; check that it is the form's response sheet.")
@@ -162,100 +253,101 @@ def ingest_batch(
             raise HoldError(hold)
         header = nz.map_header(batch, survey)
     except HeaderError as exc:
-        rule = "held" if isinstance(exc, HoldError) else "header"
-        result.status, result.error = "held", str(exc)
-        column = "(blad)" if rule == "held" else "(rubrikrad)"
-        reason = validation.Reason(
-            column if lang == "sv" else column.replace("blad", "sheet").replace("rubrikrad", "header"),
-            "",
-            rule,
-            validation.message(rule, lang, detail=str(exc)),
-        )
-        with Session(engine) as s, s.begin():  # one transaction: a held sheet is all quarantined or not at all
-            for rows, numbers in batch.chunks(CHUNK_ROWS):
-                s.execute(
-                    insert(QUARANTINE_TABLE),
-                    [
-                        {"run_id": run_id, "source": batch.source, "sheet_row": n, "raw": _raw_row(batch, row), "reasons": [reason.as_json()]}
-                        for row, n in zip(rows, numbers, strict=True)
-                    ],
-                )
-                result.rows_seen = result.quarantined = result.quarantined + len(rows)
-            _finish(s, result)
+        _hold(engine, batch, result, exc, lang)
         return result
-    tz = batch.timezone or survey.timezone
     stamp = next((i for i, c in header.positions.items() if c.type == "timestamp"), None)
     locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
+    assert result.run_id is not None
+    ctx = SheetContext(batch, survey, header, result.run_id, key, batch.timezone or survey.timezone, locale, lang)
     waves: set[str] = set()
     for number, (rows, numbers) in enumerate(batch.chunks(CHUNK_ROWS)):  # bounded memory: a chunk of rows at a time
         result.rows_seen += len(rows)
         cells = nz.answer_cells(rows, len(batch.header), header)
         live = cells.answered()
         result.blank += len(rows) - len(live)
-        quarantine, candidates = _judge(
-            batch, survey, header, cells.take(live), [rows[i] for i in live], [numbers[i] for i in live], run_id, key, tz, locale, lang
-        )
+        quarantine, candidates = _judge(ctx, Chunk(cells.take(live), [rows[i] for i in live], [numbers[i] for i in live]))
         result.quarantined += len(quarantine)
-        with Session(engine) as s, s.begin():
-            known = _existing_hashes(s, [c["content_hash"] for c in candidates])  # earlier chunks are committed: the database knows them
-            fresh = []
-            for c in candidates:
-                if c["content_hash"] in known:
-                    result.duplicates += 1
-                else:
-                    known.add(c["content_hash"])
-                    fresh.append(c)
-            if quarantine:
-                s.execute(insert(QUARANTINE_TABLE), quarantine)
-            if fresh:
-                unsettled = _unsettled(s, survey.id, fresh)
-                s.execute(insert(RESPONSES_TABLE), fresh)  # Core executemany: no ORM bookkeeping per row
-                if engine.dialect.name == "postgresql" and number % 4 == 0:
-                    s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
-                _settle_resubmissions(s, survey.id, unsettled)
-            s.execute(update(IngestRun).where(IngestRun.id == run_id).values(rows_seen=result.rows_seen))  # progress, for `bfs status`
+        fresh = _store_chunk(engine, ctx, quarantine, candidates, result, analyze=number % 4 == 0)
         result.accepted += len(fresh)
         waves.update(c["wave"] for c in fresh)
         if on_chunk:
             on_chunk(result)  # a long sheet shows its progress
     result.waves = sorted(waves)
-    result.status = "ok"
+    result.status = RunStatus.OK
     with Session(engine) as s, s.begin():
         _finish(s, result)
     return result
 
 
-def _judge(
-    batch: RawBatch,
-    survey: Survey,
-    header: nz.HeaderMap,
-    rows: nz.Cells,
-    raw_rows: list[list[str]],
-    sheet_rows: list[int],
-    run_id: int,
-    key: bytes,
-    tz: str,
-    locale: str | None,
-    lang: str,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderError, lang: str) -> None:
+    """Keep every row of a held sheet in quarantine, in one transaction: all of them or none."""
+    rule = "held" if isinstance(exc, HoldError) else "header"
+    result.status, result.error = RunStatus.HELD, str(exc)
+    column = "(blad)" if rule == "held" else "(rubrikrad)"
+    reason = validation.Reason(
+        column if lang == "sv" else column.replace("blad", "sheet").replace("rubrikrad", "header"),
+        "",
+        rule,
+        validation.message(rule, lang, detail=str(exc)),
+    )
+    with Session(engine) as s, s.begin():
+        for rows, numbers in batch.chunks(CHUNK_ROWS):
+            s.execute(
+                insert(QUARANTINE_TABLE),
+                [
+                    {"run_id": result.run_id, "source": batch.source, "sheet_row": n, "raw": _raw_row(batch, row), "reasons": [reason.as_json()]}
+                    for row, n in zip(rows, numbers, strict=True)
+                ],
+            )
+            result.rows_seen = result.quarantined = result.quarantined + len(rows)
+        _finish(s, result)
+
+
+def _store_chunk(
+    engine: Engine, ctx: SheetContext, quarantine: list[dict[str, Any]], candidates: list[dict[str, Any]], result: IngestResult, analyze: bool
+) -> list[dict[str, Any]]:
+    """Store one chunk's verdicts in one transaction; returns the answers that were new (the others are duplicates)."""
+    with Session(engine) as s, s.begin():
+        known = _existing_hashes(s, [c["content_hash"] for c in candidates])  # earlier chunks are committed: the database knows them
+        fresh = []
+        for c in candidates:
+            if c["content_hash"] in known:
+                result.duplicates += 1
+            else:
+                known.add(c["content_hash"])
+                fresh.append(c)
+        if quarantine:
+            s.execute(insert(QUARANTINE_TABLE), quarantine)
+        if fresh:
+            unsettled = _unsettled(s, ctx.survey.id, fresh)
+            s.execute(insert(RESPONSES_TABLE), fresh)  # Core executemany: no ORM bookkeeping per row
+            if engine.dialect.name == "postgresql" and analyze:
+                s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
+            _settle_resubmissions(s, ctx.survey.id, unsettled)
+        s.execute(update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen))  # progress, for `bfs status`
+    return fresh
+
+
+def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Validate a chunk of rows: quarantined rows with their reasons, and the answers to store."""
-    prepared = validation.prepare(rows, header.columns, survey, header.sector, tz, locale)
+    batch, survey, header, rows = ctx.batch, ctx.survey, ctx.header, chunk.cells
+    prepared = validation.prepare(rows, header.columns, survey, header.sector, ctx.tz, ctx.locale)
     failures = validation.validator().failures(prepared, header.columns)
     quarantine: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] = []
-    org_id = _org_id(survey)
+    org_id = ctx.org_id
     emails = rows.column("email")
-    for pos, (raw_row, sheet_row) in enumerate(zip(raw_rows, sheet_rows, strict=True)):
+    for pos, (raw_row, sheet_row) in enumerate(zip(chunk.raw, chunk.sheet_rows, strict=True)):
         fails = failures.get(pos)
-        reasons = validation.reasons_for(fails, rows.row(pos), header.columns, survey, lang) if fails else []
+        reasons = validation.reasons_for(fails, rows.row(pos), header.columns, survey, ctx.lang) if fails else []
         if pos in rows.extra:
-            reasons.append(validation.Reason(f"(kolumn {len(batch.header) + 1}+)", rows.extra[pos], "extra_cells", validation.message("extra_cells", lang)))
+            reasons.append(validation.Reason(f"(kolumn {len(batch.header) + 1}+)", rows.extra[pos], "extra_cells", validation.message("extra_cells", ctx.lang)))
         sector = prepared.sectors[pos]
         submitted = prepared.submitted[pos]
         if reasons or sector is None or submitted is None:
             quarantine.append(
                 {
-                    "run_id": run_id,
+                    "run_id": ctx.run_id,
                     "source": batch.source,
                     "sheet_row": sheet_row,
                     "raw": _raw_row(batch, raw_row),
@@ -263,9 +355,9 @@ def _judge(
                 }
             )
             continue
-        wave = batch.wave or wave_for(submitted, tz)
+        wave = batch.wave or wave_for(submitted, ctx.tz)
         email = emails[pos]
-        ehash = email_hash(email, key) if email else None
+        ehash = email_hash(email, ctx.key) if email else None
         answers = prepared.answers[pos]
         org = answers.get(org_id)
         respondent = ehash or (content_hash({"org": nz.key(org), "sector": sector}) if org else None)
@@ -282,7 +374,7 @@ def _judge(
                 "answers": answers,
                 "source": batch.source,
                 "sheet_row": sheet_row,
-                "run_id": run_id,
+                "run_id": ctx.run_id,
                 "is_current": True,
             }
         )

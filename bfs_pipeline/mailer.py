@@ -6,8 +6,9 @@ import datetime as dt
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.message import EmailMessage
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +21,67 @@ from bfs_pipeline.errors import DeliveryError
 from bfs_pipeline.models import Delivery
 from bfs_pipeline.report import Report
 
-DONE = {"sent"}  # delivered: never again
-HOLD = {"uncertain", "sending", "failed"}  # a person decides (bfs outbox resend, issue 4)
+
+class DeliveryState(StrEnum):
+    """Where one (report, recipient) stands (stored as text in deliveries.state)."""
+
+    PENDING = "pending"  # to send, or to try again (a refused connection, a 4xx reply)
+    SENDING = "sending"  # claimed by a run; left so by a crash it waits for a person
+    SENT = "sent"  # the server confirmed: never again
+    FAILED = "failed"  # a 5xx reply: a person decides
+    UNCERTAIN = "uncertain"  # the connection ended after the message was handed over: a person decides
+    WRITTEN = "written"  # an .eml file in the outbox folder (no SMTP)
+    BUSY = "busy"  # another run is sending it right now (never stored)
+
+
+class Transport(StrEnum):
+    SMTP = "smtp"
+    FILE = "file"
+
+
+DONE = {DeliveryState.SENT}  # delivered: never again
+HOLD = {DeliveryState.UNCERTAIN, DeliveryState.SENDING, DeliveryState.FAILED}  # a person decides (bfs outbox resend)
 
 
 @dataclass
 class Outcome:
     recipient: str
-    state: str
-    transport: str
+    state: DeliveryState
+    transport: Transport
     message_id: str
     path: str | None = None
     error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "state": str(self.state), "transport": str(self.transport)}
+
+
+@dataclass
+class OutboxRow:
+    """One (report, recipient) of the outbox, as `bfs outbox list` shows it."""
+
+    id: int
+    report: str
+    period: str
+    recipient: str
+    state: DeliveryState
+    transport: Transport
+    attempts: int
+    error: str | None
+    message_id: str
+    path: str | None
+    data_hash: str | None
+    updated_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "state": str(self.state), "transport": str(self.transport)}
 
 
 def report_key(report: Report) -> str:
     return f"{report.survey_id}:{report.period}:{report.lang}"
 
 
-def _claim(engine: Engine, report: Report, recipient: str, message_id: str, transport: str) -> tuple[Delivery | None, bool]:
+def _claim(engine: Engine, report: Report, recipient: str, message_id: str, transport: Transport) -> tuple[Delivery | None, bool]:
     """Move the (report, recipient) row to 'sending' unless it was delivered or waits for a person.
 
     Returns the row and whether this call claimed it; a row left in 'sending' by a crash is never claimed again.
@@ -47,19 +90,21 @@ def _claim(engine: Engine, report: Report, recipient: str, message_id: str, tran
     with Session(engine) as s, s.begin():
         row = s.scalars(select(Delivery).where(Delivery.report_key == key, Delivery.recipient == recipient)).first()
         if row is None:
-            row = Delivery(report_key=key, period=report.period, recipient=recipient, message_id=message_id, state="pending", transport=transport)
+            row = Delivery(report_key=key, period=report.period, recipient=recipient, message_id=message_id, state=DeliveryState.PENDING, transport=transport)
             s.add(row)
             try:
                 s.flush()
             except IntegrityError:
                 return None, False  # someone else is sending it right now
-        if row.state in DONE or row.state in HOLD or (row.state == "written" and transport == "file"):
+        if row.state in DONE or row.state in HOLD or (row.state == DeliveryState.WRITTEN and transport == Transport.FILE):
             s.expunge(row)
             return row, False
         claimed = s.execute(
             update(Delivery)
             .where(Delivery.id == row.id, Delivery.state == row.state)
-            .values(state="sending", transport=transport, attempts=Delivery.attempts + 1, data_hash=report.data_hash, updated_at=dt.datetime.now(dt.UTC))
+            .values(
+                state=DeliveryState.SENDING, transport=transport, attempts=Delivery.attempts + 1, data_hash=report.data_hash, updated_at=dt.datetime.now(dt.UTC)
+            )
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None, False
@@ -68,7 +113,7 @@ def _claim(engine: Engine, report: Report, recipient: str, message_id: str, tran
         return row, True
 
 
-def _settle(engine: Engine, delivery_id: int, state: str, error: str | None = None, path: str | None = None) -> None:
+def _settle(engine: Engine, delivery_id: int, state: DeliveryState, error: str | None = None, path: str | None = None) -> None:
     with Session(engine) as s, s.begin():
         s.execute(update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=error, path=path, updated_at=dt.datetime.now(dt.UTC)))
 
@@ -120,23 +165,23 @@ def smtp_send(settings: Settings, msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
-def outbox_rows(engine: Engine) -> list[dict[str, Any]]:
+def outbox_rows(engine: Engine) -> list[OutboxRow]:
     with Session(engine) as s:
         return [
-            {
-                "id": d.id,
-                "report": d.report_key,
-                "period": d.period,
-                "recipient": d.recipient,
-                "state": d.state,
-                "transport": d.transport,
-                "attempts": d.attempts,
-                "error": d.error,
-                "message_id": d.message_id,
-                "path": d.path,
-                "data_hash": d.data_hash,
-                "updated_at": d.updated_at.isoformat(),
-            }
+            OutboxRow(
+                id=d.id,
+                report=d.report_key,
+                period=d.period,
+                recipient=d.recipient,
+                state=DeliveryState(d.state),
+                transport=Transport(d.transport),
+                attempts=d.attempts,
+                error=d.error,
+                message_id=d.message_id,
+                path=d.path,
+                data_hash=d.data_hash,
+                updated_at=d.updated_at.isoformat(),
+            )
             for d in s.scalars(select(Delivery).order_by(Delivery.id))
         ]
 
@@ -147,9 +192,9 @@ def release(engine: Engine, delivery_id: int) -> dict[str, str]:
         d = s.get(Delivery, delivery_id)
         if d is None:
             raise DeliveryError(f"No outbox message {delivery_id}: see bfs outbox list.")
-        if d.state not in ("uncertain", "failed", "sending"):
+        if d.state not in (DeliveryState.UNCERTAIN, DeliveryState.FAILED, DeliveryState.SENDING):
             raise DeliveryError(f"Outbox message {delivery_id} is {d.state}: only uncertain or failed messages are sent again.")
-        d.state, d.error = "pending", None
+        d.state, d.error = DeliveryState.PENDING, None
         survey_id, period, lang = d.report_key.split(":")
         return {"survey_id": survey_id, "period": period, "lang": lang, "recipient": d.recipient}
 
@@ -166,39 +211,43 @@ def gate(report: Report, min_coverage: float) -> None:
 def deliver(engine: Engine, settings: Settings, report: Report, recipients: tuple[str, ...] | None = None) -> list[Outcome]:
     """Send (SMTP configured) or write to the outbox folder; a (report, recipient) already delivered is skipped."""
     gate(report, settings.min_coverage)
-    transport = "smtp" if settings.smtp_host else "file"
+    transport = Transport.SMTP if settings.smtp_host else Transport.FILE
     out = []
     for recipient in recipients or settings.report_to:
         msg = report.message(settings.report_from, recipient)
         mid = str(msg["Message-ID"])
         row, claimed = _claim(engine, report, recipient, mid, transport)
         if row is None:
-            out.append(Outcome(recipient, "busy", transport, mid))
+            out.append(Outcome(recipient, DeliveryState.BUSY, transport, mid))
             continue
         if not claimed:
-            out.append(Outcome(recipient, row.state, row.transport, row.message_id, row.path, row.error))
+            out.append(Outcome(recipient, DeliveryState(row.state), Transport(row.transport), row.message_id, row.path, row.error))
             continue
-        if transport == "file":
+        if transport == Transport.FILE:
             name = f"{report.period}-{report.lang}-{_safe_name(recipient)}.eml"
             path = write_eml(msg, settings.outbox, name)
-            _settle(engine, row.id, "written", path=str(path))
-            out.append(Outcome(recipient, "written", transport, mid, str(path)))
+            _settle(engine, row.id, DeliveryState.WRITTEN, path=str(path))
+            out.append(Outcome(recipient, DeliveryState.WRITTEN, transport, mid, str(path)))
             continue
-        state, error = "sent", None
+        state, error = DeliveryState.SENT, None
         try:
             smtp_send(settings, msg)
         except smtplib.SMTPResponseException as exc:
-            state = "pending" if 400 <= exc.smtp_code < 500 else "failed"
+            state = DeliveryState.PENDING if 400 <= exc.smtp_code < 500 else DeliveryState.FAILED
             error = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [c for c, _ in exc.recipients.values()]
-            state = "pending" if all(400 <= c < 500 for c in codes) else "failed"
+            state = DeliveryState.PENDING if all(400 <= c < 500 for c in codes) else DeliveryState.FAILED
             error = f"recipient refused: {codes}"
         except NotHandedOver as exc:
-            state, error = "pending", str(exc)
+            state, error = DeliveryState.PENDING, str(exc)
         except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
-            state, error = "uncertain", f"the connection ended before the server confirmed ({exc}); the message may have arrived"
-        archived = str(write_eml(msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml")) if state == "sent" else None
+            state, error = DeliveryState.UNCERTAIN, f"the connection ended before the server confirmed ({exc}); the message may have arrived"
+        archived = (
+            str(write_eml(msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml"))
+            if state == DeliveryState.SENT
+            else None
+        )
         _settle(engine, row.id, state, error=error, path=archived)
         out.append(Outcome(recipient, state, transport, mid, archived, error))
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bfs_pipeline.errors import HeaderError
-from bfs_pipeline.sources import RawBatch
+from bfs_pipeline.sources.base import RawBatch
 from bfs_pipeline.survey import Column, Survey, header_key
 
 SHEETS_EPOCH = dt.datetime(1899, 12, 30)
@@ -49,6 +49,11 @@ def clean(value: str | None) -> str:
 
 def key(value: str) -> str:
     return header_key(value)
+
+
+def org_key(name: str) -> str:
+    """How answers' organisation names are matched to the roster: case, spaces and punctuation ignored."""
+    return re.sub(r"[^\w]+", " ", key(name)).strip()
 
 
 def month_first(locale: str | None) -> bool:
@@ -149,9 +154,12 @@ def parse_timestamp(text: str, tz: str = "Europe/Stockholm", locale: str | None 
     return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
 
 
+PERCENT_RE = re.compile(r"(?:%|procent|percent)$", re.IGNORECASE)  # "25 %" is 25: a unit, not text
+
+
 def parse_number(text: str) -> float | None:
-    """'0,5', '1 234,5', '1234.5' → float; anything else → None."""
-    s = SPACES.sub("", clean(text))
+    """'0,5', '1 234,5', '1234.5', '25 %', '25 procent' → float; anything else → None."""
+    s = PERCENT_RE.sub("", SPACES.sub("", clean(text)))
     if "," in s and "." in s:
         if s.rfind(",") > s.rfind("."):
             s = s.replace(".", "").replace(",", ".")
@@ -235,32 +243,61 @@ class HeaderMap:
     sector: str | None  # the batch's sector, or None when a sector column says it per row
 
 
+@dataclass
+class HeaderDescription:
+    """What a sheet's titles are in a survey's form, before any judgement: what maps, what does not, what is missing."""
+
+    entries: list[tuple[int, str, Column | None]]  # (sheet column, cleaned title, the form's column or None), ignored ones left out
+    missing: list[Column]  # required columns of the form that no title names
+
+    @property
+    def mapped(self) -> list[tuple[int, str, Column]]:
+        return [(i, t, c) for i, t, c in self.entries if c is not None]
+
+    @property
+    def unmapped(self) -> list[str]:
+        return [t for _, t, c in self.entries if c is None and t]
+
+
+def describe_header(titles: list[str], survey: Survey, sector: str | None, wave: str | None) -> HeaderDescription:
+    """Map each title to the form's column (by its title or an alias, in Swedish or English); one sector's form, or
+    with sector None the one form for all sectors."""
+    form = survey.columns(sector, wave)
+    every = survey.columns(None, wave)
+    by_title = {key(a): c for c in form for a in (c.title, *c.aliases)}
+    ignored = {key(t) for t in survey.ignore_columns}
+    sector_titles = {key(survey.meta["sector"]["sv"]), key(survey.meta["sector"].get("en", ""))} - {""}
+    entries: list[tuple[int, str, Column | None]] = []
+    for i, raw in enumerate(titles):
+        title = clean(raw)
+        k = key(title) if title else ""
+        if k and k in ignored:
+            continue
+        col = by_title.get(k) if title else None
+        if col is None and k in sector_titles:
+            col = next(c for c in every if c.type == "sector")
+        entries.append((i, title, col))
+    found = {c.question_id or c.type for _, _, c in entries if c is not None}
+    missing = [c for c in (every if sector is None else form) if c.required and c.type != "sector" and (c.question_id or c.type) not in found]
+    return HeaderDescription(entries, missing)
+
+
 def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
     """Map the sheet's titles to the survey's columns; any problem holds the whole batch."""
     sector = survey.check_sector(batch.sector)
-    titles = [clean(t) for t in batch.header]
-    form = survey.columns(sector, batch.wave)
-    every = survey.columns(None, batch.wave)
-    by_title = {key(a): c for c in form for a in (c.title, *c.aliases)}
-    elsewhere = {key(a): c for c in every for a in (c.title, *c.aliases)}
-    ignored = {key(t) for t in survey.ignore_columns}
+    described = describe_header(batch.header, survey, sector, batch.wave)
+    elsewhere = {key(a): c for c in survey.columns(None, batch.wave) for a in (c.title, *c.aliases)}
     positions: dict[int, Column] = {}
     seen: dict[str, int] = {}
     where = f"in {batch.source} (row 1)"
-    filled = batch.filled([i for i, t in enumerate(titles) if not t])
-    for i, title in enumerate(titles):
+    filled = batch.filled([i for i, t, _ in described.entries if not t])
+    for i, title, col in described.entries:
         if not title:
             if i in filled:
                 raise HeaderError(f"Column {i + 1} has answers but no title {where}. Give it the question's title from `bfs survey codebook {survey.id}`.")
             continue
-        k = key(title)
-        if k in ignored:
-            continue
-        col = by_title.get(k)
-        if (col is None and sector is not None and k == key(survey.meta["sector"]["sv"])) or k == key(survey.meta["sector"].get("en", "")):
-            col = next(c for c in every if c.type == "sector")
         if col is None:
-            other = elsewhere.get(k)
+            other = elsewhere.get(key(title))
             if other is not None and other.question is not None and other.question.sector:
                 raise HeaderError(
                     f'Column "{title}" {where} belongs to the {other.question.sector} module, not to {sector}. '
@@ -280,12 +317,10 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
             f"Cannot tell which sector answered {batch.source}: pass --sector ({', '.join(survey.sectors)}), "
             f'name the file after the sector (kommun-2026-Q1.csv), or add the column "{survey.meta["sector"]["sv"]}".'
         )
-    if sector is None:
-        form = every
+    for c in described.missing:
+        raise HeaderError(f'{batch.source} lacks the required column "{c.title}" (row 1). Add it, or export the sheet again from the form.')
+    form = survey.columns(sector, batch.wave)
     found = {c.question_id or c.type for c in positions.values()}
-    for c in form:
-        if c.required and (c.question_id or c.type) not in found:
-            raise HeaderError(f'{batch.source} lacks the required column "{c.title}" (row 1). Add it, or export the sheet again from the form.')
     return HeaderMap(columns=[c for c in form if (c.question_id or c.type) in found], positions=positions, sector=sector)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bfs_pipeline import reference
 from bfs_pipeline.errors import SourceError
 from bfs_pipeline.models import Actor
-from bfs_pipeline.normalize import clean, key
+from bfs_pipeline.normalize import clean, key, org_key
 from bfs_pipeline.sources import read_csv, read_xlsx
 from bfs_pipeline.survey import Survey
 
@@ -24,11 +24,6 @@ COLUMNS = {
     "municipalities": ("kommun", "kommuner", "municipality", "municipalities"),
     "contact_email": ("kontakt", "e-post", "epost", "contact_email", "email"),
 }
-
-
-def org_key(name: str) -> str:
-    """How answers' organisation names are matched to the roster: case, spaces and punctuation ignored."""
-    return re.sub(r"[^\w]+", " ", key(name)).strip()
 
 
 def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:

@@ -1,11 +1,13 @@
-"""`bfs demo`: generated answer sheets through the real flows, quarter by quarter, then the quarterly report."""
+"""`bfs demo`: generated answer sheets through the nightly work quarter by quarter, then the quarterly report.
+
+The work itself is handed in: plain calls here, the real Prefect flows from flows/demo.py.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,37 +53,30 @@ def prepare_home(settings: Settings, fresh: bool) -> None:
     (home / MARKER).write_text("This folder was made by `bfs demo`; the next `bfs demo` clears it.\n", encoding="utf-8")
 
 
+Nightly = Callable[[], list[dict[str, Any]]]
+Quarterly = Callable[[str], dict[str, Any]]
+Runner = Callable[[], contextlib.AbstractContextManager[tuple[Nightly, Quarterly]]]
+
+
 @contextlib.contextmanager
-def prefect_runtime(home: Path) -> Iterator[None]:
-    """Prefect offline and quiet, its temporary server's state under BFS_HOME, no heartbeat thread."""
-    from flows.environment import prepare_prefect
+def in_process(settings: Settings) -> Iterator[tuple[Nightly, Quarterly]]:
+    """The flows' work as plain function calls (`bfs demo --no-prefect`)."""
 
-    prepare_prefect(home)
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    def nightly() -> list[dict[str, Any]]:
+        return [r.as_json() for r in pipeline.nightly(settings)]
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
+    def quarterly(period: str) -> dict[str, Any]:
+        rep = pipeline.render(settings, period)
+        return {"files": rep.files, "summary": rep.summary, "alerts": rep.alerts, "deliveries": [o.as_json() for o in pipeline.send(settings, rep)]}
 
-
-def _warm_up() -> None:
-    from bfs_pipeline import validation
-
-    validation.validator()
+    yield nightly, quarterly
 
 
-def nightly_in_process(settings: Settings) -> list[dict[str, Any]]:
-    """What the nightly flow does, without Prefect."""
-    batches, settled = pipeline.pull_changed(settings)
-    engine = pipeline.open_store(settings)
-    try:
-        survey = pipeline.survey_for(settings, None)
-        return [r.as_json() for r in settled + [pipeline.ingest_one(engine, settings, survey, b) for b in batches]]
-    finally:
-        engine.dispose()
+def run_demo(settings: Settings, fresh: bool = False, runner: Runner | None = None, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Generate the sheets, ingest them wave by wave through the nightly flow, report on the last wave.
 
-
-def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, echo: Callable[[str], Any] = print) -> dict[str, Any]:
-    """Generate the sheets, ingest them wave by wave through the nightly flow, report on the last wave."""
+    runner gives the nightly and quarterly work: the Prefect flows (flows/demo.py), by default plain calls.
+    """
     started = time.monotonic()
     prepare_home(settings, fresh)
     os.environ["BFS_HOME"] = str(settings.home)  # the flows read their settings from the environment
@@ -96,24 +91,13 @@ def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, 
         f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters (about 60 organisations) in {settings.home / 'demo-sheets'}"
     )
     settings.inbox.mkdir(parents=True, exist_ok=True)
-    ctx: contextlib.AbstractContextManager[None] = prefect_runtime(settings.home) if use_prefect else contextlib.nullcontext()
     totals = {"rows_seen": 0, "accepted": 0, "duplicates": 0, "blank": 0, "quarantined": 0}
     held: list[dict[str, Any]] = []
-    with ctx:
-        if use_prefect:
-            echo("Starting Prefect (a temporary local server; the first start takes 10-20 s) ...")
-            # Great Expectations takes seconds to import: do it while Prefect's server starts in its own process.
-            warm = threading.Thread(target=_warm_up, daemon=True)
-            warm.start()
-            from flows.nightly import nightly_ingest
-            from flows.quarterly import quarterly_report
+    with (runner or (lambda: in_process(settings)))() as (nightly, quarterly):
         for wave, files in staged.items():
             for f in files:
                 shutil.copy2(f, settings.inbox / f.name)
-            if use_prefect:
-                results = nightly_ingest()
-            else:
-                results = nightly_in_process(settings)
+            results = nightly()
             new = {k: sum(r[k] for r in results) for k in totals}
             for k in totals:
                 totals[k] += new[k]
@@ -122,11 +106,7 @@ def run_demo(settings: Settings, fresh: bool = False, use_prefect: bool = True, 
                 f"  nightly ingest after {wave}: {len(results)} sheets, {new['rows_seen']} rows: {new['accepted']} accepted, "
                 f"{new['duplicates']} duplicates, {new['blank']} blank, {new['quarantined']} quarantined"
             )
-        if use_prefect:
-            out = quarterly_report(demo.LAST_WAVE)
-        else:
-            rep = pipeline.render(settings, demo.LAST_WAVE)
-            out = {"files": rep.files, "summary": rep.summary, "alerts": rep.alerts, "deliveries": [o.__dict__ for o in pipeline.send(settings, rep)]}
+        out = quarterly(demo.LAST_WAVE)
     for r in held:
         echo(f"  held: {Path(r['source']).name}: {r['error']}")
     echo(f"Quarterly report for {demo.LAST_WAVE}:")

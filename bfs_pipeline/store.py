@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -38,7 +39,23 @@ def quarantine_rows(engine: Engine, run_id: int | None = None) -> list[dict[str,
         return [{"id": r.id, "run_id": r.run_id, "source": r.source, "sheet_row": r.sheet_row, "reasons": r.reasons, "raw": r.raw} for r in s.scalars(q)]
 
 
-def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> dict[str, Any]:
+@dataclass
+class StoreStatus:
+    """What `bfs status` reports: counts that hold now, the waves with answers, the last runs, the outbox by state."""
+
+    responses: int  # responses that count now (one per respondent and wave)
+    stored_versions: int  # every stored answer, older versions of resubmissions included
+    quarantined: int  # quarantined rows of each source's latest run
+    waves: list[str]
+    responses_per_wave: dict[str, int]
+    outbox: dict[str, int]
+    last_runs: list[dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> StoreStatus:
     """What `bfs status` reports: counts that hold now, the waves with answers, the last runs, the outbox."""
     with Session(engine) as s:
         cond: list[ColumnElement[bool]] = [Response.is_current.is_(True)]
@@ -51,14 +68,14 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> dict
         per_wave = {w: n for w, n in s.execute(select(Response.wave, func.count()).where(*cond).group_by(Response.wave))}
         outbox = {state: n for state, n in s.execute(select(Delivery.state, func.count()).group_by(Delivery.state))}
         last = s.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(runs)).all()
-        return {
-            "responses": responses,
-            "stored_versions": history,
-            "quarantined": quarantined,
-            "waves": waves,
-            "responses_per_wave": per_wave,
-            "outbox": outbox,
-            "last_runs": [
+        return StoreStatus(
+            responses=responses,
+            stored_versions=history,
+            quarantined=quarantined,
+            waves=waves,
+            responses_per_wave=per_wave,
+            outbox=outbox,
+            last_runs=[
                 {
                     "run_id": r.id,
                     "source": r.source,
@@ -73,4 +90,4 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> dict
                 }
                 for r in last
             ],
-        }
+        )

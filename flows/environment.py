@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 OFFLINE = {
@@ -20,3 +22,13 @@ def prepare_prefect(home: Path) -> None:
     for name, value in OFFLINE.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+
+
+@contextlib.contextmanager
+def prefect_runtime(home: Path) -> Iterator[None]:
+    """Prefect offline and quiet, its temporary server's state under BFS_HOME, no heartbeat thread."""
+    prepare_prefect(home)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

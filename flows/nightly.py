@@ -16,8 +16,17 @@ from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from bfs_pipeline import pipeline
 from bfs_pipeline.config import load_settings
 from bfs_pipeline.errors import SourceError, TransientSourceError
-from bfs_pipeline.ingest import IngestResult
-from bfs_pipeline.sources import RawBatch
+from bfs_pipeline.ingest import IngestResult, RunStatus
+from bfs_pipeline.sources import catalog
+from bfs_pipeline.sources.base import RawBatch, SheetHints, SourceKind
+
+
+class SourcesFailed(SourceError):
+    """Some sources could not be read or were held; the others were stored. Carries every source's result."""
+
+    def __init__(self, message: str, results: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 def transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -38,61 +47,82 @@ def survey_ids(survey_id: str | None) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def google_sources(survey_id: str | None) -> list[str]:
-    return pipeline.google_source_names(load_settings(), survey_id)
-
-
-@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def pull_inbox(survey_id: str | None, sector: str | None, wave: str | None) -> tuple[list[RawBatch], list[IngestResult]]:
-    """The inbox's files in one task (local reads are cheap): changed sheets, and results for unchanged or unreadable ones."""
-    return pipeline.pull_changed(load_settings(), survey_id, sector, wave, google=False)
-
-
-@task(retries=2, retry_delay_seconds=60, retry_condition_fn=transient, cache_policy=NO_CACHE)
-def pull(name: str, survey_id: str | None, sector: str | None, wave: str | None) -> RawBatch:
-    """One Google Sheets source; retried by Prefect only when Google was unreachable or overloaded."""
-    return pipeline.read_source(load_settings(), name, survey_id, sector, wave)
+def list_sources(survey_id: str, only: str | None, sector: str | None, wave: str | None) -> list[tuple[str, bool]]:
+    """A survey's sources from the catalog, by name, each with whether it is read over the network."""
+    found = catalog.sources_for(load_settings(), pipeline.survey_for(load_settings(), survey_id), only, SheetHints(sector, wave))
+    return [(s.name, s.kind == SourceKind.GSHEET) for s in found]
 
 
 @task(cache_policy=NO_CACHE)
-def store(survey_id: str | None, batch: RawBatch) -> IngestResult:
-    """Store a sheet unless its exact content was read before (status "unchanged")."""
-    settings = load_settings()
-    engine = pipeline.open_store(settings)
+def stray_files() -> list[IngestResult]:
+    """Inbox files in no survey's folder: reported as failed, never read."""
+    return [IngestResult.failed(s.name, "", s.hints, _error_of(s)) for s in catalog.stray_sources(load_settings())]
+
+
+def _error_of(source: Any) -> str:
     try:
+        source.read()
+    except SourceError as exc:
+        return str(exc)
+    return f"{source.name} was read although it belongs to no survey"
+
+
+def _pull(survey_id: str, names: list[str], sector: str | None, wave: str | None, catch: bool) -> list[RawBatch | IngestResult]:
+    settings = load_settings()
+    survey = pipeline.survey_for(settings, survey_id)
+    hints = SheetHints(sector, wave)
+    with pipeline.database(settings) as engine:
+        return [pipeline.pull(engine, survey, source, catch=catch) for name in names for source in catalog.sources_for(settings, survey, name, hints)]
+
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def pull_files(survey_id: str, names: list[str], sector: str | None, wave: str | None) -> list[RawBatch | IngestResult]:
+    """The inbox's files in one task (local reads are cheap): changed sheets, and results for unchanged or unreadable ones."""
+    return _pull(survey_id, names, sector, wave, catch=True)
+
+
+@task(retries=2, retry_delay_seconds=60, retry_condition_fn=transient, cache_policy=NO_CACHE)
+def pull_sheet(survey_id: str, name: str, sector: str | None, wave: str | None) -> RawBatch | IngestResult:
+    """One Google sheet; retried by Prefect only when Google was unreachable or overloaded."""
+    (got,) = _pull(survey_id, [name], sector, wave, catch=False)
+    return got
+
+
+@task(cache_policy=NO_CACHE)
+def store_sheet(survey_id: str, batch: RawBatch) -> IngestResult:
+    """Validate and store one sheet unless its exact content was read before (status "unchanged")."""
+    settings = load_settings()
+    with pipeline.database(settings) as engine:
         return pipeline.ingest_one(engine, settings, pipeline.survey_for(settings, survey_id), batch, skip_unchanged=True)
-    finally:
-        engine.dispose()
 
 
 @task(retries=1, retry_delay_seconds=60, cache_policy=NO_CACHE)
 def retry_outbox() -> list[dict[str, Any]]:
     """Reports that wait as pending (the mail server refused or said 4xx) are tried again every night."""
-    return [o.__dict__ for o in pipeline.retry_pending(load_settings())]
+    return [o.as_json() for o in pipeline.retry_pending(load_settings())]
 
 
-INBOX = "inbox"
+INBOX = catalog.INBOX
 SOURCE_DEPLOYMENT = "ingest-source/ingest-source"  # flow name / deployment name, in prefect.yaml and `bfs serve`
 
 
 def ingest_survey(sid: str, sector: str | None, wave: str | None, only: str | None = None) -> list[IngestResult]:
     """One survey's sources (or only INBOX, or only one gsheet:NAME): Google sheets pulled side by side, then stored one by one."""
-    results: list[IngestResult] = []
-    batches: list[RawBatch] = []
-    if only in (None, INBOX):
-        batches, settled = pull_inbox(sid, sector, wave)
-        results += settled
-    names = [n for n in google_sources(sid) if only in (None, n)]
-    futures = [pull.submit(name, sid, sector, wave) for name in names]  # Sheets reads wait on the network: in threads
-    for name, future in zip(names, futures, strict=True):
+    listed = list_sources(sid, only, sector, wave)
+    files = [name for name, remote in listed if not remote]
+    sheets = [name for name, remote in listed if remote]
+    pulled: list[RawBatch | IngestResult] = pull_files(sid, files, sector, wave) if files else []
+    futures = [pull_sheet.submit(sid, name, sector, wave) for name in sheets]  # Sheets reads wait on the network: in threads
+    for name, future in zip(sheets, futures, strict=True):
         try:
-            batches.append(future.result())
+            pulled.append(future.result())
         except SourceError as exc:
-            results.append(IngestResult(0, name, sid, sector, wave, "failed", error=str(exc)))
-    return results + [store(sid, b) for b in batches]  # one writer at a time
+            pulled.append(IngestResult.failed(name, sid, SheetHints(sector, wave), str(exc)))
+    settled = [p for p in pulled if isinstance(p, IngestResult)]
+    return settled + [store_sheet(sid, b) for b in pulled if isinstance(b, RawBatch)]  # one writer at a time
 
 
-def report(results: list[IngestResult]) -> list[dict[str, Any]]:
+def log_results(results: list[IngestResult]) -> list[dict[str, Any]]:
     """Log each source's counts; fail the run, after the others are stored, when a source could not be read."""
     logger = get_run_logger()
     for r in results:
@@ -106,16 +136,17 @@ def report(results: list[IngestResult]) -> list[dict[str, Any]]:
             r.blank,
             r.quarantined,
         )
-    failed = [r for r in results if r.status == "failed"]
+    out = [r.as_json() for r in results]
+    failed = [r for r in results if r.status == RunStatus.FAILED]
     if failed:
-        raise SourceError(f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or r.source for r in failed))
-    return [r.as_json() for r in results]
+        raise SourcesFailed(f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or r.source for r in failed), out)
+    return out
 
 
 @flow(name="ingest-source")
 def ingest_source(survey_id: str, source: str = INBOX, sector: str | None = None, wave: str | None = None) -> list[dict[str, Any]]:
     """One source of one survey: the inbox folder, or a Google sheet (gsheet:NAME). What the nightly run hands out to workers."""
-    return report(ingest_survey(survey_id, sector, wave, only=source))
+    return log_results(ingest_survey(survey_id, sector, wave, only=source))
 
 
 @flow(name="nightly-ingest")
@@ -126,16 +157,16 @@ def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave
     pool can take one; this run waits for them all.
     """
     logger = get_run_logger()
-    for path in pipeline.stray_files(load_settings()):
-        logger.warning("%s is in no survey's folder: move it to inbox/SURVEY-ID/", path)
+    results: list[IngestResult] = stray_files()
+    for r in results:
+        logger.warning("%s", r.error)
     if spread:
         spread_out(survey_ids(survey_id), sector, wave)
-        results: list[IngestResult] = []
     else:
-        results = [r for sid in survey_ids(survey_id) for r in ingest_survey(sid, sector, wave)]
+        results += [r for sid in survey_ids(survey_id) for r in ingest_survey(sid, sector, wave)]
     for d in retry_outbox():
         logger.info("outbox: %s %s", d["recipient"], d["state"])
-    return report(results)
+    return log_results(results)
 
 
 def spread_out(sids: list[str], sector: str | None, wave: str | None, poll: float = 5.0) -> None:
@@ -146,7 +177,7 @@ def spread_out(sids: list[str], sector: str | None, wave: str | None, poll: floa
     logger = get_run_logger()
     waiting = {}  # label -> flow run id
     for sid in sids:
-        for source in [INBOX, *google_sources(sid)]:
+        for source in [INBOX, *(name for name, remote in list_sources(sid, None, sector, wave) if remote)]:
             params = {"survey_id": sid, "source": source, "sector": sector, "wave": wave}
             run = cast(FlowRun, run_deployment(SOURCE_DEPLOYMENT, parameters=params, timeout=0, as_subflow=True))
             logger.info("%s %s: flow run %s", sid, source, run.name)

@@ -20,7 +20,7 @@ def render_report(period: str, lang: str | None, survey_id: str | None) -> Repor
 
 @task(retries=2, retry_delay_seconds=30, cache_policy=NO_CACHE)
 def deliver_report(report: Report) -> list[dict[str, Any]]:
-    return [o.__dict__ for o in pipeline.send(load_settings(), report)]
+    return [o.as_json() for o in pipeline.send(load_settings(), report)]
 
 
 @flow(name="quarterly-report")

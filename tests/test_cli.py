@@ -205,3 +205,26 @@ def test_outbox_list_and_sources_check(env, sheet, tmp_path, home):
     assert row["state"] == "written" and row["period"] == "2026-Q1" and row["attempts"] == 1
     proc = bfs(env, "outbox", "resend", str(row["id"]), ok=False)
     assert proc.stderr.strip() == f"bfs: Outbox message {row['id']} is written: only uncertain or failed messages are sent again."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_run_nightly_and_quarterly_once_through_prefect_on_a_fresh_home(env, sheet, home):
+    """What an operator types after fixing a sheet: the real flows once, now, on Prefect's temporary server."""
+    env = {k: v for k, v in env.items() if not k.startswith("PREFECT_API")}
+    (home / "inbox").mkdir()
+    sheet().write(home / "inbox" / "kommun-2026-Q1.csv", [good_row(email=f"k{i}@x.se", ORG=f"Org {i}") for i in range(6)])
+    sheet().write(home / "inbox" / "polis-2026-Q1.csv", [good_row(), {}])  # a kommun form named polis: held
+    first = bfs(env, "run", "nightly", "--json", ok=False)
+    assert first.returncode == 1 and "belongs to the kommun module, not to polis" in first.stderr.splitlines()[-1]
+    lines = {Path(r["source"]).name: r for r in map(json.loads, first.stdout.splitlines())}
+    k = lines["kommun-2026-Q1.csv"]
+    assert (k["survey"], k["status"], k["accepted"], k["rows_seen"]) == ("blekinge-behov", "ok", 6, 6)
+    assert {"run_id", "duplicates", "blank", "quarantined", "error"} <= set(k)
+    assert lines["polis-2026-Q1.csv"]["status"] == "held"
+    (home / "inbox" / "polis-2026-Q1.csv").unlink()
+    again = bfs(env, "run", "nightly")
+    assert again.stdout.split()[0] == "unchanged" and "kommun-2026-Q1.csv" in again.stdout
+    out = json.loads(bfs(env, "run", "quarterly", "--period", "2026-Q1", "--send", "--json").stdout)
+    assert Path(out["files"]["html"]).is_file() and out["reports"][0]["survey"] == "blekinge-behov" and out["summary"]
+    assert [d["state"] for d in out["deliveries"]] == ["written"]

@@ -13,14 +13,19 @@ from bfs_pipeline.survey import load_survey
 from tests.conftest import SURVEY_FILE, Sheet, good_row
 
 
-@pytest.fixture
-def two_counties(settings: Settings, tmp_path: Path) -> Settings:
+def two_surveys(tmp_path: Path) -> Path:
+    """A surveys folder with Blekinge's survey and a copy for Kalmar län."""
     folder = tmp_path / "surveys"
     folder.mkdir()
     (folder / "blekinge-behov.yaml").write_text(SURVEY_FILE.read_text(encoding="utf-8"), encoding="utf-8")
     kalmar = SURVEY_FILE.read_text(encoding="utf-8").replace("id: blekinge-behov", "id: kalmar-behov", 1).replace("county: '10'", "county: '08'", 1)
     (folder / "kalmar-behov.yaml").write_text(kalmar + "report_to:\n- samordnare@kalmar.example.se\n", encoding="utf-8")
-    return replace(settings, surveys_dir=folder)
+    return folder
+
+
+@pytest.fixture
+def two_counties(settings: Settings, tmp_path: Path) -> Settings:
+    return replace(settings, surveys_dir=two_surveys(tmp_path))
 
 
 def test_each_county_its_own_inbox_roster_recipients_and_report(two_counties: Settings, tmp_path: Path):

@@ -13,9 +13,11 @@ import requests
 import responses
 from responses import matchers
 
-from bfs_pipeline import gsheets, pipeline, store
+from bfs_pipeline import pipeline, store
+from bfs_pipeline.config import SheetConfig
 from bfs_pipeline.errors import SourceError, TransientSourceError
-from bfs_pipeline.gsheets import GoogleSheetSource, RateLimiter, RetryPolicy, SheetConfig
+from bfs_pipeline.sources import gsheets
+from bfs_pipeline.sources.gsheets import GoogleAccount, GoogleSheetSource, RateLimiter, RetryPolicy
 from tests.conftest import good_row
 
 KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
@@ -53,7 +55,8 @@ def source(sector: str = "kommun", worksheet: str | None = None, attempts: int =
     sleeps = Sleeps()
     client = gspread.Client(None, session=requests.Session())  # no credentials: the fake is at the HTTP layer
     cfg = SheetConfig(name=f"{sector}-form", sector=sector, spreadsheet=f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0", worksheet=worksheet)
-    src = GoogleSheetSource(cfg, client, ACCOUNT, RetryPolicy(attempts=attempts, base=1, cap=8, sleep=sleeps, jitter=lambda: 1.0), RateLimiter(sleep=sleeps))
+    policy = RetryPolicy(attempts=attempts, base=1, cap=8, sleep=sleeps, jitter=lambda: 1.0)
+    src = GoogleSheetSource(cfg, GoogleAccount(client, ACCOUNT, RateLimiter(sleep=sleeps), policy))
     return src, sleeps
 
 
@@ -213,15 +216,45 @@ def test_credentials_missing_or_unreadable(tmp_path: Path):
 # The pipeline above the adapter, with configured sources
 
 
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+
+
+def service_account_key(folder: Path) -> Path:
+    """A service-account JSON key as Google issues it, with a freshly made RSA key: google-auth signs a real JWT with it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    info = {
+        "type": "service_account",
+        "project_id": "bfs-test",
+        "private_key_id": "0" * 40,
+        "private_key": pem.decode(),
+        "client_email": ACCOUNT,
+        "client_id": "1" * 21,
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": TOKEN_URL,
+    }
+    path = folder / "service-account.json"
+    path.write_text(json.dumps(info), encoding="utf-8")
+    return path
+
+
+def token_endpoint(mock: responses.RequestsMock) -> None:
+    """Google's OAuth token endpoint, as it answers a service account's signed assertion."""
+    mock.post(TOKEN_URL, json={"access_token": "ya29.test-token", "expires_in": 3599, "token_type": "Bearer"})
+
+
 @pytest.fixture
-def google(settings, monkeypatch):
-    """Settings with two configured sheets and a credential-free client whose HTTP is served by `responses`."""
-    monkeypatch.setattr(gsheets, "service_account_client", lambda path: (gspread.Client(None, session=requests.Session()), ACCOUNT))
-    monkeypatch.setattr(gsheets, "RetryPolicy", lambda: RetryPolicy(attempts=2, sleep=lambda s: None))
+def google(settings, tmp_path):
+    """Settings with two configured sheets and a real service-account key; Google's HTTP is served by `responses`."""
     other = "2ZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZz"
     cfgs = (SheetConfig("kommun-form", "kommun", KEY), SheetConfig("polis-form", "polis", other))
-    with responses.RequestsMock() as mock:
-        yield replace(settings, sources=cfgs), mock, other
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        token_endpoint(mock)
+        yield replace(settings, sources=cfgs, google_service_account_file=service_account_key(tmp_path)), mock, other
 
 
 def test_one_failing_source_does_not_stop_the_others(google, survey):
@@ -251,7 +284,7 @@ def test_edited_answer_replaces_the_earlier_version(google, survey):
     rows = pipeline.current_responses(engine, survey.id)
     st = store.status(engine)
     engine.dispose()
-    assert len(rows) == 1 and rows.iloc[0]["answers"]["B02"] == "5" and st["stored_versions"] == 2
+    assert len(rows) == 1 and rows.iloc[0]["answers"]["B02"] == "5" and st.stored_versions == 2
 
 
 def test_sheet_that_shrinks_or_is_empty_changes_nothing(google, survey):
@@ -269,7 +302,7 @@ def test_sheet_that_shrinks_or_is_empty_changes_nothing(google, survey):
     (res,) = pipeline.ingest_files(settings, only="kommun-form")
     assert res.status == "held" and "is empty" in (res.error or "")
     engine = pipeline.open_store(settings)
-    assert store.status(engine)["responses"] == 12
+    assert store.status(engine).responses == 12
     engine.dispose()
 
 
@@ -279,7 +312,7 @@ def test_sources_check_lists_mapped_and_unmapped_columns(google, survey):
     mock.get(META_URL, json=metadata())
     mock.get(VALUES_URL, json=values([[*header, "Ny fråga längst till höger"], row]))
     mock.get(f"https://sheets.googleapis.com/v4/spreadsheets/{other}", json=error(404, "NOT_FOUND", "Requested entity was not found."), status=404)
-    checked = {c["source"]: c for c in pipeline.check_sources(settings)}
+    checked = {c.source: c.as_json() for c in pipeline.check_sources(settings)}
     k = checked["gsheet:kommun-form"]
     assert k["readable"] and not k["ok"] and k["unmapped"] == ["Ny fråga längst till höger"] and k["rows"] == 1
     assert {"title": header[5], "question_id": "B01", "type": "likert"} in k["columns"]

@@ -13,11 +13,12 @@ from bfs_pipeline import pipeline, store
 from bfs_pipeline.config import Settings
 from bfs_pipeline.ingest import IngestResult
 from bfs_pipeline.models import Response
+from bfs_pipeline.sources import SheetHints
 from tests.conftest import good_row
 
 
 def run(settings: Settings, path: Path, **kw: str) -> IngestResult:
-    (res,) = pipeline.ingest_files(settings, file=path, **kw)
+    (res,) = pipeline.ingest_files(settings, file=path, hints=SheetHints(**kw))
     assert res.rows_seen == res.accepted + res.duplicates + res.blank + res.quarantined
     return res
 
@@ -254,7 +255,7 @@ def test_unknown_column_holds_batch(settings, sheet, tmp_path):
     eng = pipeline.open_store(settings)
     st = store.status(eng)
     eng.dispose()
-    assert st["last_runs"][0]["status"] == "held" and st["last_runs"][0]["quarantined"] == 2 and st["responses"] == 0
+    assert st.last_runs[0]["status"] == "held" and st.last_runs[0]["quarantined"] == 2 and st.responses == 0
 
 
 def test_missing_required_column_holds_batch(settings, sheet, tmp_path):
@@ -328,7 +329,7 @@ def test_resubmission_newest_counts_history_kept(settings, sheet, tmp_path):
     current = [r for r in got if r.is_current]
     assert [r.answers["B01"] for r in current] == ["5"]
     eng = pipeline.open_store(settings)
-    assert store.status(eng)["responses"] == 1
+    assert store.status(eng).responses == 1
     eng.dispose()
 
 
@@ -427,19 +428,20 @@ def test_csv_reader_reads_as_the_csv_module(tmp_path, text):
 
 def test_a_long_sheet_is_read_and_stored_a_chunk_at_a_time(settings, sheet, tmp_path, monkeypatch):
     """Chunks of 3 rows: the same verdicts as one pass, rows from every chunk, a resubmission across chunks settled, sheet rows right."""
-    from bfs_pipeline import ingest, sources
+    from bfs_pipeline import ingest
+    from bfs_pipeline.sources import base, files
 
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(sources, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(base, "CHUNK_ROWS", 3)
     read: list[int] = []
-    real_chunks = sources.CsvStream.chunks
+    real_chunks = files.CsvStream.chunks
 
-    def counted(self, size=sources.CHUNK_ROWS):
+    def counted(self, size=base.CHUNK_ROWS):
         for rows, numbers in real_chunks(self, size):
             read.append(len(rows))
             yield rows, numbers
 
-    monkeypatch.setattr(sources.CsvStream, "chunks", counted)
+    monkeypatch.setattr(files.CsvStream, "chunks", counted)
     rows = [good_row(email=f"r{i}@x.se", timestamp=f"2026-03-{i + 1:02d} 10:00") for i in range(7)]
     rows[4] = good_row(email="r0@x.se", timestamp="2026-03-20 10:00", B01="5")  # r0 again, two chunks later: this one counts
     rows[5] = {"timestamp": "2026-03-21 10:00"}  # blank

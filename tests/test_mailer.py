@@ -74,7 +74,7 @@ def test_delivered_once_over_smtp(settings, report, smtp):
     assert msg["Message-ID"] == first[0].message_id
     assert msg.get_content_type() == "multipart/mixed"
     assert [p.get_content_type() for p in msg.get_payload()] == ["multipart/alternative", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
-    assert store.status(eng)["outbox"] == {"sent": 1}
+    assert store.status(eng).outbox == {"sent": 1}
     eng.dispose()
 
 
@@ -242,7 +242,7 @@ def test_stall_after_data_is_uncertain_never_resent_without_a_person(settings, r
         (again,) = deliver(eng, s, report)
         assert again.state == "uncertain" and len(handler.messages) == 1  # never resent on its own
         (row,) = outbox_rows(eng)
-        release(eng, row["id"])  # a person checked: send it again
+        release(eng, row.id)  # a person checked: send it again
         (resent,) = deliver(eng, s, report)
         assert resent.state == "sent" and len(handler.messages) == 2
         eng.dispose()
@@ -259,7 +259,7 @@ def test_sent_message_archived_with_data_hash(settings, report, smtp):
     (row,) = outbox_rows(eng)
     eng.dispose()
     assert o.path and Path(o.path).is_file() and Path(o.path).is_relative_to(settings.home / "archive")
-    assert row["data_hash"] == report.data_hash and len(row["data_hash"]) == 64
+    assert row.data_hash == report.data_hash and len(row.data_hash or "") == 64
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -278,7 +278,7 @@ def test_release_only_uncertain_or_failed(settings, report):
     deliver(eng, settings, report)
     (row,) = outbox_rows(eng)
     with pytest.raises(DeliveryError, match="is written: only uncertain or failed messages are sent again"):
-        release(eng, row["id"])
+        release(eng, row.id)
     with pytest.raises(DeliveryError, match="No outbox message 999"):
         release(eng, 999)
     eng.dispose()

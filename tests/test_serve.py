@@ -190,7 +190,7 @@ def test_the_nightly_schedule_runs_once_a_night_across_daylight_saving_changes(s
 
     from prefect.server.schemas.schedules import CronSchedule
 
-    from bfs_pipeline.serving import TIMEZONE, next_run
+    from flows.serving import TIMEZONE, next_run
 
     tz = ZoneInfo(TIMEZONE)
     begin = dt.datetime.fromisoformat(start).replace(tzinfo=tz)

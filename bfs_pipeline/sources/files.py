@@ -1,4 +1,4 @@
-"""Answer sources: each yields RawBatches (a header and rows as text, with sheet row numbers and provenance)."""
+"""CSV and XLSX answer sheets: one file, one Source. CSV is streamed a chunk at a time; XLSX is read whole."""
 
 from __future__ import annotations
 
@@ -10,67 +10,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bfs_pipeline.errors import SourceError
+from bfs_pipeline.sources.base import CHUNK_ROWS, RawBatch, SheetHints, SourceKind
 
 WAVE_IN_NAME = re.compile(r"(\d{4})[-_ ]?[qQ]([1-4])")
 SUFFIXES = (".csv", ".xlsx")
-
-
-@dataclass
-class RawBatch:
-    """One answer sheet as read: text cells, row numbers as a person sees them (header = 1)."""
-
-    source: str
-    header: list[str]
-    rows: list[list[str]]
-    sheet_rows: list[int]
-    survey_id: str | None = None
-    sector: str | None = None
-    wave: str | None = None
-    locale: str | None = None  # sv-SE (day-first) or en-US (month-first) for slashed dates
-    timezone: str | None = None
-    fingerprint: str | None = None  # a cheap digest of the source's bytes, where it has them (files)
-    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    stream: CsvStream | None = None  # rows not held in memory: read from the file a chunk at a time
-
-    def chunks(self, size: int = 0) -> Iterator[tuple[list[list[str]], list[int]]]:
-        """The rows with their sheet row numbers, `size` at a time (default CHUNK_ROWS)."""
-        size = size or CHUNK_ROWS
-        if self.stream is not None:
-            yield from self.stream.chunks(size)
-            return
-        for start in range(0, len(self.rows), size):
-            yield self.rows[start : start + size], self.sheet_rows[start : start + size]
-
-    def row_count(self) -> int:
-        return sum(len(rows) for rows, _ in self.chunks()) if self.stream is not None else len(self.rows)
-
-    def filled(self, columns: list[int]) -> set[int]:
-        """Which of these columns hold a value in some row (one pass over the rows)."""
-        found: set[int] = set()
-        if not columns:
-            return found
-        for rows, _ in self.chunks():
-            for i in columns:
-                if i not in found and any(i < len(r) and r[i].replace("\x00", "").strip() for r in rows):
-                    found.add(i)
-        return found
-
-    def column(self, i: int) -> list[str]:
-        """Cell i of every row ("" where a row is shorter)."""
-        if self.stream is not None:
-            return self.stream.column(i)
-        return [r[i] if i < len(r) else "" for r in self.rows]
-
-
-class Source(Protocol):
-    """Anything that can produce answer sheets: files, Google Sheets, a web form."""
-
-    name: str
-
-    def batches(self) -> Iterator[RawBatch]: ...
 
 
 def _cell_text(value: object) -> str:
@@ -85,9 +31,6 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-CHUNK_ROWS = 20000  # rows read, validated and stored at a time
 
 
 def _scan(path: Path) -> tuple[str, str, str]:
@@ -246,36 +189,38 @@ def infer_from_name(path: Path, sectors: list[str]) -> tuple[str | None, str | N
     return sector, wave
 
 
+def inbox_files(folder: Path) -> list[Path]:
+    """The answer sheets under a folder, in order: .csv and .xlsx, no hidden files or Excel's lock files."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~$")))
+
+
 @dataclass
 class FileSource:
-    """CSV/XLSX answer sheets: one file given with --file, or every file in the inbox folder."""
+    """One CSV/XLSX answer sheet: an inbox file, or the one given with --file. Its sector and wave come from the
+    operator's hints, else from the file's name (inbox/kommun-2026-Q1.csv)."""
 
-    paths: list[Path]
+    path: Path
     sectors: list[str]
     survey_id: str | None = None
-    sector: str | None = None
-    wave: str | None = None
-    locale: str | None = None
-    name: str = "files"
+    given: SheetHints = field(default_factory=SheetHints)
+    kind: SourceKind = SourceKind.FILE
 
-    @classmethod
-    def inbox(cls, folder: Path, sectors: list[str], **kw: str | None) -> FileSource:
-        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~$")))
-        return cls(paths, sectors, name=str(folder), **kw)
+    @property
+    def name(self) -> str:
+        return str(self.path)
 
-    def batches(self) -> Iterator[RawBatch]:
-        for path in self.paths:
-            yield self.read(path)
+    @property
+    def hints(self) -> SheetHints:
+        return self.given.over(*infer_from_name(self.path, self.sectors))
 
-    def describe(self, path: Path) -> tuple[str | None, str | None, str]:
-        """Sector, wave and a digest of the file's bytes, without parsing it."""
-        return (*self._named(path), _scan(path)[0])
+    def fingerprint(self) -> str | None:
+        """A digest of the file's bytes, without parsing it."""
+        return _scan(self.path)[0]
 
-    def _named(self, path: Path) -> tuple[str | None, str | None]:
-        sector, wave = infer_from_name(path, self.sectors)
-        return self.sector or sector, self.wave or wave
-
-    def read(self, path: Path) -> RawBatch:
+    def read(self) -> RawBatch:
+        path = self.path
         if not path.exists():
             raise SourceError(f"{path} does not exist. Check the path given with --file.")
         suffix = path.suffix.lower()
@@ -290,16 +235,36 @@ class FileSource:
             header = stream.header()
         else:
             header, rows, numbers = read_xlsx(path)
-        sector, wave = self._named(path)
+        hints = self.hints
         return RawBatch(
             source=str(path),
             header=header,
             rows=rows,
             sheet_rows=numbers,
             survey_id=self.survey_id,
-            sector=sector,
-            wave=wave,
+            sector=hints.sector,
+            wave=hints.wave,
             fingerprint=digest,
-            locale=self.locale,
+            locale=hints.locale,
             stream=stream,
         )
+
+
+@dataclass
+class StrayFile:
+    """An inbox file outside every survey's folder (with several surveys): reported, never read."""
+
+    path: Path
+    inbox: Path
+    kind: SourceKind = SourceKind.STRAY
+    hints: SheetHints = field(default_factory=SheetHints)
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def fingerprint(self) -> str | None:
+        return None
+
+    def read(self) -> RawBatch:
+        raise SourceError(f"{self.path} is in no survey's folder: move it to {self.inbox}/SURVEY-ID/ (bfs survey list).")

@@ -10,39 +10,21 @@ import collections
 import datetime as dt
 import json
 import random
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bfs_pipeline.config import Settings, SheetConfig
 from bfs_pipeline.errors import SourceError, TransientSourceError
-from bfs_pipeline.sources import RawBatch
+from bfs_pipeline.sources.base import RawBatch, SheetHints, SourceKind
 
 READONLY_SCOPES = ["https://www.googleapis.com/auth/spreadsheets.readonly"]
 DEFAULT_WORKSHEETS = ("Formulärsvar 1", "Form Responses 1")
 TRANSIENT = {408, 429, 500, 502, 503, 504}
 TIMEOUT = (10.0, 60.0)  # connect, read: no request may hang the flow
-KEY_RE = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
-
-
-@dataclass(frozen=True)
-class SheetConfig:
-    """One configured response sheet ([[sources]] in bfs.toml)."""
-
-    name: str
-    sector: str | None
-    spreadsheet: str
-    worksheet: str | None = None  # None: "Formulärsvar 1", else "Form Responses 1"
-    survey: str | None = None
-    wave: str | None = None
-
-    @property
-    def key(self) -> str:
-        m = KEY_RE.search(self.spreadsheet)
-        return m.group(1) if m else self.spreadsheet.strip()
 
 
 @dataclass
@@ -104,6 +86,22 @@ def service_account_client(path: Path | None) -> tuple[Any, str]:
     return client, email
 
 
+@dataclass
+class GoogleAccount:
+    """A read-only Sheets client, the service account's address (for error messages), one quota and one retry policy."""
+
+    client: Any
+    email: str = "the service account"
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def connect(settings: Settings) -> GoogleAccount:
+    """The account of BFS_GOOGLE_SERVICE_ACCOUNT_FILE: one quota for every sheet read with it."""
+    client, email = service_account_client(settings.google_service_account_file)
+    return GoogleAccount(client, email)
+
+
 def _cell(value: Any) -> str:
     """Unformatted values as text: serial date-times stay numbers, codes typed as text stay text."""
     if value is None:
@@ -120,50 +118,60 @@ class GoogleSheetSource:
     """One response sheet, read with unformatted values and serial date-times in the sheet's own zone."""
 
     config: SheetConfig
-    client: Any
-    account: str = "the service account"
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    account: GoogleAccount
+    given: SheetHints = field(default_factory=SheetHints)
+    kind: SourceKind = SourceKind.GSHEET
 
     def __post_init__(self) -> None:
-        self.client.set_timeout(TIMEOUT)
+        self.account.client.set_timeout(TIMEOUT)
 
     @property
     def name(self) -> str:
+        return f"gsheet:{self.config.name}"
+
+    @property
+    def label(self) -> str:
         return self.config.name
+
+    @property
+    def hints(self) -> SheetHints:
+        return self.given.over(self.config.sector, self.config.wave)
+
+    def fingerprint(self) -> str | None:
+        return None  # only reading the sheet tells whether it changed
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         import gspread
         import requests
 
         last = ""
-        for attempt in range(self.retry.attempts):
-            self.limiter.wait()
+        for attempt in range(self.account.retry.attempts):
+            self.account.limiter.wait()
             try:
                 return fn()
             except gspread.exceptions.APIError as exc:
                 status = exc.response.status_code
                 if status == 403:
                     raise SourceError(
-                        f'Source "{self.name}": {self.account} may not read spreadsheet {self.config.key} (403). '
-                        f"Share the sheet with {self.account} as a viewer."
+                        f'Source "{self.label}": {self.account.email} may not read spreadsheet {self.config.key} (403). '
+                        f"Share the sheet with {self.account.email} as a viewer."
                     ) from None
                 if status == 404:
-                    raise SourceError(f'Source "{self.name}": spreadsheet {self.config.key} does not exist (404). Check spreadsheet = in bfs.toml.') from None
+                    raise SourceError(f'Source "{self.label}": spreadsheet {self.config.key} does not exist (404). Check spreadsheet = in bfs.toml.') from None
                 if status not in TRANSIENT:
-                    raise SourceError(f'Source "{self.name}": Google refused {what} ({status}: {_reason(exc)}). Check the source in bfs.toml.') from None
+                    raise SourceError(f'Source "{self.label}": Google refused {what} ({status}: {_reason(exc)}). Check the source in bfs.toml.') from None
                 last = f"{status} {_reason(exc)}"
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = f"no answer ({type(exc).__name__})"
-            if attempt + 1 < self.retry.attempts:
-                self.retry.sleep(self.retry.delay(attempt))
+            if attempt + 1 < self.account.retry.attempts:
+                self.account.retry.sleep(self.account.retry.delay(attempt))
         raise TransientSourceError(
-            f'Source "{self.name}": Google did not answer {what} after {self.retry.attempts} tries (last: {last}). '
+            f'Source "{self.label}": Google did not answer {what} after {self.account.retry.attempts} tries (last: {last}). '
             "Nothing was changed; the next run tries again."
         )
 
     def read(self) -> RawBatch:
-        http = self.client.http_client
+        http = self.account.client.http_client
         key = self.config.key
         meta = self._call("the spreadsheet's metadata", lambda: http.fetch_sheet_metadata(key))
         tabs = [s["properties"]["title"] for s in meta.get("sheets", [])]
@@ -171,7 +179,7 @@ class GoogleSheetSource:
         title = next((t for t in wanted if t in tabs), None)
         if title is None:
             raise SourceError(
-                f'Source "{self.name}": spreadsheet {key} has no tab {" or ".join(repr(w) for w in wanted)} (its tabs: {", ".join(tabs) or "none"}). '
+                f'Source "{self.label}": spreadsheet {key} has no tab {" or ".join(repr(w) for w in wanted)} (its tabs: {", ".join(tabs) or "none"}). '
                 "Set worksheet = for this source in bfs.toml."
             )
         params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
@@ -183,19 +191,17 @@ class GoogleSheetSource:
         header += [""] * (width - len(header))
         rows = [[_cell(v) for v in r] + [""] * (width - len(r)) for r in values[1:]]
         return RawBatch(
-            source=f"gsheet:{self.name}",
+            source=self.name,
             header=header,
             rows=rows,
             sheet_rows=list(range(2, len(rows) + 2)),
             survey_id=self.config.survey,
-            sector=self.config.sector,
-            wave=self.config.wave,
+            sector=self.hints.sector,
+            wave=self.hints.wave,
+            locale=self.hints.locale,
             timezone=meta.get("properties", {}).get("timeZone") or None,
             fetched_at=dt.datetime.now(dt.UTC),
         )
-
-    def batches(self) -> Iterator[RawBatch]:
-        yield self.read()
 
 
 def _reason(exc: Any) -> str:
