@@ -37,7 +37,9 @@ def pp(v: float) -> str:
 
 
 def _worst(index: pd.DataFrame, wave: str, county: str) -> pd.Series | None:
-    w = index[(index["wave"] == wave) & (index["municipality"] != county) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+    w = index[(index["wave"] == wave) & (index["municipality"] != county) & ~index["suppressed"].astype(bool)].dropna(
+        subset=["index"]
+    )
     return None if w.empty else w.loc[w["index"].idxmax()]
 
 
@@ -48,15 +50,25 @@ def _worst_name(index: pd.DataFrame, wave: str, county: str, names: dict[str, st
 
 def _gap(index: pd.DataFrame, wave: str, county: str) -> tuple[float, float] | None:
     """The gap (highest minus lowest need index) and two standard errors of it."""
-    w = index[(index["wave"] == wave) & (index["municipality"] != county) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+    w = index[(index["wave"] == wave) & (index["municipality"] != county) & ~index["suppressed"].astype(bool)].dropna(
+        subset=["index"]
+    )
     if len(w) < 2:
         return None
     hi, lo = w.loc[w["index"].idxmax()], w.loc[w["index"].idxmin()]
-    return float(hi["index"] - lo["index"]), noise(float(hi["index"]), float(hi["answers"]), float(lo["index"]), float(lo["answers"]))
+    return float(hi["index"] - lo["index"]), noise(
+        float(hi["index"]), float(hi["answers"]), float(lo["index"]), float(lo["answers"])
+    )
 
 
 def alerts(
-    index: pd.DataFrame, coverage: pd.DataFrame, period: str, county: str, names: dict[str, str], min_coverage: float = 0.5, lang: str = "sv"
+    index: pd.DataFrame,
+    coverage: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    alert_coverage: float = 0.5,
+    lang: str = "sv",
 ) -> list[dict[str, Any]]:
     """Alerts for the period from the need index (pooled need answers per municipality) and roster coverage."""
     t = TEXT[lang]
@@ -70,13 +82,17 @@ def alerts(
                 "municipality": None,
                 "indicator": "need_index",
                 "values": {p2: g2[0], p1: g1[0], period: g0[0]},
-                "message": t["gap_widened"].format(a=pp(g2[0]), b=pp(g1[0]), c=pp(g0[0]), name=_worst_name(index, period, county, names)),
+                "message": t["gap_widened"].format(
+                    a=pp(g2[0]), b=pp(g1[0]), c=pp(g0[0]), name=_worst_name(index, period, county, names)
+                ),
             }
         )
     now, before = _worst(index, period, county), _worst(index, p1, county)
     if now is not None:
         m = str(now["municipality"])
-        prev_own = index[(index["wave"] == p1) & (index["municipality"] == m) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+        prev_own = index[
+            (index["wave"] == p1) & (index["municipality"] == m) & ~index["suppressed"].astype(bool)
+        ].dropna(subset=["index"])
         if not prev_own.empty:
             a = float(prev_own["index"].iloc[0])
             margin = noise(float(now["index"]), float(now["answers"]), a, float(prev_own["answers"].iloc[0]))
@@ -89,14 +105,23 @@ def alerts(
                         "values": {p1: a, period: float(now["index"])},
                         "n": int(now["n"]),
                         "margin": margin,
-                        "message": t["floor_fell"].format(name=names.get(m, m), a=pct(a), b=pct(float(now["index"])), n=int(now["n"])),
+                        "message": t["floor_fell"].format(
+                            name=names.get(m, m), a=pct(a), b=pct(float(now["index"])), n=int(now["n"])
+                        ),
                     }
                 )
         if before is not None and str(before["municipality"]) != m:
-            second = index[(index["wave"] == period) & (index["municipality"] == before["municipality"])].dropna(subset=["index"])
+            second = index[(index["wave"] == period) & (index["municipality"] == before["municipality"])].dropna(
+                subset=["index"]
+            )
             if not second.empty:
                 lead = float(now["index"]) - float(second["index"].iloc[0])
-                margin = noise(float(now["index"]), float(now["answers"]), float(second["index"].iloc[0]), float(second["answers"].iloc[0]))
+                margin = noise(
+                    float(now["index"]),
+                    float(now["answers"]),
+                    float(second["index"].iloc[0]),
+                    float(second["answers"].iloc[0]),
+                )
                 if lead > margin:
                     pm = str(before["municipality"])
                     out.append(
@@ -106,29 +131,50 @@ def alerts(
                             "indicator": "need_index",
                             "values": {period: float(now["index"]), "previous_lowest": pm},
                             "margin": margin,
-                            "message": t["new_lowest"].format(name=names.get(m, m), b=pct(float(now["index"])), prev_name=names.get(pm, pm)),
+                            "message": t["new_lowest"].format(
+                                name=names.get(m, m), b=pct(float(now["index"])), prev_name=names.get(pm, pm)
+                            ),
                         }
                     )
     if not coverage.empty:
-        per_m = coverage[coverage["municipality"] != county].groupby("municipality")[["expected", "answered"]].sum().reset_index()
+        per_m = (
+            coverage[coverage["municipality"] != county]
+            .groupby("municipality")[["expected", "answered"]]
+            .sum()
+            .reset_index()
+        )
         for r in per_m.itertuples():
             rate = r.answered / r.expected if r.expected else 1.0
-            if rate < min_coverage:
+            if rate < alert_coverage:
                 m = str(r.municipality)
                 out.append(
                     {
                         "kind": "low_coverage",
                         "municipality": {"code": m, "name": names.get(m, m)},
                         "indicator": "coverage",
-                        "values": {"answered": int(r.answered), "expected": int(r.expected), "rate": rate, "threshold": min_coverage},
-                        "message": t["low_coverage"].format(name=names.get(m, m), answered=r.answered, expected=r.expected, rate=pct(rate)),
+                        "values": {
+                            "answered": int(r.answered),
+                            "expected": int(r.expected),
+                            "rate": rate,
+                            "threshold": alert_coverage,
+                        },
+                        "message": t["low_coverage"].format(
+                            name=names.get(m, m), answered=r.answered, expected=r.expected, rate=pct(rate)
+                        ),
                     }
                 )
     return out
 
 
 def summary(
-    index: pd.DataFrame, coverage: pd.DataFrame, period: str, county: str, names: dict[str, str], responses: int, found: list[dict[str, Any]], lang: str = "sv"
+    index: pd.DataFrame,
+    coverage: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    responses: int,
+    found: list[dict[str, Any]],
+    lang: str = "sv",
 ) -> list[str]:
     """Three to five sentences from the same numbers as the tables and alerts."""
     sv = lang == "sv"
@@ -141,16 +187,24 @@ def summary(
             else f"{responses} responses count for {period}; {ans} of {exp} expected organisation answers came in ({pct(ans / exp if exp else 0)})."
         )
     county_now = index[(index["wave"] == period) & (index["municipality"] == county)].dropna(subset=["index"])
-    county_prev = index[(index["wave"] == prev_wave(period)) & (index["municipality"] == county)].dropna(subset=["index"])
+    county_prev = index[(index["wave"] == prev_wave(period)) & (index["municipality"] == county)].dropna(
+        subset=["index"]
+    )
     if not county_now.empty:
         c = float(county_now["index"].iloc[0])
         change = ""
         if not county_prev.empty:
             d = fmt_change(c - float(county_prev["index"].iloc[0]))
             change = f" ({d} procentenheter mot förra kvartalet)" if sv else f" ({d} points on last quarter)"
-        out.append(f"I länet svarar {pct(c)} av behovssvaren 4–5{change}." if sv else f"In the county {pct(c)} of need answers are 4–5{change}.")
+        out.append(
+            f"I länet svarar {pct(c)} av behovssvaren 4–5{change}."
+            if sv
+            else f"In the county {pct(c)} of need answers are 4–5{change}."
+        )
     worst = _worst(index, period, county)
-    best = index[(index["wave"] == period) & (index["municipality"] != county) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+    best = index[
+        (index["wave"] == period) & (index["municipality"] != county) & ~index["suppressed"].astype(bool)
+    ].dropna(subset=["index"])
     if worst is not None and not best.empty:
         lo = best.loc[best["index"].idxmin()]
         w, b = str(worst["municipality"]), str(lo["municipality"])
@@ -161,7 +215,15 @@ def summary(
         )
     if found:
         n = len(found)
-        out.append(f"{n} varning{'ar' if n > 1 else ''}: se överst." if sv else f"{n} alert{'s' if n > 1 else ''}: see the top.")
+        out.append(
+            f"{n} varning{'ar' if n > 1 else ''}: se överst."
+            if sv
+            else f"{n} alert{'s' if n > 1 else ''}: see the top."
+        )
     else:
-        out.append("Inga förändringar utöver vad antalet svar kan bära." if sv else "No change beyond what the number of answers can carry.")
+        out.append(
+            "Inga förändringar utöver vad antalet svar kan bära."
+            if sv
+            else "No change beyond what the number of answers can carry."
+        )
     return out

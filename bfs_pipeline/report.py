@@ -1,4 +1,8 @@
-"""The quarterly needs report: numbers from metrics, words from Jinja2 templates, an e-mail message to send."""
+"""The quarterly needs report: numbers from metrics, words from Jinja2 templates, an e-mail message to send.
+
+`report_data` computes once what every section reads (`ReportData`); each section is a function of it, and
+`build_report` composes them and renders. A new section arrives as a new function and a line in `build_report`.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
 from bfs_pipeline import export, metrics, reference
 from bfs_pipeline.errors import ReportError
+from bfs_pipeline.normalize import org_key
+from bfs_pipeline.resources import templates_dir
 from bfs_pipeline.survey import Survey
 from bfs_pipeline.wording import SUPPRESSED, WORDS, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
 NEED_PREFIX = {"sv": "Behov av stöd: ", "en": "Need of support: "}
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 CAPACITY = {
@@ -34,8 +39,35 @@ CAPACITY = {
     "agreement": "K10",
     "promises": "K11",
 }
+CAPACITY_FUNCTIONS = ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")  # counted in the county line
+CAPACITY_COLUMNS = ("fte", "fte_10k", "combined", "council", "meetings", *CAPACITY_FUNCTIONS)  # the workbook's sheet
 HISTORY = 8
-__all__ = ["Report", "build_report", "fmt_change", "fmt_int", "fmt_num", "fmt_pct", "message_id", "write_report"]
+MAX_COLS = 8  # municipalities side by side that still fit 600 px
+__all__ = [
+    "Capacity",
+    "Coverage",
+    "NeedsTable",
+    "Report",
+    "ReportData",
+    "alerts_section",
+    "build_report",
+    "capacity_section",
+    "charts_section",
+    "coverage_section",
+    "fmt_change",
+    "fmt_int",
+    "fmt_num",
+    "fmt_pct",
+    "history_section",
+    "message_id",
+    "needs_section",
+    "page_context",
+    "report_data",
+    "spread_section",
+    "summary_section",
+    "workbook_section",
+    "write_report",
+]
 
 
 @dataclass
@@ -58,7 +90,7 @@ class Report:
     files: dict[str, str] = field(default_factory=dict)
 
     def message(self, sender: str, recipient: str) -> EmailMessage:
-        """mixed → alternative(text, related(html, PNGs)) + the XLSX; a Message-ID stable per (report, period, recipient)."""
+        """mixed → alternative(text, related(html, PNGs)) + the XLSX; a Message-ID stable per report and recipient."""
         msg = EmailMessage()
         msg["Subject"] = self.subject
         msg["From"] = sender
@@ -70,7 +102,8 @@ class Report:
         msg.add_alternative(self.html, subtype="html", charset="utf-8")
         html_part: EmailMessage = msg.get_payload()[1]  # type: ignore[index,assignment]
         for chart in self.charts:
-            html_part.add_related(chart.png, "image", "png", cid=f"<{chart.cid}>", disposition="inline", filename=chart.filename)
+            cid = f"<{chart.cid}>"
+            html_part.add_related(chart.png, "image", "png", cid=cid, disposition="inline", filename=chart.filename)
         if self.xlsx:
             msg.add_attachment(self.xlsx, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=self.xlsx_name)
         return msg
@@ -93,7 +126,7 @@ def _environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=FileSystemLoader(str(templates_dir())),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -126,11 +159,125 @@ def _label(survey: Survey, qid: str, value: Any, lang: str) -> str:
 
 def _changes(table: pd.DataFrame) -> pd.DataFrame:
     """Quarter-on-quarter and year-on-year change of the share answering 4–5."""
-    t = metrics.with_change(table, ["municipality", "item"], "share_high", back=1).rename(
-        columns={"share_high_prev": "q_prev", "share_high_change": "q_change"}
+    keys = ["municipality", "item"]
+    t = metrics.with_change(table, keys, "share_high", back=1)
+    t = t.rename(columns={"share_high_prev": "q_prev", "share_high_change": "q_change"})
+    y = metrics.with_change(table, keys, "share_high", back=4)[[*keys, "wave", "share_high_change"]]
+    return t.merge(y.rename(columns={"share_high_change": "y_change"}), on=[*keys, "wave"], how="left")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the sections read, computed once per report. County rows in the tables carry the county code."""
+
+    survey: Survey
+    period: str
+    lang: str
+    generated: dt.date
+    county: str  # the county's code
+    county_name: str
+    munis: list[reference.Municipality]  # the county's municipalities
+    shown: list[reference.Municipality]  # side by side in the body: all, or the highest need index first
+    names: dict[str, str]  # municipality and county codes to names
+    items: list[str]  # the needs battery
+    labels: dict[str, str]  # item to its label in lang
+    mq: str  # the municipality question
+    respondents: int  # answers in the period
+    responses: pd.DataFrame  # answers up to the period, scored
+    roster: pd.DataFrame  # the county's own actors; empty without a roster
+    table: pd.DataFrame  # per municipality, wave, item: n, share_high, suppressed (also secondary), q_change, y_change
+    index: pd.DataFrame  # per municipality, wave: n, index (share of 4–5 over all need answers), suppressed
+    coverage: pd.DataFrame  # roster coverage per municipality and sector in the period
+    coverage_prev: pd.DataFrame  # the same in the quarter before
+    alert_coverage: float = 0.5
+    max_rows: int = 20
+
+    @property
+    def words(self) -> dict[str, str]:
+        return WORDS[self.lang]
+
+    @property
+    def previous(self) -> str:
+        return metrics.prev_wave(self.period)
+
+    @property
+    def year_ago(self) -> str:
+        return metrics.prev_wave(self.period, 4)
+
+    @property
+    def history(self) -> list[str]:
+        """The waves the charts, the history table and the workbook cover, the period last."""
+        return metrics.wave_range(self.period, HISTORY)
+
+
+def report_data(
+    survey: Survey,
+    responses: pd.DataFrame,
+    period: str,
+    lang: str = "sv",
+    roster: pd.DataFrame | None = None,
+    generated: dt.date | None = None,
+    alert_coverage: float = 0.5,
+    max_rows: int = 20,
+) -> ReportData:
+    """Score the answers up to the period and build the need table, the need index and the roster coverage once."""
+    if lang not in WORDS:
+        raise ReportError(f"Language {lang!r} is not supported: use --lang sv or --lang en.")
+    county = survey.county
+    county_name = reference.counties()[county].name
+    munis = reference.county_municipalities(county)
+    in_period = responses[responses["wave"] == period] if not responses.empty else responses
+    if in_period.empty:
+        waves = sorted(set(responses["wave"])) if not responses.empty else []
+        hint = f"the waves with answers are {', '.join(waves)}" if waves else "no answers are stored yet (bfs ingest)"
+        raise ReportError(f"No answers for {period}: {hint}.")
+    roster = roster if roster is not None else pd.DataFrame()
+    if not roster.empty:  # one installation may serve several counties: this report counts its own county's actors
+        own = {m.code for m in munis} | {county}
+        roster = roster[[set(ms) <= own for ms in roster["municipalities"]]]
+    items = need_items(survey)
+    mq = municipality_question(survey)
+    upto = metrics.with_scores(responses[responses["wave"] <= period], items)
+    per_m = metrics.explode_municipalities(upto, mq, county)  # once: a response naming several counts in each
+    table = metrics.need_table(upto, items, mq, county, exploded=per_m)
+    index = metrics.need_index(upto, items, mq, county, exploded=per_m)
+    return ReportData(
+        survey=survey,
+        period=period,
+        lang=lang,
+        generated=generated or dt.date.today(),
+        county=county,
+        county_name=county_name,
+        munis=munis,
+        shown=_highest_need_first(index, period, munis)[:MAX_COLS] if len(munis) > MAX_COLS else munis,
+        names={m.code: m.name for m in munis} | {county: county_name},
+        items=items,
+        labels={i: item_label(survey, i, lang) for i in items},
+        mq=mq,
+        respondents=len(in_period),
+        responses=upto,
+        roster=roster,
+        table=_changes(metrics.secondary_suppress(table, county)),
+        index=index,
+        coverage=metrics.roster_coverage(upto, roster, period, org_key),
+        coverage_prev=metrics.roster_coverage(upto, roster, metrics.prev_wave(period), org_key),
+        alert_coverage=alert_coverage,
+        max_rows=max_rows,
     )
-    y = metrics.with_change(table, ["municipality", "item"], "share_high", back=4)[["municipality", "item", "wave", "share_high_change"]]
-    return t.merge(y.rename(columns={"share_high_change": "y_change"}), on=["municipality", "item", "wave"], how="left")
+
+
+def _highest_need_first(
+    index: pd.DataFrame,
+    period: str,
+    munis: list[reference.Municipality],
+) -> list[reference.Municipality]:
+    """Municipalities by the period's need index, highest first; hidden or missing ones last, in reference order."""
+    now = index[index["wave"] == period].set_index("municipality")["index"]
+
+    def key(m: reference.Municipality) -> Any:
+        return -(now.get(m.code, -1) if not missing(now.get(m.code)) else -1)
+
+    return sorted(munis, key=key)
 
 
 def build_report(
@@ -140,82 +287,160 @@ def build_report(
     lang: str = "sv",
     roster: pd.DataFrame | None = None,
     generated: dt.date | None = None,
-    min_coverage: float = 0.5,
+    alert_coverage: float = 0.5,
     max_rows: int = 20,
 ) -> Report:
     """Render the report for one period from the stored responses (and the roster, for coverage)."""
-    if lang not in WORDS:
-        raise ReportError(f"Language {lang!r} is not supported: use --lang sv or --lang en.")
-    from bfs_pipeline.roster import org_key
+    data = report_data(survey, responses, period, lang, roster, generated, alert_coverage, max_rows)
+    found = alerts_section(data)
+    summary = summary_section(data, found)
+    charts = charts_section(data)
+    needs, coverage, capacity = needs_section(data), coverage_section(data), capacity_section(data)
+    ctx = {
+        **page_context(data),
+        "items": needs.items,
+        "rows": needs.rows,
+        "county_row": needs.county_row,
+        "cut": needs.cut,
+        "spread": spread_section(data),
+        "history": history_section(data),
+        "sectors": coverage.sectors,
+        "coverage": coverage.rows,
+        "fallback": coverage.fallback,
+        "capacity": capacity.rows[:max_rows],
+        "capacity_county": capacity.county,
+        "summary": summary,
+        "alerts": found,
+        "charts": charts,
+    }
+    env = _environment()
+    return Report(
+        survey_id=survey.id,
+        period=period,
+        lang=lang,
+        subject=data.words["subject"].format(county=data.county_name, period=period),
+        html=env.get_template("report.html").render(**ctx),
+        text=env.get_template("report.txt").render(**ctx),
+        summary=summary,
+        alerts=found,
+        data_hash=_data_hash(data.responses),
+        charts=charts,
+        xlsx=workbook_section(data, capacity.rows),
+        xlsx_name=f"behovsrapport-{data.county}-{period}.{lang}.xlsx",
+        coverage_rate=coverage.rate,
+    )
 
-    county_code = survey.county
-    county = reference.counties()[county_code]
-    munis = reference.county_municipalities(county_code)
-    names = {m.code: m.name for m in munis} | {county_code: county.name}
-    in_period = responses[responses["wave"] == period] if not responses.empty else responses
-    if in_period.empty:
-        waves = sorted(set(responses["wave"])) if not responses.empty else []
-        hint = f"the waves with answers are {', '.join(waves)}" if waves else "no answers are stored yet (bfs ingest)"
-        raise ReportError(f"No answers for {period}: {hint}.")
-    roster = roster if roster is not None else pd.DataFrame()
-    if not roster.empty:  # one installation may serve several counties: this report counts its own county's actors
-        own = {m.code for m in munis} | {county_code}
-        roster = roster[[set(ms) <= own for ms in roster["municipalities"]]]
-    w = WORDS[lang]
-    previous, year_ago = metrics.prev_wave(period), metrics.prev_wave(period, 4)
-    history = metrics.wave_range(period, HISTORY)
-    upto = responses[responses["wave"] <= period]
-    items = need_items(survey)
-    mq = municipality_question(survey)
-    labels = {i: item_label(survey, i, lang) for i in items}
 
-    upto = metrics.with_scores(upto, items)
-    per_m = metrics.explode_municipalities(upto, mq, county_code)  # once: a response naming several municipalities counts in each
-    table = _changes(metrics.secondary_suppress(metrics.need_table(upto, items, mq, county_code, exploded=per_m), county_code))
-    index = metrics.need_index(upto, items, mq, county_code, exploded=per_m)
-    now_index = index[(index["wave"] == period)].set_index("municipality")
-    order = sorted(munis, key=lambda m: -(now_index["index"].get(m.code, -1) if not missing(now_index["index"].get(m.code)) else -1))
-    max_cols = 8  # municipalities side by side that still fit 600 px
-    shown = order[:max_cols] if len(munis) > max_cols else munis
-    now = table[table["wave"] == period]
+def page_context(data: ReportData) -> dict[str, Any]:
+    """The heading, the respondent count and the template's words (`t`) with the period's values filled in."""
+    generated = data.generated.isoformat()
+    values = {
+        "previous": data.previous,
+        "year_ago": data.year_ago,
+        "period": data.period,
+        "min_n": metrics.MIN_N,
+        "generated": generated,
+        "shown": len(data.shown),
+        "total": len(data.munis),
+        "pop_year": 2016,
+    }
+    return {
+        "lang": data.lang,
+        "period": data.period,
+        "county": data.county_name,
+        "title": data.survey.title.get(data.lang, data.survey.title["sv"]),
+        "generated": generated,
+        "respondents": fmt_int(data.respondents, data.lang),
+        "min_n": metrics.MIN_N,
+        "t": {k: v.format(**values) for k, v in data.words.items() if k != "subject"},
+    }
 
-    def cell(code: str, item: str) -> dict[str, Any]:
-        r = now[(now["municipality"] == code) & (now["item"] == item)]
-        if r.empty or bool(r.iloc[0]["suppressed"]):
-            return {"value": SUPPRESSED, "n": None, "q": "", "y": "", "suppressed": True}
-        row = r.iloc[0]
-        return {
-            "value": fmt_pct(row["share_high"]),
-            "n": int(row["n"]),
-            "q": fmt_change(row["q_change"]),
-            "y": fmt_change(row["y_change"]),
-            "suppressed": False,
-        }
 
-    rows = [{"code": m.code, "name": m.name, "cells": [cell(m.code, i) for i in items]} for m in shown]
-    county_row = {"code": county_code, "name": w["county_row"], "cells": [cell(county_code, i) for i in items]}
+def alerts_section(data: ReportData) -> list[dict[str, Any]]:
+    """What needs attention: the floor falling, the gap widening, coverage under alert_coverage."""
+    return alerting.alerts(
+        data.index,
+        data.coverage,
+        data.period,
+        data.county,
+        data.names,
+        data.alert_coverage,
+        data.lang,
+    )
 
-    spread = metrics.with_change(metrics.county_spread(table, county_code), ["item"], "gap").set_index(["wave", "item"])
-    spread_rows = []
-    for i in items:
-        if (period, i) in spread.index:
-            s = spread.loc[(period, i)]
-            spread_rows.append(
+
+def summary_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
+    """The summary's sentences: respondents and coverage, the county's level and change, floor and least, alerts."""
+    return alerting.summary(
+        data.index,
+        data.coverage,
+        data.period,
+        data.county,
+        data.names,
+        data.respondents,
+        found,
+        data.lang,
+    )
+
+
+def charts_section(data: ReportData) -> list[charting.Chart]:
+    """The need index per municipality over the history waves, and the county's floor and gap."""
+    charts = (
+        charting.small_multiples(data.index, data.history, data.county, data.names, data.lang),
+        charting.floor_and_gap(data.index, data.history, data.county, data.lang),
+    )
+    return [c for c in charts if c]
+
+
+@dataclass(frozen=True)
+class NeedsTable:
+    """Needs per municipality: one row per shown municipality, one cell per need, and the county's row."""
+
+    items: list[str]  # the needs' labels, the table's columns
+    rows: list[dict[str, Any]]  # code, name, cells
+    county_row: dict[str, Any]
+    cut: bool  # not all municipalities fit: the workbook has them all
+
+
+def _need_cell(now: pd.DataFrame, code: str, item: str) -> dict[str, Any]:
+    r = now[(now["municipality"] == code) & (now["item"] == item)]
+    if r.empty or bool(r.iloc[0]["suppressed"]):
+        return {"value": SUPPRESSED, "n": None, "q": "", "y": "", "suppressed": True}
+    row = r.iloc[0]
+    return {
+        "value": fmt_pct(row["share_high"]),
+        "n": int(row["n"]),
+        "q": fmt_change(row["q_change"]),
+        "y": fmt_change(row["y_change"]),
+        "suppressed": False,
+    }
+
+
+def _need_row(now: pd.DataFrame, code: str, name: str, items: list[str]) -> dict[str, Any]:
+    return {"code": code, "name": name, "cells": [_need_cell(now, code, i) for i in items]}
+
+
+def needs_section(data: ReportData) -> NeedsTable:
+    """The period's share answering 4–5 per need and municipality, with its change; hidden cells show as –."""
+    now = data.table[data.table["wave"] == data.period]
+    return NeedsTable(
+        items=[data.labels[i] for i in data.items],
+        rows=[_need_row(now, m.code, m.name, data.items) for m in data.shown],
+        county_row=_need_row(now, data.county, data.words["county_row"], data.items),
+        cut=len(data.munis) > MAX_COLS,
+    )
+
+
+def spread_section(data: ReportData) -> list[dict[str, str]]:
+    """Per need: the floor (highest need) and least, each with its municipality, the median and the gap's change."""
+    spread = metrics.with_change(metrics.county_spread(data.table, data.county), ["item"], "gap")
+    spread = spread.set_index(["wave", "item"])
+    rows = []
+    for i in data.items:
+        if (data.period, i) not in spread.index:
+            rows.append(
                 {
-                    "item": labels[i],
-                    "floor": fmt_pct(s["max"]),
-                    "floor_name": names[s["max_municipality"]],
-                    "median": fmt_pct(s["median"]),
-                    "least": fmt_pct(s["floor"]),
-                    "least_name": names[s["floor_municipality"]],
-                    "gap": fmt_pct(s["gap"]),
-                    "gap_change": fmt_change(s["gap_change"]),
-                }
-            )
-        else:
-            spread_rows.append(
-                {
-                    "item": labels[i],
+                    "item": data.labels[i],
                     "floor": SUPPRESSED,
                     "floor_name": "",
                     "median": SUPPRESSED,
@@ -225,113 +450,71 @@ def build_report(
                     "gap_change": "",
                 }
             )
+            continue
+        s = spread.loc[(data.period, i)]
+        rows.append(
+            {
+                "item": data.labels[i],
+                "floor": fmt_pct(s["max"]),
+                "floor_name": data.names[s["max_municipality"]],
+                "median": fmt_pct(s["median"]),
+                "least": fmt_pct(s["floor"]),
+                "least_name": data.names[s["floor_municipality"]],
+                "gap": fmt_pct(s["gap"]),
+                "gap_change": fmt_change(s["gap_change"]),
+            }
+        )
+    return rows
 
-    history_rows = []
-    for wave in history:
-        m = index[(index["wave"] == wave) & (index["municipality"] != county_code) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+
+def history_section(data: ReportData) -> list[dict[str, str]]:
+    """The floor and the gap over the history waves, from the need index of the municipalities shown."""
+    index = data.index
+    shown = index[(index["municipality"] != data.county) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+    rows = []
+    for wave in data.history:
+        m = shown[shown["wave"] == wave]
         if m.empty:
             continue
         hi, lo = m.loc[m["index"].idxmax()], m.loc[m["index"].idxmin()]
-        history_rows.append(
+        rows.append(
             {
                 "wave": wave,
                 "floor": fmt_pct(hi["index"]),
-                "floor_name": names.get(hi["municipality"], hi["municipality"]),
+                "floor_name": data.names.get(hi["municipality"], hi["municipality"]),
                 "median": fmt_pct(m["index"].median()),
                 "gap": fmt_pct(hi["index"] - lo["index"]),
             }
         )
-
-    cov_now = metrics.roster_coverage(upto, roster, period, org_key)
-    cov_prev = metrics.roster_coverage(upto, roster, previous, org_key)
-    sectors = list(survey.sectors)
-    cov_rows, coverage_rate = _coverage_rows(cov_now, cov_prev, munis, sectors, county_code, lang)
-    if cov_rows and len(cov_rows) > max_rows:
-        cov_rows = sorted(cov_rows, key=lambda r: r["rate_value"])[:max_rows]
-    fallback = [] if not roster.empty else _respondent_counts(upto, mq, county_code, period, munis, lang)[:max_rows]
-
-    capacity_rows = _capacity_rows(survey, upto, period, mq, county_code, munis, lang)
-    capacity_county = _capacity_county(capacity_rows, munis, lang)
-    capacity_all = list(capacity_rows)
-    if len(capacity_rows) > max_rows:
-        capacity_rows = capacity_rows[:max_rows]
-
-    found = alerting.alerts(index, cov_now, period, county_code, names, min_coverage, lang)
-    summary = alerting.summary(index, cov_now, period, county_code, names, len(in_period), found, lang)
-    charts = [c for c in (charting.small_multiples(index, history, county_code, names, lang), charting.floor_and_gap(index, history, county_code, lang)) if c]
-    xlsx = _workbook(
-        survey, table[table["wave"].isin(history)], index[index["wave"].isin(history)], cov_now, capacity_all, names, labels, county_code, lang, period
-    )
-    ctx = {
-        "lang": lang,
-        "period": period,
-        "county": county.name,
-        "title": survey.title.get(lang, survey.title["sv"]),
-        "generated": (generated or dt.date.today()).isoformat(),
-        "items": [labels[i] for i in items],
-        "rows": rows,
-        "county_row": county_row,
-        "cut": len(munis) > max_cols,
-        "spread": spread_rows,
-        "history": history_rows,
-        "sectors": [survey.sectors[s].get(lang, survey.sectors[s]["sv"]) for s in sectors],
-        "coverage": cov_rows,
-        "fallback": fallback,
-        "capacity": capacity_rows,
-        "capacity_county": capacity_county,
-        "respondents": fmt_int(len(in_period), lang),
-        "summary": summary,
-        "alerts": found,
-        "charts": charts,
-        "min_n": metrics.MIN_N,
-    }
-    ctx["t"] = {
-        k: v.format(
-            previous=previous,
-            year_ago=year_ago,
-            period=period,
-            min_n=metrics.MIN_N,
-            generated=ctx["generated"],
-            shown=len(shown),
-            total=len(munis),
-            pop_year=2016,
-        )
-        for k, v in w.items()
-        if k != "subject"
-    }
-    env = _environment()
-    html = env.get_template("report.html").render(**ctx)
-    text = env.get_template("report.txt").render(**ctx)
-    data_hash = _data_hash(upto)
-    subject = w["subject"].format(county=county.name, period=period)
-    return Report(
-        survey.id,
-        period,
-        lang,
-        subject,
-        html,
-        text,
-        summary,
-        found,
-        data_hash,
-        charts,
-        xlsx,
-        f"behovsrapport-{county_code}-{period}.{lang}.xlsx",
-        coverage_rate,
-    )
+    return rows
 
 
-def _data_hash(responses: pd.DataFrame) -> str:
-    """What the report was built from: the stored rows' content hashes where known, else their answers."""
-    if "content_hash" in responses:
-        parts = sorted(responses["content_hash"].astype(str))
-    else:
-        parts = sorted(f"{i}|{w}|{json.dumps(a, sort_keys=True)}" for i, w, a in zip(responses["id"], responses["wave"], responses["answers"], strict=True))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+@dataclass(frozen=True)
+class Coverage:
+    """Who answered: per municipality and sector against the roster, or without a roster the respondent counts."""
+
+    sectors: list[str]  # the sectors' labels, the table's columns
+    rows: list[dict[str, Any]]  # with a roster: the lowest rates first when there are more than max_rows
+    fallback: list[dict[str, str]]  # without a roster: respondents per municipality, under 5 shown as <5
+    rate: float | None  # organisations answered / expected in the county
+
+
+def coverage_section(data: ReportData) -> Coverage:
+    """Who answered in the period, against the roster and the quarter before."""
+    sectors = list(data.survey.sectors)
+    rows, rate = _coverage_rows(data.coverage, data.coverage_prev, data.munis, sectors)
+    if rows and len(rows) > data.max_rows:
+        rows = sorted(rows, key=lambda r: r["rate_value"])[: data.max_rows]
+    fallback = [] if not data.roster.empty else _respondent_counts(data)[: data.max_rows]
+    labels = [data.survey.sectors[s].get(data.lang, data.survey.sectors[s]["sv"]) for s in sectors]
+    return Coverage(sectors=labels, rows=rows, fallback=fallback, rate=rate)
 
 
 def _coverage_rows(
-    now: pd.DataFrame, prev: pd.DataFrame, munis: list[reference.Municipality], sectors: list[str], county: str, lang: str
+    now: pd.DataFrame,
+    prev: pd.DataFrame,
+    munis: list[reference.Municipality],
+    sectors: list[str],
 ) -> tuple[list[dict[str, Any]], float | None]:
     if now.empty:
         return [], None
@@ -345,8 +528,8 @@ def _coverage_rows(
             cells.append(f"{int(hit['answered'].iloc[0])}/{int(hit['expected'].iloc[0])}" if not hit.empty else "")
         exp, ans = int(c["expected"].sum()), int(c["answered"].sum())
         rate = ans / exp if exp else None
-        prate = int(p["answered"].sum()) / int(p["expected"].sum()) if not p.empty and int(p["expected"].sum()) else None
-        missing_names = sorted(n for lst in c["missing"] for n in lst)
+        p_exp = int(p["expected"].sum()) if not p.empty else 0
+        prate = int(p["answered"].sum()) / p_exp if p_exp else None
         rows.append(
             {
                 "name": m.name,
@@ -355,32 +538,46 @@ def _coverage_rows(
                 "rate": fmt_pct(rate),
                 "rate_value": rate if rate is not None else 1.0,
                 "change": fmt_change(rate - prate) if rate is not None and prate is not None else "",
-                "missing": missing_names,
+                "missing": sorted(n for lst in c["missing"] for n in lst),
             }
         )
     exp, ans = int(now["expected"].sum()), int(now["answered"].sum())
     return rows, (ans / exp if exp else None)
 
 
-def _respondent_counts(responses: pd.DataFrame, mq: str, county: str, period: str, munis: list[reference.Municipality], lang: str) -> list[dict[str, str]]:
-    c = metrics.coverage(responses, mq, county, period)
+def _respondent_counts(data: ReportData) -> list[dict[str, str]]:
+    c = metrics.coverage(data.responses, data.mq, data.county, data.period)
     out = []
-    for m in munis:
+    for m in data.munis:
         n = int(c[c["municipality"] == m.code]["n"].sum())
-        out.append({"name": m.name, "n": "<5" if 0 < n < metrics.MIN_N else fmt_int(n, lang)})
+        out.append({"name": m.name, "n": "<5" if 0 < n < metrics.MIN_N else fmt_int(n, data.lang)})
     return out
 
 
-def _capacity_rows(
-    survey: Survey, responses: pd.DataFrame, period: str, mq: str, county: str, munis: list[reference.Municipality], lang: str
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Capacity:
     """The municipalities' own figures: organisational facts reported by the municipality, not opinions."""
+
+    rows: list[dict[str, Any]]  # every municipality, unknown FTE first, then the fewest FTE
+    county: str  # the county line; "" when the survey asks no capacity questions
+
+
+def capacity_section(data: ReportData) -> Capacity:
+    """FTE (in total and per 10 000 inhabitants), meetings and functions per municipality, and the county line."""
+    rows = _capacity_rows(data)
+    return Capacity(rows=rows, county=_capacity_county(rows, data.munis, data.lang))
+
+
+def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
+    survey, lang = data.survey, data.lang
     ids = {k: q for k, q in CAPACITY.items() if any(x.id == q for x in survey.questions(None))}
     if "kommun" not in survey.sectors or not ids:
         return []
-    latest = metrics.latest_answers(responses, "kommun", list(ids.values()), period, mq, county).set_index("municipality")
+    latest = metrics.latest_answers(data.responses, "kommun", list(ids.values()), data.period, data.mq, data.county)
+    latest = latest.set_index("municipality")
+    labelled = [k for k in ("combined", "council", *CAPACITY_FUNCTIONS) if k in ids]
     rows = []
-    for m in munis:
+    for m in data.munis:
         got = latest.loc[m.code] if m.code in latest.index else None
 
         def val(k: str, got: Any = got) -> Any:
@@ -393,11 +590,7 @@ def _capacity_rows(
             "fte": fmt_num(fte, lang, 2),
             "fte_10k": fmt_num(per10k, lang, 2),
             "fte_value": float(fte) if fte is not None else None,
-            **{
-                k: _label(survey, ids[k], val(k), lang)
-                for k in ("combined", "council", "lagesbild", "atgardsplan", "samordning", "agreement", "promises")
-                if k in ids
-            },
+            **{k: _label(survey, ids[k], val(k), lang) for k in labelled},
             "meetings": SUPPRESSED if val("meetings") is None else str(val("meetings")),
         }
         rows.append(row)
@@ -411,31 +604,37 @@ def _capacity_county(rows: list[dict[str, Any]], munis: list[reference.Municipal
     known = [r for r in rows if r["fte_value"] is not None]
     total = sum(r["fte_value"] for r in known)
     pop = sum(m.population or 0 for m in munis if any(r["name"] == m.name for r in known))
-    yes = WORDS[lang]["yes"]
-    have = {k: sum(1 for r in rows if str(r.get(k, "")).startswith(yes)) for k in ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")}
     w = WORDS[lang]
-    parts = [f"{w['fte']} {fmt_num(total, lang, 2)} ({w['fte_10k']}: {fmt_num(total / pop * 10_000 if pop else None, lang, 2)}; {len(known)}/{len(munis)})"]
+    have = {k: sum(1 for r in rows if str(r.get(k, "")).startswith(w["yes"])) for k in CAPACITY_FUNCTIONS}
+    per10k = fmt_num(total / pop * 10_000 if pop else None, lang, 2)
+    parts = [f"{w['fte']} {fmt_num(total, lang, 2)} ({w['fte_10k']}: {per10k}; {len(known)}/{len(munis)})"]
     parts += [f"{w[k]}: {n}/{len(munis)}" for k, n in have.items()]
     return f"{w['county_row']}: " + "; ".join(parts) + "."
 
 
-def _workbook(
-    survey: Survey,
-    table: pd.DataFrame,
-    index: pd.DataFrame,
-    coverage: pd.DataFrame,
-    capacity: list[dict[str, Any]],
-    names: dict[str, str],
-    labels: dict[str, str],
-    county: str,
-    lang: str,
-    period: str,
-) -> bytes:
-    w = WORDS[lang]
+def _data_hash(responses: pd.DataFrame) -> str:
+    """What the report was built from: the stored rows' content hashes where known, else their answers."""
+    if "content_hash" in responses:
+        parts = sorted(responses["content_hash"].astype(str))
+    else:
+        rows = zip(responses["id"], responses["wave"], responses["answers"], strict=True)
+        parts = sorted(f"{i}|{w}|{json.dumps(a, sort_keys=True)}" for i, w, a in rows)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
-    def share(v: Any, suppressed: Any) -> Any:
-        return SUPPRESSED if bool(suppressed) or missing(v) else round(float(v), 4)
 
+def _share(v: Any, suppressed: Any) -> Any:
+    return SUPPRESSED if bool(suppressed) or missing(v) else round(float(v), 4)
+
+
+def _change(v: Any, suppressed: Any) -> Any:
+    return "" if bool(suppressed) or missing(v) else round(float(v), 4)
+
+
+def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
+    """The attachment: every municipality's needs, need index, spread, coverage and capacity, hidden cells as –."""
+    w, names, labels = data.words, data.names, data.labels
+    table = data.table[data.table["wave"].isin(data.history)]
+    index = data.index[data.index["wave"].isin(data.history)]
     needs = [
         [
             r.wave,
@@ -444,19 +643,24 @@ def _workbook(
             r.item,
             labels.get(r.item, r.item),
             SUPPRESSED if r.suppressed else int(r.n),
-            share(r.share_high, r.suppressed),
-            share(r.mean, r.suppressed),
-            "" if r.suppressed or missing(r.q_change) else round(float(r.q_change), 4),
-            "" if r.suppressed or missing(r.y_change) else round(float(r.y_change), 4),
+            _share(r.share_high, r.suppressed),
+            _share(r.mean, r.suppressed),
+            _change(r.q_change, r.suppressed),
+            _change(r.y_change, r.suppressed),
         ]
-        for r in table[table["wave"] == period].sort_values(["municipality", "item"]).itertuples()
+        for r in table[table["wave"] == data.period].sort_values(["municipality", "item"]).itertuples()
     ]
     idx = [
-        [r.wave, r.municipality, names.get(r.municipality, r.municipality), SUPPRESSED if r.suppressed else int(r.n), share(r.index, r.suppressed)]
+        [
+            r.wave,
+            r.municipality,
+            names.get(r.municipality, r.municipality),
+            SUPPRESSED if r.suppressed else int(r.n),
+            _share(r.index, r.suppressed),
+        ]
         for r in index.sort_values(["wave", "municipality"]).itertuples()
     ]
-    spread = metrics.county_spread(table, county)
-    spread_rows = [
+    spread = [
         [
             r.wave,
             labels.get(r.item, r.item),
@@ -467,27 +671,39 @@ def _workbook(
             names.get(r.floor_municipality, ""),
             round(r.gap, 4),
         ]
-        for r in spread.itertuples()
+        for r in metrics.county_spread(table, data.county).itertuples()
     ]
     cov = [
-        [period, names.get(r.municipality, r.municipality), r.sector, int(r.expected), int(r.answered), round(float(r.rate), 4), "; ".join(r.missing)]
-        for r in coverage.itertuples()
+        [
+            data.period,
+            names.get(r.municipality, r.municipality),
+            r.sector,
+            int(r.expected),
+            int(r.answered),
+            round(float(r.rate), 4),
+            "; ".join(r.missing),
+        ]
+        for r in data.coverage.itertuples()
     ]
-    cap_keys = [
-        k
-        for k in ("fte", "fte_10k", "combined", "council", "meetings", "lagesbild", "atgardsplan", "samordning", "agreement", "promises")
-        if capacity and k in capacity[0]
-    ]
+    cap_keys = [k for k in CAPACITY_COLUMNS if capacity and k in capacity[0]]
     cap = [[r["name"], *[r[k] for k in cap_keys]] for r in capacity]
+    muni = w["municipality"]
     sheets = {
-        w["sheet_needs"]: (["wave", "code", w["municipality"], "item", w["need"], "n", "share_4_5", "mean", "change_quarter", "change_year"], needs),
-        w["sheet_index"]: (["wave", "code", w["municipality"], "n", "need_index"], idx),
-        w["sheet_spread"]: (["wave", w["need"], w["floor"], w["municipality"], w["median"], w["least"], w["municipality"], w["gap"]], spread_rows),
-        w["sheet_coverage"]: (["wave", w["municipality"], "sector", "expected", "answered", w["rate"], w["missing"]], cov),
-        w["sheet_capacity"]: ([w["municipality"], *[w[k] for k in cap_keys]], cap),
+        w["sheet_needs"]: (
+            ["wave", "code", muni, "item", w["need"], "n", "share_4_5", "mean", "change_quarter", "change_year"],
+            needs,
+        ),
+        w["sheet_index"]: (["wave", "code", muni, "n", "need_index"], idx),
+        w["sheet_spread"]: (["wave", w["need"], w["floor"], muni, w["median"], w["least"], muni, w["gap"]], spread),
+        w["sheet_coverage"]: (["wave", muni, "sector", "expected", "answered", w["rate"], w["missing"]], cov),
+        w["sheet_capacity"]: ([muni, *[w[k] for k in cap_keys]], cap),
     }
-    symbols = [(SUPPRESSED, w["legend"].format(min_n=metrics.MIN_N)), ("share_4_5", w["needs_intro"].split(",")[0]), ("need_index", w["history_intro"])]
-    return export.workbook(sheets, symbols, f"{w['heading']} {names[county]} {period}")
+    symbols = [
+        (SUPPRESSED, w["legend"].format(min_n=metrics.MIN_N)),
+        ("share_4_5", w["needs_intro"].split(",")[0]),
+        ("need_index", w["history_intro"]),
+    ]
+    return export.workbook(sheets, symbols, f"{w['heading']} {data.county_name} {data.period}")
 
 
 def write_report(report: Report, folder: Path) -> dict[str, str]:
