@@ -22,7 +22,10 @@ def _locate(in_checkout: str, in_package: str) -> Path:
         return folder
     shipped = files("bfs_pipeline") / in_package
     if not isinstance(shipped, Path):  # a zip import (zipapp): Jinja2 and the survey loader need real folders
-        raise BfsError(f"bfs_pipeline is imported from an archive ({shipped}); install it as a wheel (pip install) to use {in_checkout}/.")
+        raise BfsError(
+            f"bfs_pipeline is imported from an archive ({shipped}); "
+            f"install it as a wheel (pip install) to use {in_checkout}/."
+        )
     return shipped
 
 
