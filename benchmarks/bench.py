@@ -6,8 +6,8 @@ and on PostgreSQL. The idle nightly run: the real Prefect flow with nothing new,
 The report: metrics and rendering for 290 municipalities x 40 waves (200 000 responses). Peak memory of each
 step (each runs in a child process of its own) and the start-up time of `bfs --help`.
 
-Each timed step runs --repeat times (default 2) and the fastest counts, for the real run and its baseline alike; peak memory is the
-largest of them. Prints a table and, as its last line, one JSON object with the figures.
+Each timed step runs --repeat times (default 2) and the fastest counts, for the real run and its baseline alike;
+peak memory is the largest of them. Prints a table and, as its last line, one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BFS_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-TARGETS = {"ingest_ratio": 2.0, "noop_extra_s": 3.0, "report_s": 5.0, "report_html_kb": 100.0, "peak_mb": 1024.0, "help_s": 0.3}
+TARGETS = {
+    "ingest_ratio": 2.0,
+    "noop_extra_s": 3.0,
+    "report_s": 5.0,
+    "report_html_kb": 100.0,
+    "peak_mb": 1024.0,
+    "help_s": 0.3,
+}
 
 
 def peak_mb() -> float:
@@ -102,9 +109,16 @@ def generate(inbox: Path, responses: int, seed: int = 7) -> dict[str, Any]:
             elif q.type == "municipalities":
                 pools.append(munis + [", ".join(rng.sample(munis, 2)) for _ in range(5)])
             elif q.type in ("likert", "single"):
-                pools.append([f"{ch.code} - {ch.label('sv')}" if q.type == "likert" else ch.label("sv") for ch in q.choices])
+                pools.append(
+                    [f"{ch.code} - {ch.label('sv')}" if q.type == "likert" else ch.label("sv") for ch in q.choices]
+                )
             elif q.type == "multi":
-                pools.append([", ".join(ch.label("sv") for ch in rng.sample(list(q.choices), k=min(2, len(q.choices)))) for _ in range(10)])
+                pools.append(
+                    [
+                        ", ".join(ch.label("sv") for ch in rng.sample(list(q.choices), k=min(2, len(q.choices))))
+                        for _ in range(10)
+                    ]
+                )
             elif q.type == "integer":
                 pools.append([str(i) for i in range(0, 20)])
             elif q.type == "number":
@@ -165,14 +179,23 @@ def step_baseline(home: str, url: str) -> dict[str, Any]:
 
     engine = create_engine(url)
     meta = MetaData()
-    table = Table("baseline_rows", meta, Column("id", Integer, primary_key=True), Column("source", Text), Column("sheet_row", Integer), Column("answers", JSON))
+    table = Table(
+        "baseline_rows",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("source", Text),
+        Column("sheet_row", Integer),
+        Column("answers", JSON),
+    )
     meta.drop_all(engine)
     meta.create_all(engine)
     t = time.perf_counter()
     rows = []
     for f in sorted((Path(home) / "inbox").glob("*.csv")):
         df = pd.read_csv(f, dtype=str, keep_default_na=False)
-        rows += [{"source": str(f), "sheet_row": i + 2, "answers": rec} for i, rec in enumerate(df.to_dict(orient="records"))]
+        rows += [
+            {"source": str(f), "sheet_row": i + 2, "answers": rec} for i, rec in enumerate(df.to_dict(orient="records"))
+        ]
     with engine.begin() as c:
         c.execute(insert(table), rows)
     seconds = time.perf_counter() - t
@@ -245,7 +268,12 @@ def step_report(waves: int, per_wave: int) -> dict[str, Any]:
     t = time.perf_counter()
     r = rp.build_report(survey, frame, last)
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "responses": len(frame), "html_kb": round(len(r.html.encode()) / 1024, 1), "xlsx_kb": round(len(r.xlsx) / 1024, 1)}
+    return {
+        "seconds": seconds,
+        "responses": len(frame),
+        "html_kb": round(len(r.html.encode()) / 1024, 1),
+        "xlsx_kb": round(len(r.xlsx) / 1024, 1),
+    }
 
 
 def step_help() -> dict[str, Any]:
@@ -265,7 +293,9 @@ def main() -> None:
     ap.add_argument("--waves", type=int, default=40, help="waves for the report (default 40)")
     ap.add_argument("--per-wave", type=int, default=5_000, help="responses per wave for the report (default 5 000)")
     ap.add_argument("--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of the ingest and its baseline; the best of each counts (default 2)")
+    ap.add_argument(
+        "--repeat", type=int, default=2, help="runs of the ingest and its baseline; the best of each counts (default 2)"
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     figures: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"}
@@ -333,11 +363,21 @@ def main() -> None:
                 f["noop_extra_s"] <= TARGETS["noop_extra_s"],
                 "<= 3 s",
             ),
-            (f"{kind}: peak memory (ingest)", f"{f['ingest_peak_mb']} MB", f["ingest_peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
+            (
+                f"{kind}: peak memory (ingest)",
+                f"{f['ingest_peak_mb']} MB",
+                f["ingest_peak_mb"] <= TARGETS["peak_mb"],
+                "<= 1024 MB",
+            ),
         ]
     r = figures["report"]
     checks += [
-        ("report, 290 municipalities x 40 waves", f"{r['seconds']} s ({r['responses']} responses)", r["seconds"] <= TARGETS["report_s"], "<= 5 s"),
+        (
+            "report, 290 municipalities x 40 waves",
+            f"{r['seconds']} s ({r['responses']} responses)",
+            r["seconds"] <= TARGETS["report_s"],
+            "<= 5 s",
+        ),
         ("report HTML body", f"{r['html_kb']} KB", r["html_kb"] <= TARGETS["report_html_kb"], "<= 100 KB"),
         ("peak memory (report)", f"{r['peak_mb']} MB", r["peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
         ("bfs --help", f"{figures['help_s']} s", figures["help_s"] <= TARGETS["help_s"], "<= 0.3 s"),

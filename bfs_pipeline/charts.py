@@ -24,7 +24,9 @@ def _figure(width: float, height: float) -> Any:
     import matplotlib
     from matplotlib.figure import Figure
 
-    matplotlib.rcParams.update({"font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False, "axes.spines.right": False})
+    matplotlib.rcParams.update(
+        {"font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False, "axes.spines.right": False}
+    )
     return Figure(figsize=(width, height))
 
 
@@ -34,8 +36,13 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def small_multiples(index: pd.DataFrame, waves: list[str], county: str, names: dict[str, str], lang: str = "sv", most: int = 6) -> Chart | None:
-    """Each municipality's need index over the waves against the county median; at most `most` panels (the highest needs)."""
+def small_multiples(
+    index: pd.DataFrame, waves: list[str], county: str, names: dict[str, str], lang: str = "sv", most: int = 6
+) -> Chart | None:
+    """Each municipality's need index over the waves against the county median.
+
+    At most `most` panels: the municipalities with the highest needs.
+    """
     m = index[(index["municipality"] != county) & index["wave"].isin(waves)]
     if m.empty:
         return None
@@ -65,25 +72,29 @@ def small_multiples(index: pd.DataFrame, waves: list[str], county: str, names: d
             ax.tick_params(labelbottom=True)
     fig.supylabel("% 4–5", fontsize=8)
     med_first, med_last = median.dropna().head(1), median.dropna().tail(1)
-    med = f"{round(med_first.iloc[0] * 100)} → {round(med_last.iloc[0] * 100)} %" if not med_first.empty and not med_last.empty else "–"
+    med = (
+        f"{round(med_first.iloc[0] * 100)} → {round(med_last.iloc[0] * 100)} %"
+        if not med_first.empty and not med_last.empty
+        else "–"
+    )
     if lang == "sv":
         alt = (
-            f"Linjediagram per kommun: andel behovssvar 4–5 från {waves[0]} till {waves[-1]} (heldragen linje) mot länets median (streckad, {med}). "
-            + "; ".join(described)
-            + "."
+            f"Linjediagram per kommun: andel behovssvar 4–5 från {waves[0]} till {waves[-1]} (heldragen linje) "
+            f"mot länets median (streckad, {med}). " + "; ".join(described) + "."
         )
     else:
         alt = (
-            f"Line chart per municipality: share of need answers 4–5 from {waves[0]} to {waves[-1]} (solid) against the county median (dashed, {med}). "
-            + "; ".join(described)
-            + "."
+            f"Line chart per municipality: share of need answers 4–5 from {waves[0]} to {waves[-1]} (solid) "
+            f"against the county median (dashed, {med}). " + "; ".join(described) + "."
         )
     return Chart("needs-trend@bfs", "behov-per-kommun.png", _png(fig), alt)
 
 
 def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str = "sv") -> Chart | None:
     """The worst-off municipality's need index (the floor), the median and the gap over the waves."""
-    m = index[(index["municipality"] != county) & index["wave"].isin(waves) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+    m = index[(index["municipality"] != county) & index["wave"].isin(waves) & ~index["suppressed"].astype(bool)].dropna(
+        subset=["index"]
+    )
     if m.empty:
         return None
     g = m.groupby("wave")["index"]
@@ -92,7 +103,15 @@ def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str 
     ax = fig.subplots()
     x = list(range(len(waves)))
     sv = lang == "sv"
-    ax.plot(x, worst.values * 100, color=RED, linewidth=1.8, marker="o", markersize=2.5, label="Golv (störst behov)" if sv else "Floor (greatest need)")
+    ax.plot(
+        x,
+        worst.values * 100,
+        color=RED,
+        linewidth=1.8,
+        marker="o",
+        markersize=2.5,
+        label="Golv (störst behov)" if sv else "Floor (greatest need)",
+    )
     ax.plot(x, median.values * 100, color=GREY, linestyle="--", linewidth=1, label="Median")
     ax.bar(x, gap.values * 100, color=BLUE, alpha=0.25, label="Spridning" if sv else "Gap")
     ax.set_xticks(x, waves, rotation=45, ha="right")
@@ -111,7 +130,7 @@ def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str 
         )
     else:
         alt = (
-            f"Chart {waves[0]}–{waves[-1]}: the floor (municipality with the greatest need) {fmt(worst)}, the median {fmt(median)}, "
-            f"the gap between municipalities {fmt(gap)}."
+            f"Chart {waves[0]}–{waves[-1]}: the floor (municipality with the greatest need) {fmt(worst)}, "
+            f"the median {fmt(median)}, the gap between municipalities {fmt(gap)}."
         )
     return Chart("floor-gap@bfs", "golv-och-spridning.png", _png(fig), alt)

@@ -42,7 +42,8 @@ def counts_line(r: dict[str, Any]) -> str:
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
-    epilog="Settings (environment variables, or keys of bfs.toml in the working folder or BFS_HOME):\n\n\b\n" + SETTINGS_HELP,
+    epilog="Settings (environment variables, or keys of bfs.toml in the working folder or BFS_HOME):\n\n\b\n"
+    + SETTINGS_HELP,
 )
 @click.version_option(__version__, prog_name="bfs")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
@@ -58,16 +59,28 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--file", "file", type=click.Path(path_type=Path), help="One answer sheet (.csv or .xlsx) instead of the inbox.")
+@click.option(
+    "--file", "file", type=click.Path(path_type=Path), help="One answer sheet (.csv or .xlsx) instead of the inbox."
+)
 @click.option("--survey", "survey_id", help="Survey id (bfs survey list); needed only when there are several.")
 @click.option("--sector", help="The sector that answered, when the file name or a sector column does not say it.")
 @click.option("--wave", help="The wave (YYYY-Qn); otherwise the file name's, or each answer's quarter.")
-@click.option("--locale", help="How the sheet writes dates like 03/04/2026: sv-SE or en-GB (day first, default), en-US (month first).")
+@click.option(
+    "--locale",
+    help="How the sheet writes dates like 03/04/2026: sv-SE or en-GB (day first, default), en-US (month first).",
+)
 @click.option("--source", "only", help="Only this configured Google Sheets source (its name in bfs.toml).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source run (JSON Lines).")
 @click.pass_context
 def ingest(
-    ctx: click.Context, file: Path | None, survey_id: str | None, sector: str | None, wave: str | None, locale: str | None, only: str | None, as_json: bool
+    ctx: click.Context,
+    file: Path | None,
+    survey_id: str | None,
+    sector: str | None,
+    wave: str | None,
+    locale: str | None,
+    only: str | None,
+    as_json: bool,
 ) -> None:
     """Validate and store answer sheets: one --file, or every configured source (the inbox's CSV/XLSX files and
     the Google Sheets in bfs.toml).
@@ -80,7 +93,9 @@ def ingest(
 
     settings = settings_of(ctx)
     if file is None and not settings.inbox.exists() and not as_json:
-        click.echo(f"The inbox {settings.inbox} is new and empty: put CSV/XLSX answer sheets there, or use --file.", err=True)
+        click.echo(
+            f"The inbox {settings.inbox} is new and empty: put CSV/XLSX answer sheets there, or use --file.", err=True
+        )
 
     def show(res: Any) -> None:
         r = res.as_json()
@@ -88,9 +103,15 @@ def ingest(
 
     def so_far(res: Any) -> None:
         if res.rows_seen >= CHUNK_ROWS:  # only a sheet longer than one chunk
-            click.echo(f"  {res.source}: {res.rows_seen} rows so far ({res.accepted} accepted, {res.quarantined} quarantined) ...", err=True)
+            click.echo(
+                f"  {res.source}: {res.rows_seen} rows so far "
+                f"({res.accepted} accepted, {res.quarantined} quarantined) ...",
+                err=True,
+            )
 
-    results = pipeline.ingest_files(settings, survey_id, file, SheetHints(sector, wave, locale), progress=show, only=only, on_chunk=so_far)
+    results = pipeline.ingest_files(
+        settings, survey_id, file, SheetHints(sector, wave, locale), progress=show, only=only, on_chunk=so_far
+    )
     if not results and not as_json:
         click.echo(f"No answer sheets in {settings.inbox}.")
     fail_on_bad([r.as_json() for r in results])
@@ -136,7 +157,9 @@ def sources_check(ctx: click.Context, survey_id: str | None, only: str | None, a
             if r["error"]:
                 click.echo(f"    {r['error']}")
     if any(not r["ok"] for r in report):
-        raise SourceError(f"{sum(not r['ok'] for r in report)} of {len(report)} source(s) cannot be ingested as they are (see above).")
+        raise SourceError(
+            f"{sum(not r['ok'] for r in report)} of {len(report)} source(s) cannot be ingested as they are (see above)."
+        )
 
 
 @cli.group()
@@ -161,7 +184,10 @@ def actors_import(ctx: click.Context, file: Path, survey_id: str | None) -> None
         raise SourceError(f"{file} does not exist. Give the path of the roster file.")
     with pipeline.database(settings) as engine:
         counts = import_roster(engine, file, pipeline.survey_for(settings, survey_id))
-    click.echo(f"Roster {file.name}: {counts['added']} added, {counts['updated']} updated, {counts['inactive']} no longer in the file (kept, inactive).")
+    click.echo(
+        f"Roster {file.name}: {counts['added']} added, {counts['updated']} updated, "
+        f"{counts['inactive']} no longer in the file (kept, inactive)."
+    )
 
 
 @actors.command("list")
@@ -185,7 +211,9 @@ def actors_list(ctx: click.Context, everyone: bool, survey_id: str | None, as_js
     if not rows:
         click.echo("The roster is empty: bfs actors import FILE.")
     for r in rows:
-        click.echo(f"{r['sector']:<11} {r['name']:<45} {', '.join(r['municipalities'])}{'' if r['active'] else '  (inactive)'}")
+        click.echo(
+            f"{r['sector']:<11} {r['name']:<45} {', '.join(r['municipalities'])}{'' if r['active'] else '  (inactive)'}"
+        )
 
 
 @cli.group()
@@ -209,7 +237,10 @@ def outbox_list(ctx: click.Context, as_json: bool) -> None:
     if not rows:
         click.echo("The outbox is empty.")
     for r in rows:
-        click.echo(f"{r.id:>4} {r.period} {r.recipient:<32} {r.state:<9} tries {r.attempts}" + (f"  {r.error}" if r.error else ""))
+        click.echo(
+            f"{r.id:>4} {r.period} {r.recipient:<32} {r.state:<9} tries {r.attempts}"
+            + (f"  {r.error}" if r.error else "")
+        )
 
 
 @outbox.command("resend")
@@ -265,7 +296,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
         emit(data)
         return
     click.echo(f"Data folder: {data['home']}\nDatabase:    {data['database']}")
-    click.echo(f"Responses that count: {data['responses']} ({data['stored_versions']} stored versions); quarantined rows: {data['quarantined']}")
+    click.echo(
+        f"Responses that count: {data['responses']} ({data['stored_versions']} stored versions); "
+        f"quarantined rows: {data['quarantined']}"
+    )
     click.echo("Waves: " + (", ".join(f"{w} ({data['responses_per_wave'][w]})" for w in data["waves"]) or "none yet"))
     click.echo("Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(data["outbox"].items())) or "empty"))
     if data["last_runs"]:
@@ -288,7 +322,14 @@ def survey_list(ctx: click.Context, as_json: bool) -> None:
 
     surveys = load_surveys(settings_of(ctx).surveys_dir)
     data: list[dict[str, Any]] = [
-        {"id": s.id, "title": s.title["sv"], "title_en": s.title.get("en"), "county": s.county, "sectors": list(s.sectors), "file": str(s.path)}
+        {
+            "id": s.id,
+            "title": s.title["sv"],
+            "title_en": s.title.get("en"),
+            "county": s.county,
+            "sectors": list(s.sectors),
+            "file": str(s.path),
+        }
         for s in surveys.values()
     ]
     if as_json:
@@ -302,10 +343,14 @@ def survey_list(ctx: click.Context, as_json: bool) -> None:
 @click.argument("survey_id")
 @click.option("--sector", help="One sector's form; without it, one form for all sectors with a sector question.")
 @click.option("--wave", help="The column titles of this wave (YYYY-Qn).")
-@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of titles and labels.")
+@click.option(
+    "--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of titles and labels."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of columns.")
 @click.pass_context
-def survey_codebook(ctx: click.Context, survey_id: str, sector: str | None, wave: str | None, lang: str, as_json: bool) -> None:
+def survey_codebook(
+    ctx: click.Context, survey_id: str, sector: str | None, wave: str | None, lang: str, as_json: bool
+) -> None:
     """The form's columns in order: title, question id, type, required, choices and limits."""
     from bfs_pipeline.survey import load_surveys, pick_survey, wave_of
 
@@ -327,7 +372,9 @@ def survey_codebook(ctx: click.Context, survey_id: str, sector: str | None, wave
 @click.option("--sector", required=True, help="The sector whose form this is.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="FILE.xlsx or FILE.csv to write.")
 @click.option("--wave", help="Use this wave's column titles (YYYY-Qn).")
-@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of the titles.")
+@click.option(
+    "--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of the titles."
+)
 @click.pass_context
 def survey_template(ctx: click.Context, survey_id: str, sector: str, out: Path, wave: str | None, lang: str) -> None:
     """Write an empty answer sheet with exactly the codebook's headers, for actors who answer in Excel."""
@@ -341,13 +388,28 @@ def survey_template(ctx: click.Context, survey_id: str, sector: str, out: Path, 
 
 @cli.command()
 @click.option("--period", required=True, help="The quarter to report on, YYYY-Qn.")
-@click.option("--out", "out", type=click.Path(path_type=Path), help="Folder for the HTML and text (default BFS_HOME/reports/PERIOD).")
-@click.option("--send", is_flag=True, help="Deliver it: over SMTP when BFS_SMTP_HOST is set, else as .eml in BFS_HOME/outbox.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Folder for the HTML and text (default BFS_HOME/reports/PERIOD).",
+)
+@click.option(
+    "--send", is_flag=True, help="Deliver it: over SMTP when BFS_SMTP_HOST is set, else as .eml in BFS_HOME/outbox."
+)
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of the report (default BFS_LANG, sv).")
 @click.option("--survey", "survey_id", help="Survey id, when there are several.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written and what the report says as JSON.")
 @click.pass_context
-def report(ctx: click.Context, period: str, out: Path | None, send: bool, lang: str | None, survey_id: str | None, as_json: bool) -> None:
+def report(
+    ctx: click.Context,
+    period: str,
+    out: Path | None,
+    send: bool,
+    lang: str | None,
+    survey_id: str | None,
+    as_json: bool,
+) -> None:
     """Render the quarterly needs report; with --send, deliver it once to each BFS_REPORT_TO recipient."""
     from bfs_pipeline import pipeline
 
@@ -379,7 +441,9 @@ def report(ctx: click.Context, period: str, out: Path | None, send: bool, lang: 
 
 @cli.command()
 @click.option("--fresh", is_flag=True, help="Delete what BFS_HOME holds and start over.")
-@click.option("--no-prefect", is_flag=True, help="Call the flows' functions directly instead of running the Prefect flows.")
+@click.option(
+    "--no-prefect", is_flag=True, help="Call the flows' functions directly instead of running the Prefect flows."
+)
 @click.pass_context
 def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
     """Generate eight quarters of answer sheets, run the nightly flow quarter by quarter and the quarterly report."""
@@ -395,8 +459,13 @@ def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
 
 
 @cli.command()
-@click.option("--nightly", help="Cron for the nightly ingest, Europe/Stockholm time (default: BFS_NIGHTLY_CRON, 0 2 * * *).")
-@click.option("--quarterly", help="Cron for the quarterly report, Europe/Stockholm time (default: BFS_QUARTERLY_CRON, 0 7 1 1,4,7,10 *).")
+@click.option(
+    "--nightly", help="Cron for the nightly ingest, Europe/Stockholm time (default: BFS_NIGHTLY_CRON, 0 2 * * *)."
+)
+@click.option(
+    "--quarterly",
+    help="Cron for the quarterly report, Europe/Stockholm time (default: BFS_QUARTERLY_CRON, 0 7 1 1,4,7,10 *).",
+)
 @click.pass_context
 def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> None:
     """Run the schedules: serve the nightly and quarterly deployments against the Prefect server in PREFECT_API_URL
@@ -409,12 +478,15 @@ def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> Non
 
 @cli.group("run")
 def run_group() -> None:
-    """Run a scheduled flow once, now, through Prefect (PREFECT_API_URL, or a temporary local server when it is unset)."""
+    """Run a scheduled flow once, now, through Prefect (PREFECT_API_URL, or a temporary local server
+    when it is unset)."""
 
 
 @run_group.command("nightly")
 @click.option("--survey", "survey_id", help="Only this survey's sources (default: every survey's).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source (JSON Lines), with survey and status.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object per source (JSON Lines), with survey and status."
+)
 @click.pass_context
 def run_nightly(ctx: click.Context, survey_id: str | None, as_json: bool) -> None:
     """The nightly ingest, now: every source that changed is read, validated and stored; unchanged ones are skipped.
@@ -425,7 +497,9 @@ def run_nightly(ctx: click.Context, survey_id: str | None, as_json: bool) -> Non
 
     results, error = run_once(settings_of(ctx), survey_id)
     for r in results:
-        click.echo(json.dumps(r, ensure_ascii=False, default=str) if as_json else (f"{r['status']:<9} " + counts_line(r)))
+        click.echo(
+            json.dumps(r, ensure_ascii=False, default=str) if as_json else (f"{r['status']:<9} " + counts_line(r))
+        )
     if not results and not as_json:
         click.echo("No sources: put answer sheets in the inbox, or add [[sources]] to bfs.toml.")
     fail_on_bad(results)
@@ -479,5 +553,8 @@ def main() -> None:
     except Exception as exc:
         if debug:
             raise
-        click.echo(f"bfs: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback, and report it.", err=True)
+        click.echo(
+            f"bfs: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback, and report it.",
+            err=True,
+        )
         sys.exit(2)

@@ -16,23 +16,51 @@ from bfs_pipeline.resources import default_surveys_dir
 # name, default, help: feeds `bfs --help` and the README's settings table.
 SETTINGS: list[tuple[str, str, str]] = [
     ("BFS_HOME", "./bfs-home", "Data folder: database, inbox, outbox, rendered reports, the local hash key."),
-    ("BFS_DATABASE_URL", "sqlite:///$BFS_HOME/bfs.sqlite3", "SQLAlchemy URL; PostgreSQL in production (postgresql+psycopg://...)."),
+    (
+        "BFS_DATABASE_URL",
+        "sqlite:///$BFS_HOME/bfs.sqlite3",
+        "SQLAlchemy URL; PostgreSQL in production (postgresql+psycopg://...).",
+    ),
     ("BFS_SURVEYS_DIR", "surveys/ of the installation", "Folder with the survey definitions (*.yaml)."),
-    ("BFS_SMTP_HOST", "(unset: write .eml files)", "SMTP server; without it reports go to $BFS_HOME/outbox as .eml files."),
+    (
+        "BFS_SMTP_HOST",
+        "(unset: write .eml files)",
+        "SMTP server; without it reports go to $BFS_HOME/outbox as .eml files.",
+    ),
     ("BFS_SMTP_PORT", "587", "SMTP port."),
     ("BFS_SMTP_USER", "", "SMTP user name (secret-free)."),
-    ("BFS_SMTP_PASSWORD", "", "SMTP password (secret: never printed or stored; prefect-secret:BLOCK reads a Prefect Secret block)."),
+    (
+        "BFS_SMTP_PASSWORD",
+        "",
+        "SMTP password (secret: never printed or stored; prefect-secret:BLOCK reads a Prefect Secret block).",
+    ),
     ("BFS_SMTP_STARTTLS", "true", "Use STARTTLS with a verified certificate; credentials are never sent without it."),
     ("BFS_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server."),
     ("BFS_REPORT_FROM", "bfs@localhost", "Sender address of the report."),
     ("BFS_REPORT_TO", "samordnare@localhost", "Recipients of the report, comma-separated."),
     ("BFS_GOOGLE_SERVICE_ACCOUNT_FILE", "", "Service-account JSON for Google Sheets (read-only scope)."),
-    ("BFS_HASH_KEY", "(generated under $BFS_HOME)", "Secret for hashing respondent e-mails (HMAC-SHA256; prefect-secret:BLOCK reads a Prefect Secret block)."),
+    (
+        "BFS_HASH_KEY",
+        "(generated under $BFS_HOME)",
+        "Secret for hashing respondent e-mails (HMAC-SHA256; prefect-secret:BLOCK reads a Prefect Secret block).",
+    ),
     ("BFS_LANG", "sv", "Language of reports and messages: sv or en."),
-    ("BFS_MIN_COVERAGE", "0.25", "Data-quality gate: the report is not sent when fewer of the roster's organisations answered (0-1)."),
-    ("BFS_ALERT_COVERAGE", "0.5", "Alert when a municipality's share of roster organisations that answered is below this (0-1)."),
+    (
+        "BFS_MIN_COVERAGE",
+        "0.25",
+        "Data-quality gate: the report is not sent when fewer of the roster's organisations answered (0-1).",
+    ),
+    (
+        "BFS_ALERT_COVERAGE",
+        "0.5",
+        "Alert when a municipality's share of roster organisations that answered is below this (0-1).",
+    ),
     ("BFS_NIGHTLY_CRON", "0 2 * * *", "When `bfs serve` runs the nightly ingest: cron, Europe/Stockholm time."),
-    ("BFS_QUARTERLY_CRON", "0 7 1 1,4,7,10 *", "When `bfs serve` runs the quarterly report (for the quarter just ended): cron, Europe/Stockholm time."),
+    (
+        "BFS_QUARTERLY_CRON",
+        "0 7 1 1,4,7,10 *",
+        "When `bfs serve` runs the quarterly report (for the quarter just ended): cron, Europe/Stockholm time.",
+    ),
 ]
 
 SECRET_PREFIX = "prefect-secret:"  # BFS_SMTP_PASSWORD=prefect-secret:NAME reads Prefect's Secret block NAME
@@ -145,7 +173,9 @@ SOURCE_KEYS = {"name", "sector", "spreadsheet", "worksheet", "survey", "wave"}
 def _sources(path: Path, raw: Any) -> tuple[SheetConfig, ...]:
     """The [[sources]] tables of bfs.toml: Google Sheets response sheets."""
     if not isinstance(raw, list):
-        raise SettingsError(f"{path}: sources must be a list of tables: write each as [[sources]] with spreadsheet = and sector =.")
+        raise SettingsError(
+            f"{path}: sources must be a list of tables: write each as [[sources]] with spreadsheet = and sector =."
+        )
     out = []
     names: set[str] = set()
     for i, item in enumerate(raw, start=1):
@@ -154,7 +184,10 @@ def _sources(path: Path, raw: Any) -> tuple[SheetConfig, ...]:
             raise SettingsError(f"{where} is not a table: write it as [[sources]].")
         unknown = set(item) - SOURCE_KEYS
         if unknown:
-            raise SettingsError(f"{where} has unknown key(s) {', '.join(sorted(unknown))}; known keys are {', '.join(sorted(SOURCE_KEYS))}.")
+            raise SettingsError(
+                f"{where} has unknown key(s) {', '.join(sorted(unknown))}; "
+                f"known keys are {', '.join(sorted(SOURCE_KEYS))}."
+            )
         if not item.get("spreadsheet"):
             raise SettingsError(f"{where} has no spreadsheet: give the response sheet's key or URL.")
         name = str(item.get("name") or item.get("sector") or f"source-{i}")

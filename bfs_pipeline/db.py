@@ -25,7 +25,10 @@ def _to_json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
-JSON_CODEC: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}  # JSON columns: orjson is several times json's speed
+JSON_CODEC: dict[str, Any] = {
+    "json_serializer": _to_json,
+    "json_deserializer": orjson.loads,
+}  # JSON columns: orjson is several times json's speed
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +36,9 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError("BFS_DATABASE_URL is not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB.") from None
+        raise StoreError(
+            "BFS_DATABASE_URL is not a database URL: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB."
+        ) from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
@@ -47,7 +52,9 @@ def make_engine(url: str) -> Engine:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB instead of 2: the hash index of a growing table stays in memory
+            cur.execute(
+                "PRAGMA cache_size=-65536"
+            )  # 64 MiB instead of 2: the hash index of a growing table stays in memory
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -55,7 +62,9 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(parsed, pool_pre_ping=True, **JSON_CODEC)
     except (ImportError, SQLAlchemyError) as exc:
-        raise StoreError(f"Cannot use database {parsed.render_as_string(hide_password=True)}: {exc}. Check BFS_DATABASE_URL.") from None
+        raise StoreError(
+            f"Cannot use database {parsed.render_as_string(hide_password=True)}: {exc}. Check BFS_DATABASE_URL."
+        ) from None
 
 
 def upgrade(engine: Engine) -> None:
@@ -71,7 +80,9 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
-        raise StoreError(f"Cannot open the database {where}: {exc.orig}. Check BFS_DATABASE_URL and that the server runs.") from None
+        raise StoreError(
+            f"Cannot open the database {where}: {exc.orig}. Check BFS_DATABASE_URL and that the server runs."
+        ) from None
 
 
 _UPGRADED: set[str] = set()

@@ -76,7 +76,9 @@ def _timestamp_text(rng: random.Random, local: dt.datetime) -> str:
     if style < 0.93:
         hour = local.hour % 12 or 12
         marker = "em" if local.hour >= 12 else "fm"
-        return local.strftime(f"%Y/%m/%d {hour}:%M:%S {marker} ") + ("CEST" if local.utcoffset() == dt.timedelta(hours=2) else "CET")
+        return local.strftime(f"%Y/%m/%d {hour}:%M:%S {marker} ") + (
+            "CEST" if local.utcoffset() == dt.timedelta(hours=2) else "CET"
+        )
     serial = (local.replace(tzinfo=None) - dt.datetime(1899, 12, 30)).total_seconds() / 86400
     return f"{serial:.6f}"
 
@@ -95,7 +97,16 @@ def _muni_text(rng: random.Random, code: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", m.name) if not unicodedata.combining(c))
 
 
-def answer_row(rng: random.Random, survey: Survey, cols: list[Column], actor: Actor, email: str, wave: str, t: int, local: dt.datetime) -> dict[str, str]:
+def answer_row(
+    rng: random.Random,
+    survey: Survey,
+    cols: list[Column],
+    actor: Actor,
+    email: str,
+    wave: str,
+    t: int,
+    local: dt.datetime,
+) -> dict[str, str]:
     """One plausible answer, keyed by column title."""
     code = actor.municipalities[0]
     falling = code == FALLING and t >= WAVES - 3
@@ -136,7 +147,15 @@ def answer_row(rng: random.Random, survey: Survey, cols: list[Column], actor: Ac
                 x = rng.uniform(0, min(hi, 40))
                 row[col.title] = str(round(x)) if q.type == "integer" else f"{x:.1f}".replace(".", ",")
         elif q.type == "text" and rng.random() < 0.3:
-            row[col.title] = rng.choice(["Mer metodstöd", "Tid för samverkan", "Utbildning för rådet", "<b>Fler möten</b> & nätverk", "=SUMMA(A1:A9)"])
+            row[col.title] = rng.choice(
+                [
+                    "Mer metodstöd",
+                    "Tid för samverkan",
+                    "Utbildning för rådet",
+                    "<b>Fler möten</b> & nätverk",
+                    "=SUMMA(A1:A9)",
+                ]
+            )
     return row
 
 
@@ -230,18 +249,24 @@ def generate(survey: Survey, folder: Path, seed: int = 42) -> dict[str, list[Pat
                 for email in actor.emails:
                     if rng.random() > (0.9 if actor.municipalities[0] != FALLING or t < WAVES - 3 else 0.75):
                         continue
-                    day = dt.datetime(year, 3 * q, 1, 8, tzinfo=tz) + dt.timedelta(days=rng.randint(0, 24), minutes=rng.randint(0, 600))
+                    day = dt.datetime(year, 3 * q, 1, 8, tzinfo=tz) + dt.timedelta(
+                        days=rng.randint(0, 24), minutes=rng.randint(0, 600)
+                    )
                     row = answer_row(rng, survey, cols, actor, email if rng.random() < 0.85 else "", wave, t, day)
                     rows.append(row)
                     if rng.random() < 0.04:  # a resubmission a few days later, with other answers
-                        later = answer_row(rng, survey, cols, actor, row[cols[1].title], wave, t, day + dt.timedelta(days=3))
+                        later = answer_row(
+                            rng, survey, cols, actor, row[cols[1].title], wave, t, day + dt.timedelta(days=3)
+                        )
                         if row[cols[1].title]:
                             rows.append(later)
             # every kind of break, spread over the waves and sectors: a few percent of rows in all
             for k, kind in enumerate(BREAKS):
                 if (k + t * 3 + list(survey.sectors).index(sector)) % 16 == 0 and rows:
                     victim = rng.choice(rows)
-                    rows.insert(rng.randrange(len(rows) + 1), victim if kind == "duplicate" else _break(rng, kind, victim, cols))
+                    rows.insert(
+                        rng.randrange(len(rows) + 1), victim if kind == "duplicate" else _break(rng, kind, victim, cols)
+                    )
             suffix = ".xlsx" if sector in XLSX_SECTORS else ".csv"
             path = folder / f"{sector}-{wave}{suffix}"
             write_sheet(path, [c.title for c in cols], rows)
@@ -249,7 +274,9 @@ def generate(survey: Survey, folder: Path, seed: int = 42) -> dict[str, list[Pat
         if t == WAVES - 1:
             cols = [c for c in survey.columns("naringsliv", wave) if not (c.question and c.question.yearly)]
             extra = [
-                answer_row(rng, survey, cols, a, a.emails[0], wave, t, dt.datetime(year, 3 * q, 20, 9, tzinfo=tz)) for a in actors if a.sector == "naringsliv"
+                answer_row(rng, survey, cols, a, a.emails[0], wave, t, dt.datetime(year, 3 * q, 20, 9, tzinfo=tz))
+                for a in actors
+                if a.sector == "naringsliv"
             ][:3]
             path = folder / f"naringsliv-{wave}-tillagg.csv"
             write_sheet(path, [c.title for c in cols] + ["Kommentar från handläggaren"], extra)

@@ -98,13 +98,22 @@ def content_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def answer_hash(survey_id: str, sector: str, wave: str, submitted: dt.datetime, email: str | None, answers: dict[str, Any]) -> str:
+def answer_hash(
+    survey_id: str, sector: str, wave: str, submitted: dt.datetime, email: str | None, answers: dict[str, Any]
+) -> str:
     """What makes a stored answer the same answer: its survey, sector, wave, UTC time, e-mail hash and answers.
 
     orjson with sorted keys (json.dumps was a tenth of the whole ingest); migration 0005 computes the same
     for answers stored before, so keep the two in step.
     """
-    record = {"survey": survey_id, "sector": sector, "wave": wave, "submitted_at": submitted.isoformat(), "email": email, "answers": answers}
+    record = {
+        "survey": survey_id,
+        "sector": sector,
+        "wave": wave,
+        "submitted_at": submitted.isoformat(),
+        "email": email,
+        "answers": answers,
+    }
     try:
         blob = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits
@@ -129,18 +138,26 @@ def sheet_key(survey_id: str, sector: str | None, wave: str | None, fingerprint:
 
 
 def sheet_hash(batch: RawBatch, survey: Survey) -> str:
-    fingerprint = batch.fingerprint or content_hash({"header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows})
+    fingerprint = batch.fingerprint or content_hash(
+        {"header": batch.header, "rows": batch.rows, "rownums": batch.sheet_rows}
+    )
     return sheet_key(survey.id, batch.sector, batch.wave, fingerprint)
 
 
 def unchanged_since(engine: Engine, batch: RawBatch | tuple[str, str], survey: Survey) -> int | None:
-    """The run that already read this very sheet (same source, same content), if any; (source, sheet key) may stand for the batch."""
+    """The run that already read this very sheet (same source, same content), if any.
+
+    A (source, sheet key) pair may stand for the batch.
+    """
     source, key = (batch.source, sheet_hash(batch, survey)) if isinstance(batch, RawBatch) else batch
     return _last_run(engine, source, key)
 
 
 def unread_since(engine: Engine, source: Source, survey: Survey) -> int | None:
-    """The run that read this source's present content, told by its fingerprint alone (no parsing); None where it has none."""
+    """The run that read this source's present content, told by its fingerprint alone (no parsing).
+
+    None where the source has no fingerprint.
+    """
     digest = source.fingerprint()
     if digest is None:
         return None
@@ -152,7 +169,11 @@ def _last_run(engine: Engine, source: str, key: str) -> int | None:
     with Session(engine) as s:
         return s.scalar(
             select(IngestRun.id)
-            .where(IngestRun.source == source, IngestRun.sheet_hash == key, IngestRun.status.in_((RunStatus.OK, RunStatus.HELD)))
+            .where(
+                IngestRun.source == source,
+                IngestRun.sheet_hash == key,
+                IngestRun.status.in_((RunStatus.OK, RunStatus.HELD)),
+            )
             .order_by(IngestRun.id.desc())
             .limit(1)
         )
@@ -177,7 +198,12 @@ def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
 def previous_rows(engine: Engine, source: str) -> int | None:
     """How many rows the source had at its last successful read."""
     with Session(engine) as s:
-        return s.scalar(select(IngestRun.rows_seen).where(IngestRun.source == source, IngestRun.status == RunStatus.OK).order_by(IngestRun.id.desc()).limit(1))
+        return s.scalar(
+            select(IngestRun.rows_seen)
+            .where(IngestRun.source == source, IngestRun.status == RunStatus.OK)
+            .order_by(IngestRun.id.desc())
+            .limit(1)
+        )
 
 
 SHRINK_MIN_ROWS = 10  # below this a sheet is too small to judge
@@ -185,7 +211,7 @@ SHRINK_RATIO = 0.5
 
 
 def shrink_guard(engine: Engine, batch: RawBatch) -> str | None:
-    """A reason to hold a Google sheet that has lost most of its rows since its last pull (rows deleted or a wrong tab)."""
+    """A reason to hold a Google sheet that lost most of its rows since its last pull (rows deleted or a wrong tab)."""
     if not batch.source.startswith("gsheet:"):
         return None
     before = previous_rows(engine, batch.source)
@@ -248,7 +274,10 @@ def ingest_batch(
     result = IngestResult.started(_start_run(engine, batch, survey), batch, survey)
     try:
         if not any(nz.clean(h) for h in batch.header):
-            raise HeaderError(f"{batch.source} is empty: it has no header row yet. Nothing was stored; check that it is the form's response sheet.")
+            raise HeaderError(
+                f"{batch.source} is empty: it has no header row yet. "
+                "Nothing was stored; check that it is the form's response sheet."
+            )
         if hold:
             raise HoldError(hold)
         header = nz.map_header(batch, survey)
@@ -265,7 +294,9 @@ def ingest_batch(
         cells = nz.answer_cells(rows, len(batch.header), header)
         live = cells.answered()
         result.blank += len(rows) - len(live)
-        quarantine, candidates = _judge(ctx, Chunk(cells.take(live), [rows[i] for i in live], [numbers[i] for i in live]))
+        quarantine, candidates = _judge(
+            ctx, Chunk(cells.take(live), [rows[i] for i in live], [numbers[i] for i in live])
+        )
         result.quarantined += len(quarantine)
         fresh = _store_chunk(engine, ctx, quarantine, candidates, result, analyze=number % 4 == 0)
         result.accepted += len(fresh)
@@ -295,7 +326,13 @@ def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderErro
             s.execute(
                 insert(QUARANTINE_TABLE),
                 [
-                    {"run_id": result.run_id, "source": batch.source, "sheet_row": n, "raw": _raw_row(batch, row), "reasons": [reason.as_json()]}
+                    {
+                        "run_id": result.run_id,
+                        "source": batch.source,
+                        "sheet_row": n,
+                        "raw": _raw_row(batch, row),
+                        "reasons": [reason.as_json()],
+                    }
                     for row, n in zip(rows, numbers, strict=True)
                 ],
             )
@@ -304,11 +341,18 @@ def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderErro
 
 
 def _store_chunk(
-    engine: Engine, ctx: SheetContext, quarantine: list[dict[str, Any]], candidates: list[dict[str, Any]], result: IngestResult, analyze: bool
+    engine: Engine,
+    ctx: SheetContext,
+    quarantine: list[dict[str, Any]],
+    candidates: list[dict[str, Any]],
+    result: IngestResult,
+    analyze: bool,
 ) -> list[dict[str, Any]]:
     """Store one chunk's verdicts in one transaction; returns the answers that were new (the others are duplicates)."""
     with Session(engine) as s, s.begin():
-        known = _existing_hashes(s, [c["content_hash"] for c in candidates])  # earlier chunks are committed: the database knows them
+        known = _existing_hashes(
+            s, [c["content_hash"] for c in candidates]
+        )  # earlier chunks are committed: the database knows them
         fresh = []
         for c in candidates:
             if c["content_hash"] in known:
@@ -324,7 +368,9 @@ def _store_chunk(
             if engine.dialect.name == "postgresql" and analyze:
                 s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
             _settle_resubmissions(s, ctx.survey.id, unsettled)
-        s.execute(update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen))  # progress, for `bfs status`
+        s.execute(
+            update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen)
+        )  # progress, for `bfs status`
     return fresh
 
 
@@ -341,7 +387,14 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[
         fails = failures.get(pos)
         reasons = validation.reasons_for(fails, rows.row(pos), header.columns, survey, ctx.lang) if fails else []
         if pos in rows.extra:
-            reasons.append(validation.Reason(f"(kolumn {len(batch.header) + 1}+)", rows.extra[pos], "extra_cells", validation.message("extra_cells", ctx.lang)))
+            reasons.append(
+                validation.Reason(
+                    f"(kolumn {len(batch.header) + 1}+)",
+                    rows.extra[pos],
+                    "extra_cells",
+                    validation.message("extra_cells", ctx.lang),
+                )
+            )
         sector = prepared.sectors[pos]
         submitted = prepared.submitted[pos]
         if reasons or sector is None or submitted is None:
@@ -418,9 +471,9 @@ def _settle_resubmissions(s: Session, survey_id: str, groups: set[tuple[str, str
     found: dict[tuple[str, str], list[Any]] = {}
     for start in range(0, len(respondents), CHUNK):
         rows = s.execute(
-            select(Response.id, Response.wave, Response.respondent_key, Response.submitted_at, Response.is_current).where(
-                Response.survey_id == survey_id, Response.respondent_key.in_(respondents[start : start + CHUNK])
-            )
+            select(
+                Response.id, Response.wave, Response.respondent_key, Response.submitted_at, Response.is_current
+            ).where(Response.survey_id == survey_id, Response.respondent_key.in_(respondents[start : start + CHUNK]))
         ).all()
         for r in rows:
             if (r.wave, r.respondent_key) in groups:

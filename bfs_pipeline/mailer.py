@@ -81,7 +81,9 @@ def report_key(report: Report) -> str:
     return f"{report.survey_id}:{report.period}:{report.lang}"
 
 
-def _claim(engine: Engine, report: Report, recipient: str, message_id: str, transport: Transport) -> tuple[Delivery | None, bool]:
+def _claim(
+    engine: Engine, report: Report, recipient: str, message_id: str, transport: Transport
+) -> tuple[Delivery | None, bool]:
     """Move the (report, recipient) row to 'sending' unless it was delivered or waits for a person.
 
     Returns the row and whether this call claimed it; a row left in 'sending' by a crash is never claimed again.
@@ -90,20 +92,35 @@ def _claim(engine: Engine, report: Report, recipient: str, message_id: str, tran
     with Session(engine) as s, s.begin():
         row = s.scalars(select(Delivery).where(Delivery.report_key == key, Delivery.recipient == recipient)).first()
         if row is None:
-            row = Delivery(report_key=key, period=report.period, recipient=recipient, message_id=message_id, state=DeliveryState.PENDING, transport=transport)
+            row = Delivery(
+                report_key=key,
+                period=report.period,
+                recipient=recipient,
+                message_id=message_id,
+                state=DeliveryState.PENDING,
+                transport=transport,
+            )
             s.add(row)
             try:
                 s.flush()
             except IntegrityError:
                 return None, False  # someone else is sending it right now
-        if row.state in DONE or row.state in HOLD or (row.state == DeliveryState.WRITTEN and transport == Transport.FILE):
+        if (
+            row.state in DONE
+            or row.state in HOLD
+            or (row.state == DeliveryState.WRITTEN and transport == Transport.FILE)
+        ):
             s.expunge(row)
             return row, False
         claimed = s.execute(
             update(Delivery)
             .where(Delivery.id == row.id, Delivery.state == row.state)
             .values(
-                state=DeliveryState.SENDING, transport=transport, attempts=Delivery.attempts + 1, data_hash=report.data_hash, updated_at=dt.datetime.now(dt.UTC)
+                state=DeliveryState.SENDING,
+                transport=transport,
+                attempts=Delivery.attempts + 1,
+                data_hash=report.data_hash,
+                updated_at=dt.datetime.now(dt.UTC),
             )
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -113,9 +130,15 @@ def _claim(engine: Engine, report: Report, recipient: str, message_id: str, tran
         return row, True
 
 
-def _settle(engine: Engine, delivery_id: int, state: DeliveryState, error: str | None = None, path: str | None = None) -> None:
+def _settle(
+    engine: Engine, delivery_id: int, state: DeliveryState, error: str | None = None, path: str | None = None
+) -> None:
     with Session(engine) as s, s.begin():
-        s.execute(update(Delivery).where(Delivery.id == delivery_id).values(state=state, error=error, path=path, updated_at=dt.datetime.now(dt.UTC)))
+        s.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(state=state, error=error, path=path, updated_at=dt.datetime.now(dt.UTC))
+        )
 
 
 def _safe_name(text: str) -> str:
@@ -151,15 +174,22 @@ def smtp_send(settings: Settings, msg: EmailMessage) -> None:
             smtp.ehlo()
             if settings.smtp_starttls:
                 if not smtp.has_extn("starttls"):
-                    raise NotHandedOver(f"{where} does not offer STARTTLS: set BFS_SMTP_STARTTLS=false only for a server on a trusted network.")
+                    raise NotHandedOver(
+                        f"{where} does not offer STARTTLS: "
+                        "set BFS_SMTP_STARTTLS=false only for a server on a trusted network."
+                    )
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if settings.smtp_user:
                 if not settings.smtp_starttls:
-                    raise NotHandedOver("refusing to send the SMTP password without STARTTLS: set BFS_SMTP_STARTTLS=true.")
+                    raise NotHandedOver(
+                        "refusing to send the SMTP password without STARTTLS: set BFS_SMTP_STARTTLS=true."
+                    )
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
         except ssl.SSLCertVerificationError as exc:
-            raise NotHandedOver(f"the certificate of {where} cannot be verified ({exc.verify_message}): fix the server's certificate") from None
+            raise NotHandedOver(
+                f"the certificate of {where} cannot be verified ({exc.verify_message}): fix the server's certificate"
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise NotHandedOver(f"{where} refused the session before the message was sent: {exc}") from None
         smtp.send_message(msg)
@@ -193,7 +223,9 @@ def release(engine: Engine, delivery_id: int) -> dict[str, str]:
         if d is None:
             raise DeliveryError(f"No outbox message {delivery_id}: see bfs outbox list.")
         if d.state not in (DeliveryState.UNCERTAIN, DeliveryState.FAILED, DeliveryState.SENDING):
-            raise DeliveryError(f"Outbox message {delivery_id} is {d.state}: only uncertain or failed messages are sent again.")
+            raise DeliveryError(
+                f"Outbox message {delivery_id} is {d.state}: only uncertain or failed messages are sent again."
+            )
         d.state, d.error = DeliveryState.PENDING, None
         survey_id, period, lang = d.report_key.split(":")
         return {"survey_id": survey_id, "period": period, "lang": lang, "recipient": d.recipient}
@@ -208,7 +240,9 @@ def gate(report: Report, min_coverage: float) -> None:
         )
 
 
-def deliver(engine: Engine, settings: Settings, report: Report, recipients: tuple[str, ...] | None = None) -> list[Outcome]:
+def deliver(
+    engine: Engine, settings: Settings, report: Report, recipients: tuple[str, ...] | None = None
+) -> list[Outcome]:
     """Send (SMTP configured) or write to the outbox folder; a (report, recipient) already delivered is skipped."""
     gate(report, settings.min_coverage)
     transport = Transport.SMTP if settings.smtp_host else Transport.FILE
@@ -221,7 +255,11 @@ def deliver(engine: Engine, settings: Settings, report: Report, recipients: tupl
             out.append(Outcome(recipient, DeliveryState.BUSY, transport, mid))
             continue
         if not claimed:
-            out.append(Outcome(recipient, DeliveryState(row.state), Transport(row.transport), row.message_id, row.path, row.error))
+            out.append(
+                Outcome(
+                    recipient, DeliveryState(row.state), Transport(row.transport), row.message_id, row.path, row.error
+                )
+            )
             continue
         if transport == Transport.FILE:
             name = f"{report.period}-{report.lang}-{_safe_name(recipient)}.eml"
@@ -234,7 +272,10 @@ def deliver(engine: Engine, settings: Settings, report: Report, recipients: tupl
             smtp_send(settings, msg)
         except smtplib.SMTPResponseException as exc:
             state = DeliveryState.PENDING if 400 <= exc.smtp_code < 500 else DeliveryState.FAILED
-            error = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
+            error = (
+                f"{exc.smtp_code} "
+                f"{exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [c for c, _ in exc.recipients.values()]
             state = DeliveryState.PENDING if all(400 <= c < 500 for c in codes) else DeliveryState.FAILED
@@ -242,7 +283,10 @@ def deliver(engine: Engine, settings: Settings, report: Report, recipients: tupl
         except NotHandedOver as exc:
             state, error = DeliveryState.PENDING, str(exc)
         except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
-            state, error = DeliveryState.UNCERTAIN, f"the connection ended before the server confirmed ({exc}); the message may have arrived"
+            state, error = (
+                DeliveryState.UNCERTAIN,
+                f"the connection ended before the server confirmed ({exc}); the message may have arrived",
+            )
         archived = (
             str(write_eml(msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml"))
             if state == DeliveryState.SENT

@@ -26,7 +26,9 @@ def wave_range(last: str, count: int) -> list[str]:
 
 def explode_municipalities(responses: pd.DataFrame, municipality_question: str, county: str) -> pd.DataFrame:
     """One row per response × municipality it names; 'the whole county' gives the county code only."""
-    out = responses.assign(municipality=[a.get(municipality_question) or None for a in responses["answers"]]).explode("municipality")
+    out = responses.assign(municipality=[a.get(municipality_question) or None for a in responses["answers"]]).explode(
+        "municipality"
+    )
     out = out[out["municipality"].notna() & (out["municipality"] != county)]
     if out.index.has_duplicates:  # a response naming a municipality twice counts there once
         out = out[~pd.MultiIndex.from_arrays([out.index, out["municipality"]]).duplicated()]
@@ -51,14 +53,19 @@ def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int
     try:  # each distinct answer converted once: 200 000 answers hold a handful of distinct values
         codes, uniques = pd.factorize(raw.to_numpy(dtype=object).ravel(), use_na_sentinel=True)
         numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype="float64")
-        vals = pd.DataFrame(np.where(codes >= 0, numbers[codes], np.nan).reshape(raw.shape), columns=raw.columns, index=raw.index)
+        vals = pd.DataFrame(
+            np.where(codes >= 0, numbers[codes], np.nan).reshape(raw.shape), columns=raw.columns, index=raw.index
+        )
     except TypeError:  # an unhashable answer (a list where a number belongs): convert cell by cell
         vals = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
     return vals.where((vals >= lo) & (vals <= hi))
 
 
 def _summarise(values: pd.DataFrame, keys: pd.DataFrame, high: int, min_n: int) -> pd.DataFrame:
-    """Per (keys, item): n answers scored, share at `high` or above, mean; cells under min_n suppressed. Grouped wide, then stacked."""
+    """Per (keys, item): n answers scored, share at `high` or above, mean; cells under min_n suppressed.
+
+    Grouped wide, then stacked.
+    """
     cols = list(keys.columns)
     by = [keys[c] for c in cols]
     n = values.notna().groupby(by).sum()
@@ -85,7 +92,10 @@ def need_table(
     min_n: int = MIN_N,
     exploded: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per (municipality, wave, item): n, share answering the top two points, mean, suppressed; county rows use the county code."""
+    """Per (municipality, wave, item): n, share answering the top two points, mean, suppressed.
+
+    County rows use the county code.
+    """
     high = points[1] - 1
     cols = ["municipality", "wave", "item", "n", "share_high", "mean", "suppressed"]
     if responses.empty:
@@ -115,7 +125,7 @@ def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -
 
 
 def with_change(table: pd.DataFrame, keys: Sequence[str], value: str, back: int = 1) -> pd.DataFrame:
-    """Add `{value}_prev` and `{value}_change` against the wave `back` quarters earlier (NaN where either is missing)."""
+    """Add `{value}_prev` and `{value}_change` against the wave `back` quarters earlier (NaN if either is missing)."""
     out = table.copy()
     earlier = table[[*keys, "wave", value]].copy()
     earlier["wave"] = earlier["wave"].map({w: prev_wave(w, -back) for w in earlier["wave"].unique()})
@@ -125,7 +135,9 @@ def with_change(table: pd.DataFrame, keys: Sequence[str], value: str, back: int 
     return out
 
 
-def coverage(responses: pd.DataFrame, municipality_question: str, county: str, wave: str, min_n: int = MIN_N) -> pd.DataFrame:
+def coverage(
+    responses: pd.DataFrame, municipality_question: str, county: str, wave: str, min_n: int = MIN_N
+) -> pd.DataFrame:
     """Respondents per municipality × sector in a wave; counts below min_n suppressed."""
     w = responses[responses["wave"] == wave]
     per_m = explode_municipalities(w, municipality_question, county) if not w.empty else w.assign(municipality=[])
@@ -158,7 +170,10 @@ def need_index(
     min_n: int = MIN_N,
     exploded: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per (municipality, wave): the share of 4–5 over all need answers pooled; n = respondents, answers = pooled answers."""
+    """Per (municipality, wave): the share of 4–5 over all need answers pooled.
+
+    n = respondents, answers = pooled answers.
+    """
     cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
     if responses.empty:
         return pd.DataFrame(columns=cols)
@@ -170,7 +185,12 @@ def need_index(
             continue
         vals = item_values(frame, items, points)
         df = pd.DataFrame(
-            {"municipality": frame["municipality"], "wave": frame["wave"], "answered": vals.notna().sum(axis=1), "high": (vals >= high).sum(axis=1)}
+            {
+                "municipality": frame["municipality"],
+                "wave": frame["wave"],
+                "answered": vals.notna().sum(axis=1),
+                "high": (vals >= high).sum(axis=1),
+            }
         )
         g = df.groupby(["municipality", "wave"])
         part = pd.DataFrame({"n": g.size(), "answers": g["answered"].sum(), "high": g["high"].sum()}).reset_index()
@@ -192,8 +212,10 @@ def noise(p1: float, n1: float, p2: float, n2: float) -> float:
     return float(2 * np.sqrt(var(p1, n1) + var(p2, n2)))
 
 
-def roster_coverage(responses: pd.DataFrame, roster: pd.DataFrame, wave: str, key: Callable[[str], str]) -> pd.DataFrame:
-    """Per (municipality, sector): organisations expected (roster), answered in the wave, the rate, who did not answer."""
+def roster_coverage(
+    responses: pd.DataFrame, roster: pd.DataFrame, wave: str, key: Callable[[str], str]
+) -> pd.DataFrame:
+    """Per (municipality, sector): organisations expected (roster), answered in the wave, rate, who did not answer."""
     cols = ["municipality", "sector", "expected", "answered", "rate", "missing"]
     if roster.empty:
         return pd.DataFrame(columns=cols)
@@ -203,7 +225,9 @@ def roster_coverage(responses: pd.DataFrame, roster: pd.DataFrame, wave: str, ke
     for a in roster.itertuples():
         did = (a.name_key, a.sector) in answered
         for m in a.municipalities:
-            r = rows.setdefault((m, a.sector), {"municipality": m, "sector": a.sector, "expected": 0, "answered": 0, "missing": []})
+            r = rows.setdefault(
+                (m, a.sector), {"municipality": m, "sector": a.sector, "expected": 0, "answered": 0, "missing": []}
+            )
             r["expected"] += 1
             if did:
                 r["answered"] += 1
@@ -215,11 +239,21 @@ def roster_coverage(responses: pd.DataFrame, roster: pd.DataFrame, wave: str, ke
 
 
 def latest_answers(
-    responses: pd.DataFrame, sector: str, questions: Sequence[str], period: str, municipality_question: str, county: str, window: int = 4
+    responses: pd.DataFrame,
+    sector: str,
+    questions: Sequence[str],
+    period: str,
+    municipality_question: str,
+    county: str,
+    window: int = 4,
 ) -> pd.DataFrame:
-    """Per municipality, each question's newest answer from the sector within the last `window` waves up to the period."""
+    """Per municipality, each question's newest answer from the sector in the last `window` waves up to the period."""
     waves = set(wave_range(period, window))
-    r = responses[(responses["sector"] == sector) & (responses["wave"].isin(waves))] if not responses.empty else responses
+    r = (
+        responses[(responses["sector"] == sector) & (responses["wave"].isin(waves))]
+        if not responses.empty
+        else responses
+    )
     if r.empty:
         return pd.DataFrame(columns=["municipality", *questions])
     per_m = explode_municipalities(r, municipality_question, county).sort_values(["wave", "submitted_at"])

@@ -40,7 +40,9 @@ def clean(value: str | None) -> str:
     if value is None:
         return ""
     s = str(value)
-    if not s.isascii() and not unicodedata.is_normalized("NFC", s):  # both are quick checks in C; most cells need neither
+    if not s.isascii() and not unicodedata.is_normalized(
+        "NFC", s
+    ):  # both are quick checks in C; most cells need neither
         s = unicodedata.normalize("NFC", s)
     if "\x00" in s:
         s = s.replace("\x00", "")
@@ -77,7 +79,9 @@ def infer_locale(stamps: list[str], declared: str | None) -> str | None:
             continue
         a, b = int(m.group("a")), int(m.group("b"))
         day_first |= a > 12
-        month_first_seen |= b > 12 or bool(re.search(r"\b[AP]\.?M\.?\s*$", AMPM_TAIL.sub("", clean(text)), re.IGNORECASE))
+        month_first_seen |= b > 12 or bool(
+            re.search(r"\b[AP]\.?M\.?\s*$", AMPM_TAIL.sub("", clean(text)), re.IGNORECASE)
+        )
     if day_first and not month_first_seen:
         return "sv-SE"
     if month_first_seen and not day_first:
@@ -247,7 +251,9 @@ class HeaderMap:
 class HeaderDescription:
     """What a sheet's titles are in a survey's form, before any judgement: what maps, what does not, what is missing."""
 
-    entries: list[tuple[int, str, Column | None]]  # (sheet column, cleaned title, the form's column or None), ignored ones left out
+    entries: list[
+        tuple[int, str, Column | None]
+    ]  # (sheet column, cleaned title, the form's column or None), ignored ones left out
     missing: list[Column]  # required columns of the form that no title names
 
     @property
@@ -278,7 +284,11 @@ def describe_header(titles: list[str], survey: Survey, sector: str | None, wave:
             col = next(c for c in every if c.type == "sector")
         entries.append((i, title, col))
     found = {c.question_id or c.type for _, _, c in entries if c is not None}
-    missing = [c for c in (every if sector is None else form) if c.required and c.type != "sector" and (c.question_id or c.type) not in found]
+    missing = [
+        c
+        for c in (every if sector is None else form)
+        if c.required and c.type != "sector" and (c.question_id or c.type) not in found
+    ]
     return HeaderDescription(entries, missing)
 
 
@@ -294,7 +304,10 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
     for i, title, col in described.entries:
         if not title:
             if i in filled:
-                raise HeaderError(f"Column {i + 1} has answers but no title {where}. Give it the question's title from `bfs survey codebook {survey.id}`.")
+                raise HeaderError(
+                    f"Column {i + 1} has answers but no title {where}. "
+                    f"Give it the question's title from `bfs survey codebook {survey.id}`."
+                )
             continue
         if col is None:
             other = elsewhere.get(key(title))
@@ -304,11 +317,14 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
                     f"Ingest the sheet with --sector {other.question.sector}, or remove the column."
                 )
             raise HeaderError(
-                f'Survey "{survey.id}" has no column "{title}" {where}. Add it to the wave\'s columns in {survey.path.name}, or list it under ignore_columns.'
+                f'Survey "{survey.id}" has no column "{title}" {where}. '
+                f"Add it to the wave's columns in {survey.path.name}, or list it under ignore_columns."
             )
         ident = col.question_id or col.type
         if ident in seen:
-            raise HeaderError(f'Column "{title}" {where} appears twice (columns {seen[ident] + 1} and {i + 1}). Remove one of them.')
+            raise HeaderError(
+                f'Column "{title}" {where} appears twice (columns {seen[ident] + 1} and {i + 1}). Remove one of them.'
+            )
         seen[ident] = i
         positions[i] = col
     has_sector_col = any(c.type == "sector" for c in positions.values())
@@ -318,10 +334,15 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
             f'name the file after the sector (kommun-2026-Q1.csv), or add the column "{survey.meta["sector"]["sv"]}".'
         )
     for c in described.missing:
-        raise HeaderError(f'{batch.source} lacks the required column "{c.title}" (row 1). Add it, or export the sheet again from the form.')
+        raise HeaderError(
+            f'{batch.source} lacks the required column "{c.title}" (row 1). '
+            "Add it, or export the sheet again from the form."
+        )
     form = survey.columns(sector, batch.wave)
     found = {c.question_id or c.type for c in positions.values()}
-    return HeaderMap(columns=[c for c in form if (c.question_id or c.type) in found], positions=positions, sector=sector)
+    return HeaderMap(
+        columns=[c for c in form if (c.question_id or c.type) in found], positions=positions, sector=sector
+    )
 
 
 META = ("timestamp", "email")  # columns that alone do not make a row an answer
@@ -359,7 +380,10 @@ class Cells:
 
 
 def answer_cells(rows: list[list[str]], width: int, header: HeaderMap) -> Cells:
-    """Rows' cells by column (width: the header's), each distinct text cleaned once: answer sheets repeat their choices thousands of times."""
+    """Rows' cells by column (width: the header's), each distinct text cleaned once.
+
+    Answer sheets repeat their choices thousands of times.
+    """
     extra: dict[int, str] = {}
     for n, row in enumerate(rows):
         if len(row) > width:
@@ -370,7 +394,11 @@ def answer_cells(rows: list[list[str]], width: int, header: HeaderMap) -> Cells:
         return Cells({}, extra, len(rows))
     idents = [col.question_id or col.type for col in header.positions.values()]
     last = max(header.positions) + 1
-    padded = rows if all(len(r) >= last for r in rows) else [r if len(r) >= last else [*r, *[""] * (last - len(r))] for r in rows]
+    padded = (
+        rows
+        if all(len(r) >= last for r in rows)
+        else [r if len(r) >= last else [*r, *[""] * (last - len(r))] for r in rows]
+    )
     pick = operator.itemgetter(*header.positions)
     picked = map(pick, padded) if len(idents) > 1 else ((pick(r),) for r in padded)
     columns: dict[str, list[str]] = {}

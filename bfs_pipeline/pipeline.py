@@ -59,10 +59,14 @@ def ingest_one(
 ) -> IngestResult:
     """Ingest one batch, holding a sheet that is empty or suddenly far shorter than its previous pull."""
     key = hash_key(settings.hash_key, settings.home)
-    return ingest_batch(engine, batch, survey, key, settings.lang, skip_unchanged, hold=shrink_guard(engine, batch), on_chunk=on_chunk)
+    return ingest_batch(
+        engine, batch, survey, key, settings.lang, skip_unchanged, hold=shrink_guard(engine, batch), on_chunk=on_chunk
+    )
 
 
-def pull(engine: Engine, survey: Survey | None, source: Source, skip_unchanged: bool = True, catch: bool = True) -> RawBatch | IngestResult:
+def pull(
+    engine: Engine, survey: Survey | None, source: Source, skip_unchanged: bool = True, catch: bool = True
+) -> RawBatch | IngestResult:
     """Read one source: its batch, or a settled result (unchanged since its last run, or failed with its reason).
 
     A file whose bytes have not changed is not even parsed. With catch false, a SourceError is raised (a Prefect
@@ -172,7 +176,9 @@ def check_source(survey: Survey | None, source: Source) -> SourceCheck:
         return entry
     entry.readable, entry.rows, entry.sector, entry.wave = True, batch.row_count(), batch.sector, batch.wave
     entry.timezone = batch.timezone or survey.timezone
-    described = nz.describe_header(batch.header, survey, batch.sector if batch.sector in survey.sectors else None, batch.wave)
+    described = nz.describe_header(
+        batch.header, survey, batch.sector if batch.sector in survey.sectors else None, batch.wave
+    )
     entry.columns = [{"title": t, "question_id": c.question_id, "type": c.type} for _, t, c in described.mapped]
     entry.unmapped = described.unmapped
     entry.missing = [c.title for c in described.missing]
@@ -184,7 +190,9 @@ def check_source(survey: Survey | None, source: Source) -> SourceCheck:
     return entry
 
 
-def render(settings: Settings, period: str, lang: str | None = None, survey_id: str | None = None, out: Path | None = None) -> Report:
+def render(
+    settings: Settings, period: str, lang: str | None = None, survey_id: str | None = None, out: Path | None = None
+) -> Report:
     """Build the period's report and write its HTML and text under out (default BFS_HOME/reports/PERIOD)."""
     from bfs_pipeline.roster import roster_frame
 
@@ -197,7 +205,7 @@ def render(settings: Settings, period: str, lang: str | None = None, survey_id: 
             period,
             lang or settings.lang,
             roster=roster_frame(engine, county=survey.county),
-            min_coverage=settings.alert_coverage,
+            alert_coverage=settings.alert_coverage,
         )
     write_report(report, out or settings.reports_dir / period)
     return report
@@ -227,7 +235,7 @@ def retry_pending(settings: Settings) -> list[Outcome]:
 
 
 def resend(settings: Settings, delivery_id: int) -> list[Outcome]:
-    """Send one uncertain or failed message again (`bfs outbox resend`): released, rendered anew, delivered once more."""
+    """Resend one uncertain or failed message (`bfs outbox resend`): released, rendered anew, delivered once more."""
     from bfs_pipeline.mailer import release
 
     with database(settings) as engine:
@@ -242,4 +250,16 @@ def send(settings: Settings, report: Report, recipients: tuple[str, ...] | None 
         return deliver(engine, settings, report, recipients or survey_for(settings, report.survey_id).report_to or None)
 
 
-__all__ = ["SourceError", "database", "ingest_files", "ingest_one", "ingest_source", "nightly", "open_store", "pull", "render", "send", "survey_for"]
+__all__ = [
+    "SourceError",
+    "database",
+    "ingest_files",
+    "ingest_one",
+    "ingest_source",
+    "nightly",
+    "open_store",
+    "pull",
+    "render",
+    "send",
+    "survey_for",
+]

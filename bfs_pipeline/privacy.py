@@ -18,7 +18,8 @@ def hash_key(configured: str | None, home: Path, create: bool = True) -> bytes:
     if configured:
         if len(configured) < 16:
             raise SettingsError(
-                "BFS_HASH_KEY is shorter than 16 characters: use a long random secret (python -c 'import secrets; print(secrets.token_hex(32))')."
+                "BFS_HASH_KEY is shorter than 16 characters: use a long random secret "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         return configured.encode("utf-8")
     path = home / KEY_FILE

@@ -43,7 +43,10 @@ def _read(name: str) -> list[dict[str, str]]:
 
 @cache
 def counties() -> dict[str, County]:
-    return {r["county_code"]: County(r["county_code"], r["county_name"], r["county_name_short"]) for r in _read("counties.csv")}
+    return {
+        r["county_code"]: County(r["county_code"], r["county_name"], r["county_name_short"])
+        for r in _read("counties.csv")
+    }
 
 
 @cache
@@ -106,7 +109,11 @@ def match_municipality(value: str, county_code: str) -> Match:
     if len(inside) > 1:
         return Match(None, "ambiguous_municipality", f"{value} ({', '.join(inside)})")
     folded = fold(raw.removesuffix(" kommun").removesuffix("s"))
-    candidates = {m.code for m in county_municipalities(county_code) if fold(m.name) in (fold(raw), folded) or fold(m.official_name) == fold(raw)}
+    candidates = {
+        m.code
+        for m in county_municipalities(county_code)
+        if fold(m.name) in (fold(raw), folded) or fold(m.official_name) == fold(raw)
+    }
     if len(candidates) == 1:
         return Match(candidates.pop())
     if len(candidates) > 1:

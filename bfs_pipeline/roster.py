@@ -39,7 +39,10 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
     for field, names in COLUMNS.items():
         hit = next((i for i, t in enumerate(titles) if t in names), None)
         if hit is None and field in ("name", "sector", "municipalities"):
-            raise SourceError(f"{path} has no column {names[0]!r} (row 1). The roster needs the columns organisation, sektor, kommun (and optionally kontakt).")
+            raise SourceError(
+                f"{path} has no column {names[0]!r} (row 1). "
+                "The roster needs the columns organisation, sektor, kommun (and optionally kontakt)."
+            )
         if hit is not None:
             where[field] = hit
     parsed = []
@@ -50,17 +53,30 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
         if not cell["name"]:
             raise SourceError(f"{path} row {n}: the organisation has no name. Fill it in or delete the row.")
         sector = cell["sector"].lower()
-        sector = next((s for s, lab in survey.sectors.items() if key(sector) in (s, key(lab.get("sv", "")), key(lab.get("en", "")))), sector)
+        sector = next(
+            (
+                s
+                for s, lab in survey.sectors.items()
+                if key(sector) in (s, key(lab.get("sv", "")), key(lab.get("en", "")))
+            ),
+            sector,
+        )
         if sector not in survey.sectors:
             raise SourceError(f"{path} row {n}: sector {cell['sector']!r} is not one of {', '.join(survey.sectors)}.")
         codes = []
         for token in [t for t in re.split(r"[;,]", cell["municipalities"]) if t.strip()]:
             m = reference.match_municipality(token, survey.county)
             if m.code is None:
-                raise SourceError(f"{path} row {n}: municipality {token.strip()!r} is not in the survey's county ({m.rule}). Write its name or code.")
+                raise SourceError(
+                    f"{path} row {n}: municipality {token.strip()!r} is not in the survey's county ({m.rule}). "
+                    "Write its name or code."
+                )
             codes.append(m.code)
         if not codes:
-            raise SourceError(f"{path} row {n}: {cell['name']} has no municipality. Name at least one, or {survey.county} for the whole county.")
+            raise SourceError(
+                f"{path} row {n}: {cell['name']} has no municipality. "
+                f"Name at least one, or {survey.county} for the whole county."
+            )
         parsed.append((cell["name"], org_key(cell["name"]), sector, codes, cell.get("contact_email") or None))
     counts = {"added": 0, "updated": 0, "inactive": 0}
     now = dt.datetime.now(dt.UTC)
@@ -75,12 +91,25 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
             if actor is None:
                 s.add(
                     Actor(
-                        county=survey.county, name=name, name_key=nkey, sector=sector, municipalities=codes, contact_email=contact, active=True, updated_at=now
+                        county=survey.county,
+                        name=name,
+                        name_key=nkey,
+                        sector=sector,
+                        municipalities=codes,
+                        contact_email=contact,
+                        active=True,
+                        updated_at=now,
                     )
                 )
                 counts["added"] += 1
             else:
-                actor.name, actor.municipalities, actor.contact_email, actor.active, actor.updated_at = name, codes, contact, True, now
+                actor.name, actor.municipalities, actor.contact_email, actor.active, actor.updated_at = (
+                    name,
+                    codes,
+                    contact,
+                    True,
+                    now,
+                )
                 counts["updated"] += 1
         for k, actor in existing.items():
             if k not in seen and actor.active:
@@ -90,7 +119,10 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
 
 
 def roster_frame(engine: Engine, active_only: bool = True, county: str | None = None) -> pd.DataFrame:
-    """The roster (one county's, or all) as a DataFrame: county, name, name_key, sector, municipalities (list), contact_email."""
+    """The roster (one county's, or all) as a DataFrame.
+
+    Columns: county, name, name_key, sector, municipalities (list), contact_email.
+    """
     with Session(engine) as s:
         q = select(Actor).order_by(Actor.county, Actor.sector, Actor.name)
         if active_only:
@@ -110,4 +142,6 @@ def roster_frame(engine: Engine, active_only: bool = True, county: str | None = 
             }
             for a in s.scalars(q)
         ]
-    return pd.DataFrame(rows, columns=["id", "county", "name", "name_key", "sector", "municipalities", "contact_email", "active"])
+    return pd.DataFrame(
+        rows, columns=["id", "county", "name", "name_key", "sector", "municipalities", "contact_email", "active"]
+    )

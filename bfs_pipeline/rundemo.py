@@ -29,11 +29,14 @@ def prepare_home(settings: Settings, fresh: bool) -> None:
     if home.exists() and any(home.iterdir()):
         if not (home / MARKER).exists() and not fresh:
             raise BfsError(
-                f"BFS_HOME {home} already holds data that the demo did not make. Run `bfs demo --fresh` to delete it and start over, "
-                "or set BFS_HOME to an empty folder."
+                f"BFS_HOME {home} already holds data that the demo did not make. "
+                "Run `bfs demo --fresh` to delete it and start over, or set BFS_HOME to an empty folder."
             )
         if not default_db and not fresh:
-            raise BfsError("The demo would empty the database in BFS_DATABASE_URL. Run `bfs demo --fresh` if that is what you want.")
+            raise BfsError(
+                "The demo would empty the database in BFS_DATABASE_URL. "
+                "Run `bfs demo --fresh` if that is what you want."
+            )
         for part in DEMO_PARTS:
             p = home / part
             if p.is_dir():
@@ -67,12 +70,19 @@ def in_process(settings: Settings) -> Iterator[tuple[Nightly, Quarterly]]:
 
     def quarterly(period: str) -> dict[str, Any]:
         rep = pipeline.render(settings, period)
-        return {"files": rep.files, "summary": rep.summary, "alerts": rep.alerts, "deliveries": [o.as_json() for o in pipeline.send(settings, rep)]}
+        return {
+            "files": rep.files,
+            "summary": rep.summary,
+            "alerts": rep.alerts,
+            "deliveries": [o.as_json() for o in pipeline.send(settings, rep)],
+        }
 
     yield nightly, quarterly
 
 
-def run_demo(settings: Settings, fresh: bool = False, runner: Runner | None = None, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+def run_demo(
+    settings: Settings, fresh: bool = False, runner: Runner | None = None, echo: Callable[[str], Any] = print
+) -> dict[str, Any]:
     """Generate the sheets, ingest them wave by wave through the nightly flow, report on the last wave.
 
     runner gives the nightly and quarterly work: the Prefect flows (flows/demo.py), by default plain calls.
@@ -88,7 +98,8 @@ def run_demo(settings: Settings, fresh: bool = False, runner: Runner | None = No
     engine.dispose()
     echo(f"Imported the actor roster {roster_file} ({counts['added']} organisations).")
     echo(
-        f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters (about 60 organisations) in {settings.home / 'demo-sheets'}"
+        f"Generated {sum(len(v) for v in staged.values())} answer sheets for {len(staged)} quarters "
+        f"(about 60 organisations) in {settings.home / 'demo-sheets'}"
     )
     settings.inbox.mkdir(parents=True, exist_ok=True)
     totals = {"rows_seen": 0, "accepted": 0, "duplicates": 0, "blank": 0, "quarantined": 0}
@@ -101,10 +112,17 @@ def run_demo(settings: Settings, fresh: bool = False, runner: Runner | None = No
             new = {k: sum(r[k] for r in results) for k in totals}
             for k in totals:
                 totals[k] += new[k]
-            held += [r for r in results if r["status"] in ("held", "failed") and r not in held and Path(r["source"]).name in {f.name for f in files}]
+            held += [
+                r
+                for r in results
+                if r["status"] in ("held", "failed")
+                and r not in held
+                and Path(r["source"]).name in {f.name for f in files}
+            ]
             echo(
-                f"  nightly ingest after {wave}: {len(results)} sheets, {new['rows_seen']} rows: {new['accepted']} accepted, "
-                f"{new['duplicates']} duplicates, {new['blank']} blank, {new['quarantined']} quarantined"
+                f"  nightly ingest after {wave}: {len(results)} sheets, {new['rows_seen']} rows: "
+                f"{new['accepted']} accepted, {new['duplicates']} duplicates, {new['blank']} blank, "
+                f"{new['quarantined']} quarantined"
             )
         out = quarterly(demo.LAST_WAVE)
     for r in held:

@@ -16,11 +16,19 @@ def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
     """The responses that count now (one per respondent and wave), with their answers as a dict column."""
     with Session(engine) as s:
         rows = s.execute(
-            select(Response.id, Response.sector, Response.wave, Response.organisation, Response.submitted_at, Response.answers, Response.content_hash).where(
-                Response.survey_id == survey_id, Response.is_current.is_(True)
-            )
+            select(
+                Response.id,
+                Response.sector,
+                Response.wave,
+                Response.organisation,
+                Response.submitted_at,
+                Response.answers,
+                Response.content_hash,
+            ).where(Response.survey_id == survey_id, Response.is_current.is_(True))
         ).all()
-    return pd.DataFrame(rows, columns=["id", "sector", "wave", "organisation", "submitted_at", "answers", "content_hash"])
+    return pd.DataFrame(
+        rows, columns=["id", "sector", "wave", "organisation", "submitted_at", "answers", "content_hash"]
+    )
 
 
 def latest_runs(s: Session) -> Any:
@@ -36,7 +44,17 @@ def quarantine_rows(engine: Engine, run_id: int | None = None) -> list[dict[str,
             q = q.where(QuarantinedRow.run_id == run_id)
         else:
             q = q.where(QuarantinedRow.run_id.in_(latest_runs(s)))
-        return [{"id": r.id, "run_id": r.run_id, "source": r.source, "sheet_row": r.sheet_row, "reasons": r.reasons, "raw": r.raw} for r in s.scalars(q)]
+        return [
+            {
+                "id": r.id,
+                "run_id": r.run_id,
+                "source": r.source,
+                "sheet_row": r.sheet_row,
+                "reasons": r.reasons,
+                "raw": r.raw,
+            }
+            for r in s.scalars(q)
+        ]
 
 
 @dataclass
@@ -63,9 +81,14 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> Stor
             cond.append(Response.survey_id == survey_id)
         responses = s.scalar(select(func.count()).select_from(Response).where(*cond)) or 0
         history = s.scalar(select(func.count()).select_from(Response)) or 0
-        quarantined = s.scalar(select(func.count()).select_from(QuarantinedRow).where(QuarantinedRow.run_id.in_(latest_runs(s)))) or 0
+        quarantined = (
+            s.scalar(select(func.count()).select_from(QuarantinedRow).where(QuarantinedRow.run_id.in_(latest_runs(s))))
+            or 0
+        )
         waves = sorted(w for (w,) in s.execute(select(Response.wave).where(*cond).distinct()))
-        per_wave = {w: n for w, n in s.execute(select(Response.wave, func.count()).where(*cond).group_by(Response.wave))}
+        per_wave = {
+            w: n for w, n in s.execute(select(Response.wave, func.count()).where(*cond).group_by(Response.wave))
+        }
         outbox = {state: n for state, n in s.execute(select(Delivery.state, func.count()).group_by(Delivery.state))}
         last = s.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(runs)).all()
         return StoreStatus(

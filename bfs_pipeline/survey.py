@@ -13,7 +13,18 @@ import yaml
 from bfs_pipeline import reference
 from bfs_pipeline.errors import SurveyError
 
-QUESTION_TYPES = ("likert", "single", "multi", "integer", "number", "yesno", "text", "organisation", "municipality", "municipalities")
+QUESTION_TYPES = (
+    "likert",
+    "single",
+    "multi",
+    "integer",
+    "number",
+    "yesno",
+    "text",
+    "organisation",
+    "municipality",
+    "municipalities",
+)
 META_TYPES = ("timestamp", "email", "sector")
 LANGS = ("sv", "en")
 WAVE_RE = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -40,7 +51,9 @@ class Question:
     min: float | None = None
     max: float | None = None
     scale: str | None = None
-    scale_points: tuple[int, int] | None = None  # the Likert scale proper; other codes (9 = don't know) are valid but not scored
+    scale_points: tuple[int, int] | None = (
+        None  # the Likert scale proper; other codes (9 = don't know) are valid but not scored
+    )
     unit: str | None = None
     sector: str | None = None  # None: the common core
 
@@ -63,7 +76,12 @@ class Column:
     aliases: tuple[str, ...] = ()
 
     def as_json(self, lang: str = "sv") -> dict[str, Any]:
-        out: dict[str, Any] = {"title": self.title, "question_id": self.question_id, "type": self.type, "required": self.required}
+        out: dict[str, Any] = {
+            "title": self.title,
+            "question_id": self.question_id,
+            "type": self.type,
+            "required": self.required,
+        }
         if self.choices:
             out["choices"] = [{"code": c.code, "label": c.label(lang)} for c in self.choices]
         if self.min is not None:
@@ -103,7 +121,9 @@ class Survey:
 
     def check_sector(self, sector: str | None) -> str | None:
         if sector is not None and sector not in self.sectors:
-            raise SurveyError(f'Survey "{self.id}" has no sector {sector!r}; its sectors are {", ".join(self.sectors)}.')
+            raise SurveyError(
+                f'Survey "{self.id}" has no sector {sector!r}; its sectors are {", ".join(self.sectors)}.'
+            )
         return sector
 
     def columns(self, sector: str | None = None, wave: str | None = None, lang: str = "sv") -> list[Column]:
@@ -115,7 +135,9 @@ class Survey:
             for title, qid in w.items():
                 all_titles.setdefault(qid, []).append(title)
         cols = [
-            Column(self.meta["timestamp"][lang], None, "timestamp", True, aliases=tuple(self.meta["timestamp"].values())),
+            Column(
+                self.meta["timestamp"][lang], None, "timestamp", True, aliases=tuple(self.meta["timestamp"].values())
+            ),
             Column(self.meta["email"][lang], None, "email", False, aliases=tuple(self.meta["email"].values())),
         ]
         sector_choices = tuple(Choice(k, v) for k, v in self.sectors.items())
@@ -125,7 +147,16 @@ class Survey:
             required = q.required and (sector is not None or q.sector is None)
             cols.append(Column(title, q.id, q.type, required, q.choices, q.min, q.max, q, aliases))
             if q.type == "organisation" and sector is None:
-                cols.append(Column(self.meta["sector"][lang], None, "sector", True, sector_choices, aliases=tuple(self.meta["sector"].values())))
+                cols.append(
+                    Column(
+                        self.meta["sector"][lang],
+                        None,
+                        "sector",
+                        True,
+                        sector_choices,
+                        aliases=tuple(self.meta["sector"].values()),
+                    )
+                )
         return cols
 
 
@@ -190,23 +221,38 @@ def _choices(loc: _Loc, keys: tuple[str | int, ...], value: Any) -> tuple[Choice
 
 
 def _question(
-    loc: _Loc, keys: tuple[str | int, ...], raw: Any, scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]], sector: str | None, county: str
+    loc: _Loc,
+    keys: tuple[str | int, ...],
+    raw: Any,
+    scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]],
+    sector: str | None,
+    county: str,
 ) -> Question:
     if not isinstance(raw, dict):
         raise loc.error(keys, "is not a question", "Give it as a mapping with id, type and text.")
     qid = str(raw.get("id", ""))
     if not ID_RE.match(qid):
-        raise loc.error((*keys, "id"), f"{qid!r} is not a valid question id", "Use letters and digits, starting with a letter (B01).")
+        raise loc.error(
+            (*keys, "id"),
+            f"{qid!r} is not a valid question id",
+            "Use letters and digits, starting with a letter (B01).",
+        )
     qtype = raw.get("type")
     if qtype not in QUESTION_TYPES:
-        raise loc.error((*keys, "type"), f"question {qid} has type {qtype!r}", f"Use one of {', '.join(QUESTION_TYPES)}.")
+        raise loc.error(
+            (*keys, "type"), f"question {qid} has type {qtype!r}", f"Use one of {', '.join(QUESTION_TYPES)}."
+        )
     text = _labels(loc, (*keys, "text"), raw.get("text"))
     choices: tuple[Choice, ...] = ()
     points = None
     scale = raw.get("scale")
     if qtype == "likert":
         if scale not in scales:
-            raise loc.error((*keys, "scale"), f"question {qid} names scale {scale!r}", f"Use one of {', '.join(scales) or '(none defined under scales:)'}.")
+            raise loc.error(
+                (*keys, "scale"),
+                f"question {qid} names scale {scale!r}",
+                f"Use one of {', '.join(scales) or '(none defined under scales:)'}.",
+            )
         choices, points = scales[scale]
     elif qtype in ("single", "multi"):
         choices = _choices(loc, (*keys, "choices"), raw.get("choices"))
@@ -265,7 +311,9 @@ def _load_survey(path: Path) -> Survey:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise SurveyError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix the syntax there.") from None
+        raise SurveyError(
+            f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix the syntax there."
+        ) from None
     loc = _Loc(path, node)
     if not isinstance(data, dict):
         raise loc.error((), "is empty or not a mapping", "Start from surveys/blekinge-behov.yaml.")
@@ -275,7 +323,11 @@ def _load_survey(path: Path) -> Survey:
     sid = str(data["id"])
     county = str(data["county"]).zfill(2)
     if county not in reference.counties():
-        raise loc.error(("county",), f"{data['county']!r} is not a Swedish county code", "Use the 2-digit SCB county code, for example '10' for Blekinge.")
+        raise loc.error(
+            ("county",),
+            f"{data['county']!r} is not a Swedish county code",
+            "Use the 2-digit SCB county code, for example '10' for Blekinge.",
+        )
     scales: dict[str, tuple[tuple[Choice, ...], tuple[int, int]]] = {}
     for name, s in (data.get("scales") or {}).items():
         pts = s.get("points", [1, 5]) if isinstance(s, dict) else None
@@ -290,20 +342,33 @@ def _load_survey(path: Path) -> Survey:
         if not ID_RE.match(str(k)):
             raise loc.error(("sectors", k), f"{k!r} is not a valid sector id", "Use lower-case letters, as kommun.")
         sectors[str(k)] = _labels(loc, ("sectors", k), v)
-    core = tuple(_question(loc, ("questions", i), q, scales, None, county) for i, q in enumerate(data["questions"] or []))
+    core = tuple(
+        _question(loc, ("questions", i), q, scales, None, county) for i, q in enumerate(data["questions"] or [])
+    )
     modules: dict[str, tuple[Question, ...]] = {s: () for s in sectors}
     for s, qs in (data.get("modules") or {}).items():
         if s not in sectors:
-            raise loc.error(("modules", s), f"module for unknown sector {s!r}", f"Add it under sectors: or use one of {', '.join(sectors)}.")
+            raise loc.error(
+                ("modules", s),
+                f"module for unknown sector {s!r}",
+                f"Add it under sectors: or use one of {', '.join(sectors)}.",
+            )
         modules[s] = tuple(_question(loc, ("modules", s, i), q, scales, s, county) for i, q in enumerate(qs or []))
     all_q = list(core) + [q for qs in modules.values() for q in qs]
     ids: dict[str, Question] = {}
     for q in all_q:
         if q.id in ids:
-            raise SurveyError(f"{path}: question id {q.id} is used twice. Question ids are permanent and unique: give the new question a new id.")
+            raise SurveyError(
+                f"{path}: question id {q.id} is used twice. "
+                "Question ids are permanent and unique: give the new question a new id."
+            )
         ids[q.id] = q
     if not any(q.type == "organisation" for q in core):
-        raise loc.error(("questions",), "has no question of type organisation", "Every form asks which organisation answers: add one (id ORG).")
+        raise loc.error(
+            ("questions",),
+            "has no question of type organisation",
+            "Every form asks which organisation answers: add one (id ORG).",
+        )
     waves: dict[str, dict[str, str]] = {}
     for w, spec in (data.get("waves") or {}).items():
         if not WAVE_RE.match(str(w)):
@@ -311,7 +376,11 @@ def _load_survey(path: Path) -> Survey:
         mapping = {}
         for title, qid in ((spec or {}).get("columns") or {}).items():
             if qid not in ids:
-                raise loc.error(("waves", str(w), "columns", title), f"maps to unknown question {qid!r}", "Use an id defined under questions: or modules:.")
+                raise loc.error(
+                    ("waves", str(w), "columns", title),
+                    f"maps to unknown question {qid!r}",
+                    "Use an id defined under questions: or modules:.",
+                )
             mapping[nfc(str(title)).strip()] = str(qid)
         waves[str(w)] = mapping
     title_owner: dict[str, str] = {}
@@ -319,7 +388,10 @@ def _load_survey(path: Path) -> Survey:
         for t in [*q.text.values(), *(t for m in waves.values() for t, i in m.items() if i == q.id)]:
             key = header_key(t)
             if title_owner.get(key, q.id) != q.id:
-                raise SurveyError(f"{path}: the column title {t!r} belongs to both {title_owner[key]} and {q.id}. Give one of them another wording.")
+                raise SurveyError(
+                    f"{path}: the column title {t!r} belongs to both {title_owner[key]} and {q.id}. "
+                    "Give one of them another wording."
+                )
             title_owner.setdefault(key, q.id)
     return Survey(
         id=sid,
@@ -345,7 +417,11 @@ def _addresses(loc: _Loc, value: Any) -> tuple[str, ...]:
     out = tuple(str(a).strip() for a in items if str(a).strip())
     for a in out:
         if "@" not in a:
-            raise loc.error(("report_to",), f"{a!r} is not an e-mail address", "List the recipients' addresses, as report_to: [samordnare@lansstyrelsen.se].")
+            raise loc.error(
+                ("report_to",),
+                f"{a!r} is not an e-mail address",
+                "List the recipients' addresses, as report_to: [samordnare@lansstyrelsen.se].",
+            )
     return out
 
 
@@ -357,12 +433,16 @@ def header_key(title: str) -> str:
 def load_surveys(folder: Path) -> dict[str, Survey]:
     """Every survey in a folder, by id."""
     if not folder.is_dir():
-        raise SurveyError(f"Survey folder {folder} does not exist. Set BFS_SURVEYS_DIR to the folder with your survey files.")
+        raise SurveyError(
+            f"Survey folder {folder} does not exist. Set BFS_SURVEYS_DIR to the folder with your survey files."
+        )
     out: dict[str, Survey] = {}
     for path in sorted(folder.glob("*.y*ml")):
         s = load_survey(path)
         if s.id in out:
-            raise SurveyError(f"{path}: survey id {s.id!r} is also used by {out[s.id].path}. Give each survey its own id.")
+            raise SurveyError(
+                f"{path}: survey id {s.id!r} is also used by {out[s.id].path}. Give each survey its own id."
+            )
         out[s.id] = s
     if not out:
         raise SurveyError(f"No survey files (*.yaml) in {folder}. Copy surveys/blekinge-behov.yaml there to start.")

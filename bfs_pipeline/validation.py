@@ -21,11 +21,17 @@ ISO_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?\+00:00$"
 
 MESSAGES: dict[str, dict[str, str]] = {
     "required": {"sv": "Svar saknas på en obligatorisk fråga.", "en": "A required answer is missing."},
-    "unknown_choice": {"sv": "Svaret finns inte bland frågans svarsalternativ.", "en": "The answer is not one of the question's choices."},
+    "unknown_choice": {
+        "sv": "Svaret finns inte bland frågans svarsalternativ.",
+        "en": "The answer is not one of the question's choices.",
+    },
     "out_of_scale": {"sv": "Värdet ligger utanför frågans skala.", "en": "The value is outside the question's scale."},
     "not_a_number": {"sv": "Frågan kräver ett tal.", "en": "The question needs a number."},
     "not_integer": {"sv": "Frågan kräver ett heltal.", "en": "The question needs a whole number."},
-    "out_of_range": {"sv": "Talet ligger utanför tillåtet intervall ({min}–{max}).", "en": "The number is outside the allowed range ({min}–{max})."},
+    "out_of_range": {
+        "sv": "Talet ligger utanför tillåtet intervall ({min}–{max}).",
+        "en": "The number is outside the allowed range ({min}–{max}).",
+    },
     "not_yes_no": {"sv": "Svara ja eller nej.", "en": "Answer yes or no."},
     "unparseable_timestamp": {"sv": "Tidstämpeln kan inte tolkas.", "en": "The timestamp cannot be read."},
     "unknown_sector": {"sv": "Okänd sektor.", "en": "Unknown sector."},
@@ -41,7 +47,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv": "Namnet passar flera kommuner: {detail}. Skriv den fyrsiffriga koden.",
         "en": "The name fits several municipalities: {detail}. Write the 4-digit code.",
     },
-    "header": {"sv": "Svarsfilens rubrikrad passar inte enkäten: {detail}", "en": "The answer sheet's header does not fit the survey: {detail}"},
+    "header": {
+        "sv": "Svarsfilens rubrikrad passar inte enkäten: {detail}",
+        "en": "The answer sheet's header does not fit the survey: {detail}",
+    },
     "held": {"sv": "Bladet hölls tillbaka: {detail}", "en": "The sheet was held: {detail}"},
     "extra_cells": {"sv": "Raden har värden utanför rubrikraden.", "en": "The row has values beyond the header."},
 }
@@ -88,14 +97,18 @@ TYPED_PREFIX = {"timestamp": "ts", "integer": "int", "number": "num"}
 NUMBER_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
 OK = "ok"  # stands in the required_value column for cells that are not required
 LONG_COLUMNS = ["__pos", "ident", "required_value", "choice_key", "typed", "val", "lo", "hi"]
-Record = tuple[str | None, str | None, str | None, float | None, float | None, float | None]  # required_value, choice_key, typed, val, lo, hi
+Record = tuple[
+    str | None, str | None, str | None, float | None, float | None, float | None
+]  # required_value, choice_key, typed, val, lo, hi
 
 
-def prepare(cells: nz.Cells, columns: list[Column], survey: Survey, default_sector: str | None, tz: str, locale: str | None) -> Prepared:
-    """Parse each column's distinct texts into typed answers, and a long frame (a record per distinct cell) for the GX suite.
+def prepare(
+    cells: nz.Cells, columns: list[Column], survey: Survey, default_sector: str | None, tz: str, locale: str | None
+) -> Prepared:
+    """Parse each column's distinct texts into typed answers, and a long frame for the GX suite.
 
-    The frame holds canonical text where parsing worked and the raw text where it did not, so that the
-    suite, not this function, decides what fails.
+    The frame has a record per distinct cell: canonical text where parsing worked and the raw text where it
+    did not, so that the suite, not this function, decides what fails.
     """
     import pandas as pd
 
@@ -131,15 +144,23 @@ def prepare(cells: nz.Cells, columns: list[Column], survey: Survey, default_sect
             submitted = [typed_of[t] if t else None for t in col]
         elif c.question_id:
             qids.append(c.question_id)
-            typed.append([typed_of[t] if t else None for t in col])  # lists (multiple choice) are shared between rows, never changed
-    answers = [{q: v for q, v in zip(qids, values, strict=True) if v is not None} for values in zip(*typed, strict=True)] if typed else [{} for _ in range(n)]
+            typed.append(
+                [typed_of[t] if t else None for t in col]
+            )  # lists (multiple choice) are shared between rows, never changed
+    answers = (
+        [{q: v for q, v in zip(qids, values, strict=True) if v is not None} for values in zip(*typed, strict=True)]
+        if typed
+        else [{} for _ in range(n)]
+    )
     frame = pd.DataFrame.from_records(records, columns=LONG_COLUMNS)
     for name in ("val", "lo", "hi"):
         frame[name] = frame[name].astype("float64")
     return Prepared(frame, origin, texts, answers, submitted, sectors)
 
 
-def _parse(c: Column, text: str, index: nz.ChoiceIndex | None, survey: Survey, tz: str, locale: str | None) -> tuple[Any, list[Record]]:
+def _parse(
+    c: Column, text: str, index: nz.ChoiceIndex | None, survey: Survey, tz: str, locale: str | None
+) -> tuple[Any, list[Record]]:
     """One cell's typed value (None when it does not parse) and its records for the long frame."""
     ident = _ident(c)
     required = (text or None) if c.required else OK
@@ -152,7 +173,11 @@ def _parse(c: Column, text: str, index: nz.ChoiceIndex | None, survey: Survey, t
         assert index is not None
         codes = []
         recs: list[Record] = []
-        tokens = index.split(text) if c.type == "multi" else [(t.strip(), None) for t in re.split(r"[;,]", text) if t.strip()]
+        tokens = (
+            index.split(text)
+            if c.type == "multi"
+            else [(t.strip(), None) for t in re.split(r"[;,]", text) if t.strip()]
+        )
         for raw, code in tokens:
             if code is None and c.type == "municipalities":
                 code = index.one(raw) or reference.match_municipality(raw, survey.county).code
@@ -181,7 +206,7 @@ def _parse(c: Column, text: str, index: nz.ChoiceIndex | None, survey: Survey, t
 
 
 def expectations(columns: list[Column]) -> list[Any]:
-    """The suite, generated from the columns: value sets and patterns come from the survey, none is written per question."""
+    """The suite, built from the columns: value sets and patterns come from the survey, none is written per question."""
     import great_expectations.expectations as gxe
 
     valid: list[str] = []
@@ -193,13 +218,27 @@ def expectations(columns: list[Column]) -> list[Any]:
     typed = {"ts": ISO_UTC[1:-1], "int": nz.INTEGER_RE.pattern[1:-1], "num": NUMBER_PATTERN}
     return [
         gxe.ExpectColumnValuesToNotBeNull(column="required_value", meta={"check": "required"}),
-        gxe.ExpectColumnValuesToBeInSet(column="choice_key", value_set=sorted(set(valid)) or ["(none)"], meta={"check": "choice"}),
-        gxe.ExpectColumnValuesToMatchRegex(column="typed", regex="^(?:" + "|".join(f"{k}:{v}" for k, v in typed.items()) + ")$", meta={"check": "typed"}),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="val", column_B="lo", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}
+        gxe.ExpectColumnValuesToBeInSet(
+            column="choice_key", value_set=sorted(set(valid)) or ["(none)"], meta={"check": "choice"}
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="typed",
+            regex="^(?:" + "|".join(f"{k}:{v}" for k, v in typed.items()) + ")$",
+            meta={"check": "typed"},
         ),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="hi", column_B="val", or_equal=True, ignore_row_if="either_value_is_missing", meta={"check": "range"}
+            column_A="val",
+            column_B="lo",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta={"check": "range"},
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="hi",
+            column_B="val",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta={"check": "range"},
         ),
     ]
 
@@ -233,15 +272,23 @@ class Validator:
         self.definitions: dict[tuple[str, ...], Any] = {}
 
     def definition(self, columns: list[Column]) -> Any:
-        sig = tuple(f"{_ident(c)}:{c.type}:{c.required}:{c.min}:{c.max}:{','.join(ch.code for ch in c.choices)}" for c in columns)
+        sig = tuple(
+            f"{_ident(c)}:{c.type}:{c.required}:{c.min}:{c.max}:{','.join(ch.code for ch in c.choices)}"
+            for c in columns
+        )
         if sig not in self.definitions:
             name = f"suite-{len(self.definitions)}"
             suite = self.context.suites.add(self.gx.ExpectationSuite(name=name, expectations=expectations(columns)))
-            self.definitions[sig] = self.context.validation_definitions.add(self.gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite))
+            self.definitions[sig] = self.context.validation_definitions.add(
+                self.gx.ValidationDefinition(name=name, data=self.batch_definition, suite=suite)
+            )
         return self.definitions[sig]
 
     def failures(self, prepared: Prepared, columns: list[Column]) -> dict[int, list[tuple[str, str, str]]]:
-        """Row position -> [(ident, title, rule)] for every failing cell: GX judges each distinct cell, its verdict goes to every row holding it."""
+        """Row position -> [(ident, title, rule)] for every failing cell.
+
+        GX judges each distinct cell; its verdict goes to every row holding it.
+        """
         if prepared.frame.empty:
             return {}
         result = self.definition(columns).run(
@@ -253,16 +300,23 @@ class Validator:
         for res in result.results:
             info = res.exception_info or {}
             raised = (
-                info.get("raised_exception") if "raised_exception" in info else any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+                info.get("raised_exception")
+                if "raised_exception" in info
+                else any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
             )
             if raised:
-                raise BfsError(f"Validation could not run ({res.expectation_config.type}): {info}. This is a bug in bfs; please report it.")
+                raise BfsError(
+                    f"Validation could not run ({res.expectation_config.type}): {info}. "
+                    "This is a bug in bfs; please report it."
+                )
             if res.success:
                 continue
             check = (res.expectation_config.meta or {})["check"]
             for item in res.result.get("unexpected_index_list") or []:
                 ident, text = prepared.origin[int(item["__pos"])]
-                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(by_ident[ident].type, "unknown_choice")
+                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(
+                    by_ident[ident].type, "unknown_choice"
+                )
                 bad.setdefault(ident, {}).setdefault(text, []).append(rule)
         out: dict[int, list[tuple[str, str, str]]] = {}
         for ident, rules_of in bad.items():  # every row whose cell has a failing text fails with it
@@ -286,7 +340,9 @@ def validator() -> Validator:
         return _VALIDATOR
 
 
-def reasons_for(failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str) -> list[Reason]:
+def reasons_for(
+    failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str
+) -> list[Reason]:
     """Turn GX's failing cells into reasons a person can act on, with the value as it stood in the sheet."""
     if not failures:
         return []
@@ -303,7 +359,9 @@ def reasons_for(failures: list[tuple[str, str, str]], cells: dict[str, str], col
         detail = ""
         if c.type in ("municipality", "municipalities"):
             idx = nz.ChoiceIndex.build(c)
-            for token in [t.strip() for t in re.split(r"[;,]", raw) if t.strip()] if c.type == "municipalities" else [raw]:
+            for token in (
+                [t.strip() for t in re.split(r"[;,]", raw) if t.strip()] if c.type == "municipalities" else [raw]
+            ):
                 if idx.one(token):
                     continue
                 m = reference.match_municipality(token, survey.county)

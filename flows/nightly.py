@@ -49,7 +49,9 @@ def survey_ids(survey_id: str | None) -> list[str]:
 @task(cache_policy=NO_CACHE)
 def list_sources(survey_id: str, only: str | None, sector: str | None, wave: str | None) -> list[tuple[str, bool]]:
     """A survey's sources from the catalog, by name, each with whether it is read over the network."""
-    found = catalog.sources_for(load_settings(), pipeline.survey_for(load_settings(), survey_id), only, SheetHints(sector, wave))
+    found = catalog.sources_for(
+        load_settings(), pipeline.survey_for(load_settings(), survey_id), only, SheetHints(sector, wave)
+    )
     return [(s.name, s.kind == SourceKind.GSHEET) for s in found]
 
 
@@ -67,17 +69,26 @@ def _error_of(source: Any) -> str:
     return f"{source.name} was read although it belongs to no survey"
 
 
-def _pull(survey_id: str, names: list[str], sector: str | None, wave: str | None, catch: bool) -> list[RawBatch | IngestResult]:
+def _pull(
+    survey_id: str, names: list[str], sector: str | None, wave: str | None, catch: bool
+) -> list[RawBatch | IngestResult]:
     settings = load_settings()
     survey = pipeline.survey_for(settings, survey_id)
     hints = SheetHints(sector, wave)
     with pipeline.database(settings) as engine:
-        return [pipeline.pull(engine, survey, source, catch=catch) for name in names for source in catalog.sources_for(settings, survey, name, hints)]
+        return [
+            pipeline.pull(engine, survey, source, catch=catch)
+            for name in names
+            for source in catalog.sources_for(settings, survey, name, hints)
+        ]
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def pull_files(survey_id: str, names: list[str], sector: str | None, wave: str | None) -> list[RawBatch | IngestResult]:
-    """The inbox's files in one task (local reads are cheap): changed sheets, and results for unchanged or unreadable ones."""
+    """The inbox's files in one task (local reads are cheap).
+
+    Returns the changed sheets, and results for unchanged or unreadable ones.
+    """
     return _pull(survey_id, names, sector, wave, catch=True)
 
 
@@ -93,7 +104,9 @@ def store_sheet(survey_id: str, batch: RawBatch) -> IngestResult:
     """Validate and store one sheet unless its exact content was read before (status "unchanged")."""
     settings = load_settings()
     with pipeline.database(settings) as engine:
-        return pipeline.ingest_one(engine, settings, pipeline.survey_for(settings, survey_id), batch, skip_unchanged=True)
+        return pipeline.ingest_one(
+            engine, settings, pipeline.survey_for(settings, survey_id), batch, skip_unchanged=True
+        )
 
 
 @task(retries=1, retry_delay_seconds=60, cache_policy=NO_CACHE)
@@ -107,12 +120,17 @@ SOURCE_DEPLOYMENT = "ingest-source/ingest-source"  # flow name / deployment name
 
 
 def ingest_survey(sid: str, sector: str | None, wave: str | None, only: str | None = None) -> list[IngestResult]:
-    """One survey's sources (or only INBOX, or only one gsheet:NAME): Google sheets pulled side by side, then stored one by one."""
+    """One survey's sources (or only INBOX, or only one gsheet:NAME).
+
+    Google sheets are pulled side by side, then stored one by one.
+    """
     listed = list_sources(sid, only, sector, wave)
     files = [name for name, remote in listed if not remote]
     sheets = [name for name, remote in listed if remote]
     pulled: list[RawBatch | IngestResult] = pull_files(sid, files, sector, wave) if files else []
-    futures = [pull_sheet.submit(sid, name, sector, wave) for name in sheets]  # Sheets reads wait on the network: in threads
+    futures = [
+        pull_sheet.submit(sid, name, sector, wave) for name in sheets
+    ]  # Sheets reads wait on the network: in threads
     for name, future in zip(sheets, futures, strict=True):
         try:
             pulled.append(future.result())
@@ -139,19 +157,28 @@ def log_results(results: list[IngestResult]) -> list[dict[str, Any]]:
     out = [r.as_json() for r in results]
     failed = [r for r in results if r.status == RunStatus.FAILED]
     if failed:
-        raise SourcesFailed(f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or r.source for r in failed), out)
+        raise SourcesFailed(
+            f"{len(failed)} source(s) could not be read: " + "; ".join(r.error or r.source for r in failed), out
+        )
     return out
 
 
 @flow(name="ingest-source")
-def ingest_source(survey_id: str, source: str = INBOX, sector: str | None = None, wave: str | None = None) -> list[dict[str, Any]]:
-    """One source of one survey: the inbox folder, or a Google sheet (gsheet:NAME). What the nightly run hands out to workers."""
+def ingest_source(
+    survey_id: str, source: str = INBOX, sector: str | None = None, wave: str | None = None
+) -> list[dict[str, Any]]:
+    """One source of one survey: the inbox folder, or a Google sheet (gsheet:NAME).
+
+    What the nightly run hands out to workers.
+    """
     return log_results(ingest_survey(survey_id, sector, wave, only=source))
 
 
 @flow(name="nightly-ingest")
-def nightly_ingest(survey_id: str | None = None, sector: str | None = None, wave: str | None = None, spread: bool = False) -> list[dict[str, Any]]:
-    """Ingest every source that changed; a source that fails is reported, and fails the run, after the others are stored.
+def nightly_ingest(
+    survey_id: str | None = None, sector: str | None = None, wave: str | None = None, spread: bool = False
+) -> list[dict[str, Any]]:
+    """Ingest every source that changed; a failing source is reported, and fails the run, after the others are stored.
 
     With spread, each source becomes a run of the ingest-source deployment, so that every worker of the
     pool can take one; this run waits for them all.

@@ -24,8 +24,10 @@ def deliver_report(report: Report) -> list[dict[str, Any]]:
 
 
 @flow(name="quarterly-report")
-def quarterly_report(period: str, lang: str | None = None, survey_id: str | None = None, send: bool = True) -> dict[str, Any]:
-    """Render the period's report for the survey named, or for every survey (county), and deliver each unless send is false.
+def quarterly_report(
+    period: str, lang: str | None = None, survey_id: str | None = None, send: bool = True
+) -> dict[str, Any]:
+    """Render the period's report for the survey named, or every survey (county), and deliver each unless send is false.
 
     Returns the (first) report's files, summary, alerts and deliveries, and every report under "reports".
     """
@@ -37,7 +39,15 @@ def quarterly_report(period: str, lang: str | None = None, survey_id: str | None
         except BfsError as exc:  # one county without answers must not keep the others' reports back
             failed.append(f"{sid}: {exc}")
             continue
-        out.append({"survey": sid, "files": report.files, "summary": report.summary, "alerts": report.alerts, "deliveries": deliveries})
+        out.append(
+            {
+                "survey": sid,
+                "files": report.files,
+                "summary": report.summary,
+                "alerts": report.alerts,
+                "deliveries": deliveries,
+            }
+        )
     if failed:
         raise ReportError("; ".join(failed))
     return {**out[0], "reports": out}

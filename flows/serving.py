@@ -73,7 +73,9 @@ def next_run(cron: str, now: dt.datetime | None = None) -> dt.datetime:
     try:
         return next(CronSim(cron, now or dt.datetime.now(ZoneInfo(TIMEZONE))))
     except CronSimError as exc:
-        raise BfsError(f"{cron!r} is not a cron expression ({exc}): use five fields, for example '0 2 * * *'.") from None
+        raise BfsError(
+            f"{cron!r} is not a cron expression ({exc}): use five fields, for example '0 2 * * *'."
+        ) from None
 
 
 def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any] = print) -> None:
@@ -92,12 +94,19 @@ def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Call
         from flows.nightly import SOURCE_DEPLOYMENT, ingest_source, nightly_ingest
         from flows.quarterly import quarterly_report
 
-        nightly: Any = nightly_ingest.to_deployment(name="nightly", schedule=Cron(nightly_cron, timezone=TIMEZONE), concurrency_limit=1)
+        nightly: Any = nightly_ingest.to_deployment(
+            name="nightly", schedule=Cron(nightly_cron, timezone=TIMEZONE), concurrency_limit=1
+        )
         quarterly: Any = quarterly_report.to_deployment(
-            name="quarterly", schedule=Cron(quarterly_cron, timezone=TIMEZONE), parameters={"period": "previous"}, concurrency_limit=1
+            name="quarterly",
+            schedule=Cron(quarterly_cron, timezone=TIMEZONE),
+            parameters={"period": "previous"},
+            concurrency_limit=1,
         )
         # no schedule: the nightly run starts one per source when asked to spread (spread=true)
-        per_source: Any = ingest_source.to_deployment(name=SOURCE_DEPLOYMENT.split("/")[1], concurrency_limit=SOURCE_RUNS)
+        per_source: Any = ingest_source.to_deployment(
+            name=SOURCE_DEPLOYMENT.split("/")[1], concurrency_limit=SOURCE_RUNS
+        )
         for name, cron in (("nightly-ingest/nightly", nightly_cron), ("quarterly-report/quarterly", quarterly_cron)):
             echo(f"  {name:<28} {cron:<20} next run {next_run(cron):%Y-%m-%d %H:%M} ({TIMEZONE})")
         echo(f"  {SOURCE_DEPLOYMENT:<28} {'(started by nightly)':<20} at most {SOURCE_RUNS} at a time")

@@ -111,7 +111,11 @@ class Sheet:
     drop: set[str] = field(default_factory=set)
 
     def titles(self) -> list[tuple[str, str]]:
-        cols = [(c.question_id or c.type, c.title) for c in self.survey.columns(self.sector, self.wave) if (c.question_id or c.type) not in self.drop]
+        cols = [
+            (c.question_id or c.type, c.title)
+            for c in self.survey.columns(self.sector, self.wave)
+            if (c.question_id or c.type) not in self.drop
+        ]
         return cols + [(t, t) for t in self.extra_titles]
 
     def write(self, path: Path, rows: list[dict[str, str]]) -> Path:
@@ -126,7 +130,13 @@ class Sheet:
 
 def good_row(**over: str) -> dict[str, str]:
     """A valid kommun answer; keyword arguments replace cells by question id."""
-    row = {"timestamp": "2026-03-14 10:22:31", "email": "samordnare@karlskrona.example.se", "ORG": "Karlskrona kommun", "C01": "Karlskrona", "C02": "2"}
+    row = {
+        "timestamp": "2026-03-14 10:22:31",
+        "email": "samordnare@karlskrona.example.se",
+        "ORG": "Karlskrona kommun",
+        "C01": "Karlskrona",
+        "C02": "2",
+    }
     for i in range(1, 10):
         row[f"B0{i}"] = "4 - Stort behov" if i % 2 else "2"
     row.update(over)

@@ -47,7 +47,14 @@ def test_every_command_in_readme():
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_ingest_json_counts_add_up_and_reingest_stores_nothing(env, sheet, tmp_path):
-    rows = [good_row(), good_row(), {}, good_row(email="x@x.se", C01="Kalmar"), good_row(email="y@x.se", B01="9"), good_row(email="z@x.se", K04="abc")]
+    rows = [
+        good_row(),
+        good_row(),
+        {},
+        good_row(email="x@x.se", C01="Kalmar"),
+        good_row(email="y@x.se", B01="9"),
+        good_row(email="z@x.se", K04="abc"),
+    ]
     path = sheet().write(tmp_path / "kommun-2026-Q1.csv", rows)
     first = [json.loads(line) for line in bfs(env, "ingest", "--file", str(path), "--json").stdout.splitlines()]
     second = [json.loads(line) for line in bfs(env, "ingest", "--file", str(path), "--json").stdout.splitlines()]
@@ -62,7 +69,10 @@ def test_ingest_json_counts_add_up_and_reingest_stores_nothing(env, sheet, tmp_p
     assert "outbox" in status
 
     q = json.loads(bfs(env, "quarantine", "list", "--json").stdout)
-    assert [(r["sheet_row"], [x["rule"] for x in r["reasons"]]) for r in q] == [(5, ["municipality_outside_county"]), (7, ["not_a_number"])]
+    assert [(r["sheet_row"], [x["rule"] for x in r["reasons"]]) for r in q] == [
+        (5, ["municipality_outside_county"]),
+        (7, ["not_a_number"]),
+    ]
     for r in q:
         assert r["run_id"] == second[0]["run_id"] and r["source"] == str(path)
         for reason in r["reasons"]:
@@ -90,10 +100,16 @@ def test_inbox_ingest_and_held_header(env, sheet, home):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("ingest", "--file", "/nonexistent/kommun.csv"), "bfs: /nonexistent/kommun.csv does not exist. Check the path given with --file."),
+        (
+            ("ingest", "--file", "/nonexistent/kommun.csv"),
+            "bfs: /nonexistent/kommun.csv does not exist. Check the path given with --file.",
+        ),
         (
             ("ingest", "--file", "x.csv", "--sector", "skola"),
-            "bfs: Survey \"blekinge-behov\" has no sector 'skola'; its sectors are kommun, polis, myndighet, naringsliv, ideburen.",
+            (
+                "bfs: Survey \"blekinge-behov\" has no sector 'skola'; "
+                "its sectors are kommun, polis, myndighet, naringsliv, ideburen."
+            ),
         ),
         (("report", "--period", "2026-Q5"), "bfs: '2026-Q5' is not a wave: write it as YYYY-Qn, for example 2026-Q1."),
         (("report", "--period", "2026-Q1"), "bfs: No answers for 2026-Q1: no answers are stored yet (bfs ingest)."),
@@ -108,20 +124,34 @@ def test_errors_are_one_line_without_traceback(env, args, message):
 
 def test_bad_setting_is_one_line(env):
     proc = bfs({**env, "BFS_SMTP_PORT": "tjugofem"}, "status", ok=False)
-    assert proc.returncode == 1 and proc.stderr.strip() == "bfs: BFS_SMTP_PORT='tjugofem' is not a whole number: use for example BFS_SMTP_PORT=587."
+    assert (
+        proc.returncode == 1
+        and proc.stderr.strip()
+        == "bfs: BFS_SMTP_PORT='tjugofem' is not a whole number: use for example BFS_SMTP_PORT=587."
+    )
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_survey_list_codebook_template(env, tmp_path):
     (s,) = json.loads(bfs(env, "survey", "list", "--json").stdout)
-    assert s["id"] == "blekinge-behov" and s["sectors"] == ["kommun", "polis", "myndighet", "naringsliv", "ideburen"] and s["title"]
+    assert (
+        s["id"] == "blekinge-behov"
+        and s["sectors"] == ["kommun", "polis", "myndighet", "naringsliv", "ideburen"]
+        and s["title"]
+    )
     cols = json.loads(bfs(env, "survey", "codebook", "blekinge-behov", "--sector", "kommun", "--json").stdout)
     assert cols[0] == {"title": "Tidstämpel", "question_id": None, "type": "timestamp", "required": True}
     assert cols[1]["type"] == "email" and cols[1]["required"] is False
     by_id = {c["question_id"]: c for c in cols}
     assert by_id["ORG"]["type"] == "organisation"
-    assert by_id["C01"]["type"] == "municipalities" and {"code": "1080", "label": "Karlskrona"} in by_id["C01"]["choices"]
-    assert by_id["B01"]["type"] == "likert" and by_id["B01"]["required"] and {"code": "4", "label": "Stort behov"} in by_id["B01"]["choices"]
+    assert (
+        by_id["C01"]["type"] == "municipalities" and {"code": "1080", "label": "Karlskrona"} in by_id["C01"]["choices"]
+    )
+    assert (
+        by_id["B01"]["type"] == "likert"
+        and by_id["B01"]["required"]
+        and {"code": "4", "label": "Stort behov"} in by_id["B01"]["choices"]
+    )
     assert (by_id["K04"]["type"], by_id["K04"]["min"], by_id["K04"]["max"]) == ("number", 0, 50)
     assert by_id["K07"]["type"] == "integer"
     assert "P01" not in by_id
@@ -141,13 +171,24 @@ def test_survey_list_codebook_template(env, tmp_path):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_template_round_trip_ingests(env, tmp_path, survey):
     """An answer sheet filled in from the template goes in as it is."""
-    bfs(env, "survey", "template", "blekinge-behov", "--sector", "kommun", "--out", str(tmp_path / "kommun-2026-Q1.xlsx"))
+    bfs(
+        env,
+        "survey",
+        "template",
+        "blekinge-behov",
+        "--sector",
+        "kommun",
+        "--out",
+        str(tmp_path / "kommun-2026-Q1.xlsx"),
+    )
     wb = openpyxl.load_workbook(tmp_path / "kommun-2026-Q1.xlsx")
     ws = wb.active
     row = good_row()
     ws.append([row.get(c.question_id or c.type, "") for c in survey.columns("kommun")])
     wb.save(tmp_path / "kommun-2026-Q1.xlsx")
-    (r,) = map(json.loads, bfs(env, "ingest", "--file", str(tmp_path / "kommun-2026-Q1.xlsx"), "--json").stdout.splitlines())
+    (r,) = map(
+        json.loads, bfs(env, "ingest", "--file", str(tmp_path / "kommun-2026-Q1.xlsx"), "--json").stdout.splitlines()
+    )
     assert r["accepted"] == 1
 
 
@@ -170,10 +211,17 @@ def test_report_json(env, sheet, tmp_path, home):
 def test_actors_import_list_and_coverage_in_report(env, sheet, tmp_path):
     roster = tmp_path / "aktorer.csv"
     roster.write_text(
-        "organisation,sektor,kommun,kontakt\nKarlskrona kommun,kommun,Karlskrona,info@karlskrona.se\nTysta IF,Idéburen sektor,1080;Ronneby,\n",
+        (
+            "organisation,sektor,kommun,kontakt\n"
+            "Karlskrona kommun,kommun,Karlskrona,info@karlskrona.se\n"
+            "Tysta IF,Idéburen sektor,1080;Ronneby,\n"
+        ),
         encoding="utf-8",
     )
-    assert bfs(env, "actors", "import", str(roster)).stdout.strip() == "Roster aktorer.csv: 2 added, 0 updated, 0 no longer in the file (kept, inactive)."
+    assert (
+        bfs(env, "actors", "import", str(roster)).stdout.strip()
+        == "Roster aktorer.csv: 2 added, 0 updated, 0 no longer in the file (kept, inactive)."
+    )
     listed = json.loads(bfs(env, "actors", "list", "--json").stdout)
     assert [(a["name"], a["sector"], a["municipalities"]) for a in listed] == [
         ("Tysta IF", "ideburen", ["1080", "1081"]),
@@ -190,7 +238,9 @@ def test_actors_import_list_and_coverage_in_report(env, sheet, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("organisation,sektor,kommun\nX,kommun,Kalmar\n", encoding="utf-8")
     proc = bfs(env, "actors", "import", str(bad), ok=False)
-    assert proc.returncode == 1 and proc.stderr.startswith(f"bfs: {bad} row 2: municipality 'Kalmar' is not in the survey's county")
+    assert proc.returncode == 1 and proc.stderr.startswith(
+        f"bfs: {bad} row 2: municipality 'Kalmar' is not in the survey's county"
+    )
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -204,7 +254,10 @@ def test_outbox_list_and_sources_check(env, sheet, tmp_path, home):
     (row,) = json.loads(bfs(env, "outbox", "list", "--json").stdout)
     assert row["state"] == "written" and row["period"] == "2026-Q1" and row["attempts"] == 1
     proc = bfs(env, "outbox", "resend", str(row["id"]), ok=False)
-    assert proc.stderr.strip() == f"bfs: Outbox message {row['id']} is written: only uncertain or failed messages are sent again."
+    assert (
+        proc.stderr.strip()
+        == f"bfs: Outbox message {row['id']} is written: only uncertain or failed messages are sent again."
+    )
 
 
 @pytest.mark.slow
@@ -213,7 +266,9 @@ def test_run_nightly_and_quarterly_once_through_prefect_on_a_fresh_home(env, she
     """What an operator types after fixing a sheet: the real flows once, now, on Prefect's temporary server."""
     env = {k: v for k, v in env.items() if not k.startswith("PREFECT_API")}
     (home / "inbox").mkdir()
-    sheet().write(home / "inbox" / "kommun-2026-Q1.csv", [good_row(email=f"k{i}@x.se", ORG=f"Org {i}") for i in range(6)])
+    sheet().write(
+        home / "inbox" / "kommun-2026-Q1.csv", [good_row(email=f"k{i}@x.se", ORG=f"Org {i}") for i in range(6)]
+    )
     sheet().write(home / "inbox" / "polis-2026-Q1.csv", [good_row(), {}])  # a kommun form named polis: held
     first = bfs(env, "run", "nightly", "--json", ok=False)
     assert first.returncode == 1 and "belongs to the kommun module, not to polis" in first.stderr.splitlines()[-1]

@@ -17,7 +17,9 @@ def test_defaults(tmp_path):
 
 
 def test_environment_over_toml(tmp_path):
-    (tmp_path / "bfs.toml").write_text('smtp_host = "mail.example.se"\nreport_to = ["a@x.se", "b@x.se"]\nsmtp_port = 2525\n', encoding="utf-8")
+    (tmp_path / "bfs.toml").write_text(
+        'smtp_host = "mail.example.se"\nreport_to = ["a@x.se", "b@x.se"]\nsmtp_port = 2525\n', encoding="utf-8"
+    )
     s = load_settings({"BFS_SMTP_PORT": "587"}, cwd=tmp_path)
     assert (s.smtp_host, s.smtp_port, s.report_to) == ("mail.example.se", 587, ("a@x.se", "b@x.se"))
 
@@ -58,6 +60,10 @@ def test_serve_refuses_a_bad_cron_from_the_settings_before_starting_anything(tmp
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BFS_", "PREFECT_"))}
-    env.update({"BFS_HOME": str(tmp_path / "home"), "BFS_NIGHTLY_CRON": "every night", "PREFECT_HOME": str(tmp_path / "p")})
-    proc = subprocess.run([sys.executable, "-m", "bfs_pipeline", "serve"], env=env, capture_output=True, text=True, timeout=60)
+    env.update(
+        {"BFS_HOME": str(tmp_path / "home"), "BFS_NIGHTLY_CRON": "every night", "PREFECT_HOME": str(tmp_path / "p")}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bfs_pipeline", "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1 and "'every night' is not a cron expression" in proc.stderr

@@ -18,7 +18,11 @@ def two_surveys(tmp_path: Path) -> Path:
     folder = tmp_path / "surveys"
     folder.mkdir()
     (folder / "blekinge-behov.yaml").write_text(SURVEY_FILE.read_text(encoding="utf-8"), encoding="utf-8")
-    kalmar = SURVEY_FILE.read_text(encoding="utf-8").replace("id: blekinge-behov", "id: kalmar-behov", 1).replace("county: '10'", "county: '08'", 1)
+    kalmar = (
+        SURVEY_FILE.read_text(encoding="utf-8")
+        .replace("id: blekinge-behov", "id: kalmar-behov", 1)
+        .replace("county: '10'", "county: '08'", 1)
+    )
     (folder / "kalmar-behov.yaml").write_text(kalmar + "report_to:\n- samordnare@kalmar.example.se\n", encoding="utf-8")
     return folder
 
@@ -30,31 +34,52 @@ def two_counties(settings: Settings, tmp_path: Path) -> Settings:
 
 def test_each_county_its_own_inbox_roster_recipients_and_report(two_counties: Settings, tmp_path: Path):
     s = two_counties
-    blekinge, kalmar = load_survey(s.surveys_dir / "blekinge-behov.yaml"), load_survey(s.surveys_dir / "kalmar-behov.yaml")
+    blekinge, kalmar = (
+        load_survey(s.surveys_dir / "blekinge-behov.yaml"),
+        load_survey(s.surveys_dir / "kalmar-behov.yaml"),
+    )
     assert kalmar.county == "08" and [c.code for c in kalmar.question("C01").choices][-1] == "08"
     (s.inbox / "blekinge-behov").mkdir(parents=True)
     (s.inbox / "kalmar-behov").mkdir(parents=True)
-    Sheet(blekinge, "kommun").write(s.inbox / "blekinge-behov" / "kommun-2026-Q1.csv", [good_row(email=f"b{i}@x.se", ORG=f"Org {i}") for i in range(5)])
+    Sheet(blekinge, "kommun").write(
+        s.inbox / "blekinge-behov" / "kommun-2026-Q1.csv",
+        [good_row(email=f"b{i}@x.se", ORG=f"Org {i}") for i in range(5)],
+    )
     Sheet(kalmar, "kommun").write(
         s.inbox / "kalmar-behov" / "kommun-2026-Q1.csv",
-        [good_row(email=f"k{i}@x.se", ORG="Kalmar kommun", C01="Kalmar") for i in range(5)] + [good_row(email="z@x.se", C01="Karlskrona")],
+        [good_row(email=f"k{i}@x.se", ORG="Kalmar kommun", C01="Kalmar") for i in range(5)]
+        + [good_row(email="z@x.se", C01="Karlskrona")],
     )
     Sheet(blekinge, "kommun").write(s.inbox / "kommun-2026-Q1.csv", [good_row()])  # in no survey's folder
     results = {Path(r.source).relative_to(s.inbox).as_posix(): r for r in pipeline.ingest_files(s)}
-    assert results["kommun-2026-Q1.csv"].status == "failed" and "in no survey's folder" in (results["kommun-2026-Q1.csv"].error or "")
+    assert results["kommun-2026-Q1.csv"].status == "failed" and "in no survey's folder" in (
+        results["kommun-2026-Q1.csv"].error or ""
+    )
     assert results["blekinge-behov/kommun-2026-Q1.csv"].accepted == 5
     kal = results["kalmar-behov/kommun-2026-Q1.csv"]
     assert (kal.accepted, kal.quarantined, kal.survey) == (5, 1, "kalmar-behov")  # Karlskrona is outside Kalmar län
 
     rosters = tmp_path / "r"
     rosters.mkdir()
-    (rosters / "b.csv").write_text("organisation,sektor,kommun\nOrg 0,kommun,Karlskrona\nTyst förening,ideburen,Ronneby\n", encoding="utf-8")
+    (rosters / "b.csv").write_text(
+        "organisation,sektor,kommun\nOrg 0,kommun,Karlskrona\nTyst förening,ideburen,Ronneby\n", encoding="utf-8"
+    )
     # "Org 0" (kommun) is on both rosters: two organisations of one name, one per county
-    (rosters / "k.csv").write_text("organisation,sektor,kommun\nKalmar kommun,kommun,Kalmar\nOrg 0,kommun,Torsås\n", encoding="utf-8")
+    (rosters / "k.csv").write_text(
+        "organisation,sektor,kommun\nKalmar kommun,kommun,Kalmar\nOrg 0,kommun,Torsås\n", encoding="utf-8"
+    )
     engine = pipeline.open_store(s)
     roster.import_roster(engine, rosters / "b.csv", blekinge)
-    assert roster.import_roster(engine, rosters / "k.csv", kalmar) == {"added": 2, "updated": 0, "inactive": 0}  # Blekinge's actors stay active
-    assert roster.import_roster(engine, rosters / "b.csv", blekinge) == {"added": 0, "updated": 2, "inactive": 0}  # and Kalmar's are not Blekinge's
+    assert roster.import_roster(engine, rosters / "k.csv", kalmar) == {
+        "added": 2,
+        "updated": 0,
+        "inactive": 0,
+    }  # Blekinge's actors stay active
+    assert roster.import_roster(engine, rosters / "b.csv", blekinge) == {
+        "added": 0,
+        "updated": 2,
+        "inactive": 0,
+    }  # and Kalmar's are not Blekinge's
     both = roster.roster_frame(engine)
     assert sorted(zip(both["county"], both["name"], both["municipalities"].map(tuple), strict=True)) == [
         ("08", "Kalmar kommun", ("0880",)),
@@ -66,7 +91,11 @@ def test_each_county_its_own_inbox_roster_recipients_and_report(two_counties: Se
 
     rep_b = pipeline.render(s, "2026-Q1", survey_id="blekinge-behov")
     rep_k = pipeline.render(s, "2026-Q1", survey_id="kalmar-behov")
-    assert rep_k.subject == "Behovsrapport Kalmar län 2026-Q1" and "Torsås" in rep_k.html and "Karlskrona" not in rep_k.html
+    assert (
+        rep_k.subject == "Behovsrapport Kalmar län 2026-Q1"
+        and "Torsås" in rep_k.html
+        and "Karlskrona" not in rep_k.html
+    )
     assert "Olofström" in rep_b.html and "Torsås" not in rep_b.html
     assert rep_b.coverage_rate == 0.5 and rep_k.coverage_rate == 0.5  # Kalmar's Org 0 has not answered, Blekinge's has
     (k_out,) = pipeline.send(s, rep_k)

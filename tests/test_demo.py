@@ -67,5 +67,7 @@ def test_demo_refuses_a_home_it_did_not_make(env, home: Path):
     (home / "important.txt").write_text("keep me", encoding="utf-8")
     proc = bfs(env, "demo", "--no-prefect")
     assert proc.returncode == 1
-    assert proc.stderr.strip().startswith(f"bfs: BFS_HOME {home} already holds data that the demo did not make. Run `bfs demo --fresh`")
+    assert proc.stderr.strip().startswith(
+        f"bfs: BFS_HOME {home} already holds data that the demo did not make. Run `bfs demo --fresh`"
+    )
     assert (home / "important.txt").exists()

@@ -1,4 +1,7 @@
-"""The Prefect flows for real, on Prefect's test server: every source pulled, a failing one fails the run after the others."""
+"""The Prefect flows for real, on Prefect's test server.
+
+Every source is pulled; a failing one fails the run after the others.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,17 @@ from bfs_pipeline import pipeline, store
 from bfs_pipeline.survey import load_survey
 from tests.conftest import Sheet, good_row
 from tests.test_counties import two_surveys
-from tests.test_gsheets import KEY, META_URL, VALUES_URL, error, metadata, service_account_key, sheet_rows, token_endpoint, values
+from tests.test_gsheets import (
+    KEY,
+    META_URL,
+    VALUES_URL,
+    error,
+    metadata,
+    service_account_key,
+    sheet_rows,
+    token_endpoint,
+    values,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +38,10 @@ def prefect_server(tmp_path_factory) -> Iterator[None]:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        prefect_test_harness(server_startup_timeout=90),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield
 
 
@@ -47,15 +63,23 @@ def test_nightly_flow_pulls_every_source(prefect_server, env, settings, survey, 
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     other = "2ZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZzZz"
-    google_config(settings.home, service_account_key(tmp_path), ("kommun-form", "kommun", KEY), ("polis-form", "polis", other))
+    google_config(
+        settings.home, service_account_key(tmp_path), ("kommun-form", "kommun", KEY), ("polis-form", "polis", other)
+    )
     settings.inbox.mkdir(parents=True, exist_ok=True)
-    sheet("naringsliv").write(settings.inbox / "naringsliv-2026-Q1.csv", [good_row(ORG="Handelsföreningen", email="info@handel.example.se")])
+    sheet("naringsliv").write(
+        settings.inbox / "naringsliv-2026-Q1.csv", [good_row(ORG="Handelsföreningen", email="info@handel.example.se")]
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_passthru(os.environ.get("PREFECT_API_URL") or "http://127.0.0.1")
         token_endpoint(mock)
         mock.get(META_URL, json=metadata())
         mock.get(VALUES_URL, json=values(sheet_rows(survey)))
-        mock.get(f"https://sheets.googleapis.com/v4/spreadsheets/{other}", json=error(403, "PERMISSION_DENIED", "no"), status=403)
+        mock.get(
+            f"https://sheets.googleapis.com/v4/spreadsheets/{other}",
+            json=error(403, "PERMISSION_DENIED", "no"),
+            status=403,
+        )
         with pytest.raises((PrefectException, pipeline.SourceError), match="1 source\\(s\\) could not be read"):
             nightly_ingest()
         engine = pipeline.open_store(settings)
@@ -66,7 +90,10 @@ def test_nightly_flow_pulls_every_source(prefect_server, env, settings, survey, 
             json=values(sheet_rows(survey, "polis", email="kommunpolis@polisen.example.se")),
         )
         results = {r["source"].rsplit("/", 1)[-1]: r for r in nightly_ingest()}
-        assert results["naringsliv-2026-Q1.csv"]["status"] == "unchanged" and results["gsheet:kommun-form"]["status"] == "unchanged"
+        assert (
+            results["naringsliv-2026-Q1.csv"]["status"] == "unchanged"
+            and results["gsheet:kommun-form"]["status"] == "unchanged"
+        )
         assert results["gsheet:polis-form"]["accepted"] == 1
         again = nightly_ingest()
         assert {r["status"] for r in again} == {"unchanged"}
@@ -76,7 +103,9 @@ def test_nightly_flow_pulls_every_source(prefect_server, env, settings, survey, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
-def test_nightly_flow_reads_each_survey_folder_against_its_own_survey(prefect_server, env, settings, monkeypatch, tmp_path):
+def test_nightly_flow_reads_each_survey_folder_against_its_own_survey(
+    prefect_server, env, settings, monkeypatch, tmp_path
+):
     """Two surveys (counties): each file is read once, against its own survey; a stray file is reported, never read."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -90,7 +119,9 @@ def test_nightly_flow_reads_each_survey_folder_against_its_own_survey(prefect_se
     blekinge, kalmar = load_survey(folder / "blekinge-behov.yaml"), load_survey(folder / "kalmar-behov.yaml")
     (settings.inbox / "blekinge-behov").mkdir(parents=True)
     (settings.inbox / "kalmar-behov").mkdir(parents=True)
-    b_file = Sheet(blekinge, "kommun").write(settings.inbox / "blekinge-behov" / "kommun-2026-Q1.csv", [good_row(email=f"b{i}@x.se") for i in range(3)])
+    b_file = Sheet(blekinge, "kommun").write(
+        settings.inbox / "blekinge-behov" / "kommun-2026-Q1.csv", [good_row(email=f"b{i}@x.se") for i in range(3)]
+    )
     k_rows = [good_row(email=f"k{i}@x.se", ORG="Kalmar kommun", C01="Kalmar") for i in range(2)]
     k_file = Sheet(kalmar, "kommun").write(settings.inbox / "kalmar-behov" / "kommun-2026-Q1.csv", k_rows)
     stray = Sheet(blekinge, "kommun").write(settings.inbox / "polis-2026-Q1.csv", [good_row(email="stray@x.se")])
@@ -101,13 +132,24 @@ def test_nightly_flow_reads_each_survey_folder_against_its_own_survey(prefect_se
         state.result()
     first = {r["source"]: r for r in failed.value.results}
     assert first[str(stray)]["status"] == "failed" and first[str(stray)]["rows_seen"] == 0
-    assert (first[str(b_file)]["survey"], first[str(b_file)]["status"], first[str(b_file)]["accepted"]) == ("blekinge-behov", "ok", 3)
-    assert (first[str(k_file)]["survey"], first[str(k_file)]["status"], first[str(k_file)]["accepted"]) == ("kalmar-behov", "ok", 2)
+    assert (first[str(b_file)]["survey"], first[str(b_file)]["status"], first[str(b_file)]["accepted"]) == (
+        "blekinge-behov",
+        "ok",
+        3,
+    )
+    assert (first[str(k_file)]["survey"], first[str(k_file)]["status"], first[str(k_file)]["accepted"]) == (
+        "kalmar-behov",
+        "ok",
+        2,
+    )
     engine = pipeline.open_store(settings)
     with Session(engine) as s:
         runs = sorted((r.source, r.survey_id) for r in s.scalars(select(IngestRun)))
         stored = sorted((r.survey_id, r.source) for r in s.scalars(select(Response)))
-    assert runs == [(str(b_file), "blekinge-behov"), (str(k_file), "kalmar-behov")]  # each file read once; the stray never
+    assert runs == [
+        (str(b_file), "blekinge-behov"),
+        (str(k_file), "kalmar-behov"),
+    ]  # each file read once; the stray never
     assert stored == [("blekinge-behov", str(b_file))] * 3 + [("kalmar-behov", str(k_file))] * 2
 
     again = nightly_ingest(return_state=True)
@@ -130,7 +172,10 @@ def test_secrets_from_prefect_secret_blocks(prefect_server, tmp_path):
 
     Secret(value="smtp-pw-from-prefect").save("bfs-smtp-password", overwrite=True)
     Secret(value="hash-key-from-prefect-0123456789").save("bfs-hash-key", overwrite=True)
-    s = load_settings({"BFS_SMTP_PASSWORD": "prefect-secret:bfs-smtp-password", "BFS_HASH_KEY": "prefect-secret:bfs-hash-key"}, cwd=tmp_path)
+    s = load_settings(
+        {"BFS_SMTP_PASSWORD": "prefect-secret:bfs-smtp-password", "BFS_HASH_KEY": "prefect-secret:bfs-hash-key"},
+        cwd=tmp_path,
+    )
     assert (s.smtp_password, s.hash_key) == ("smtp-pw-from-prefect", "hash-key-from-prefect-0123456789")
     assert "smtp-pw-from-prefect" not in repr(s) and "hash-key-from-prefect" not in repr(s)
     with pytest.raises(SettingsError, match="names the Prefect Secret block 'no-such-block'"):

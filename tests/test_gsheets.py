@@ -26,12 +26,27 @@ VALUES_URL = f"https://sheets.googleapis.com/v4/spreadsheets/{KEY}/values:batchG
 ACCOUNT = "bfs-reader@bfs-project.iam.gserviceaccount.com"
 
 
-def metadata(tabs: tuple[str, ...] = ("Formulärsvar 1",), tz: str = "Europe/Stockholm", locale: str = "sv_SE") -> dict[str, Any]:
+def metadata(
+    tabs: tuple[str, ...] = ("Formulärsvar 1",), tz: str = "Europe/Stockholm", locale: str = "sv_SE"
+) -> dict[str, Any]:
     return {
         "spreadsheetId": KEY,
-        "properties": {"title": "Behovsenkät kommun (svar)", "locale": locale, "autoRecalc": "ON_CHANGE", "timeZone": tz},
+        "properties": {
+            "title": "Behovsenkät kommun (svar)",
+            "locale": locale,
+            "autoRecalc": "ON_CHANGE",
+            "timeZone": tz,
+        },
         "sheets": [
-            {"properties": {"sheetId": 1000 + i, "title": t, "index": i, "sheetType": "GRID", "gridProperties": {"rowCount": 1000, "columnCount": 26}}}
+            {
+                "properties": {
+                    "sheetId": 1000 + i,
+                    "title": t,
+                    "index": i,
+                    "sheetType": "GRID",
+                    "gridProperties": {"rowCount": 1000, "columnCount": 26},
+                }
+            }
             for i, t in enumerate(tabs)
         ],
         "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{KEY}/edit",
@@ -39,7 +54,10 @@ def metadata(tabs: tuple[str, ...] = ("Formulärsvar 1",), tz: str = "Europe/Sto
 
 
 def values(rows: list[list[Any]], tab: str = "Formulärsvar 1") -> dict[str, Any]:
-    return {"spreadsheetId": KEY, "valueRanges": [{"range": f"'{tab}'!A1:Z1000", "majorDimension": "ROWS", "values": rows}]}
+    return {
+        "spreadsheetId": KEY,
+        "valueRanges": [{"range": f"'{tab}'!A1:Z1000", "majorDimension": "ROWS", "values": rows}],
+    }
 
 
 def error(code: int, status: str, message: str) -> dict[str, Any]:
@@ -54,7 +72,12 @@ class Sleeps(list[float]):
 def source(sector: str = "kommun", worksheet: str | None = None, attempts: int = 4) -> tuple[GoogleSheetSource, Sleeps]:
     sleeps = Sleeps()
     client = gspread.Client(None, session=requests.Session())  # no credentials: the fake is at the HTTP layer
-    cfg = SheetConfig(name=f"{sector}-form", sector=sector, spreadsheet=f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0", worksheet=worksheet)
+    cfg = SheetConfig(
+        name=f"{sector}-form",
+        sector=sector,
+        spreadsheet=f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0",
+        worksheet=worksheet,
+    )
     policy = RetryPolicy(attempts=attempts, base=1, cap=8, sleep=sleeps, jitter=lambda: 1.0)
     src = GoogleSheetSource(cfg, GoogleAccount(client, ACCOUNT, RateLimiter(sleep=sleeps), policy))
     return src, sleeps
@@ -84,7 +107,12 @@ def test_reads_unformatted_values_in_the_sheets_zone(survey, settings):
         json=values(sheet_rows(survey)),
         match=[
             matchers.query_param_matcher(
-                {"ranges": "'Formulärsvar 1'", "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
+                {
+                    "ranges": "'Formulärsvar 1'",
+                    "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER",
+                    "majorDimension": "ROWS",
+                }
             )
         ],
     )
@@ -100,7 +128,12 @@ def test_reads_unformatted_values_in_the_sheets_zone(survey, settings):
     assert res.accepted == 1, store.quarantine_rows(engine)
     row = pipeline.current_responses(engine, survey.id).iloc[0]
     engine.dispose()
-    assert row["answers"]["K04"] == 0.5 and row["answers"]["K07"] == 12 and row["answers"]["B01"] == "4" and row["answers"]["C01"] == ["1080"]
+    assert (
+        row["answers"]["K04"] == 0.5
+        and row["answers"]["K07"] == 12
+        and row["answers"]["B01"] == "4"
+        and row["answers"]["C01"] == ["1080"]
+    )
     ts = row["submitted_at"]
     assert (ts.hour, ts.minute, ts.second) in ((9, 22, 31), (9, 22, 30)) and row["wave"] == "2026-Q1"
 
@@ -115,7 +148,9 @@ def test_english_tab_and_other_time_zone(survey):
 
 @responses.activate
 def test_429_then_200_is_retried_with_backoff(survey):
-    responses.get(META_URL, json=error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Read requests'"), status=429)
+    responses.get(
+        META_URL, json=error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Read requests'"), status=429
+    )
     responses.get(META_URL, json=metadata())
     responses.get(VALUES_URL, json=values(sheet_rows(survey)))
     src, sleeps = source()
@@ -127,7 +162,10 @@ def test_429_then_200_is_retried_with_backoff(survey):
 def test_500s_until_retries_run_out():
     responses.get(META_URL, json=error(500, "INTERNAL", "Internal error encountered."), status=500)
     src, sleeps = source(attempts=4)
-    with pytest.raises(TransientSourceError, match=r'Source "kommun-form": Google did not answer .* after 4 tries \(last: 500 Internal error encountered.\)'):
+    with pytest.raises(
+        TransientSourceError,
+        match=r'Source "kommun-form": Google did not answer .* after 4 tries \(last: 500 Internal error encountered.\)',
+    ):
         src.read()
     assert len(responses.calls) == 4 and sleeps == [1.0, 2.0, 4.0]
 
@@ -152,14 +190,19 @@ def test_403_names_the_account_and_is_not_retried():
     src, sleeps = source()
     with pytest.raises(SourceError) as exc:
         src.read()
-    assert str(exc.value) == (f'Source "kommun-form": {ACCOUNT} may not read spreadsheet {KEY} (403). Share the sheet with {ACCOUNT} as a viewer.')
+    assert str(exc.value) == (
+        f'Source "kommun-form": {ACCOUNT} may not read spreadsheet {KEY} (403). '
+        f"Share the sheet with {ACCOUNT} as a viewer."
+    )
     assert not isinstance(exc.value, TransientSourceError) and len(responses.calls) == 1 and sleeps == []
 
 
 @responses.activate
 def test_404():
     responses.get(META_URL, json=error(404, "NOT_FOUND", "Requested entity was not found."), status=404)
-    with pytest.raises(SourceError, match=rf"spreadsheet {KEY} does not exist \(404\)\. Check spreadsheet = in bfs.toml\."):
+    with pytest.raises(
+        SourceError, match=rf"spreadsheet {KEY} does not exist \(404\)\. Check spreadsheet = in bfs.toml\."
+    ):
         source()[0].read()
     assert len(responses.calls) == 1
 
@@ -167,7 +210,10 @@ def test_404():
 @responses.activate
 def test_renamed_worksheet():
     responses.get(META_URL, json=metadata(tabs=("Svar vår 2026", "Blad2")))
-    with pytest.raises(SourceError, match=r"has no tab 'Formulärsvar 1' or 'Form Responses 1' \(its tabs: Svar vår 2026, Blad2\)\. Set worksheet ="):
+    with pytest.raises(
+        SourceError,
+        match=r"has no tab 'Formulärsvar 1' or 'Form Responses 1' \(its tabs: Svar vår 2026, Blad2\)\. Set worksheet =",
+    ):
         source()[0].read()
 
 
@@ -220,7 +266,7 @@ TOKEN_URL = "https://oauth2.googleapis.com/token"
 
 
 def service_account_key(folder: Path) -> Path:
-    """A service-account JSON key as Google issues it, with a freshly made RSA key: google-auth signs a real JWT with it."""
+    """A service-account JSON key as Google issues it, with a new RSA key: google-auth signs a real JWT with it."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -261,10 +307,14 @@ def test_one_failing_source_does_not_stop_the_others(google, survey):
     settings, mock, other = google
     mock.get(META_URL, json=metadata())
     mock.get(VALUES_URL, json=values(sheet_rows(survey)))
-    mock.get(f"https://sheets.googleapis.com/v4/spreadsheets/{other}", json=error(403, "PERMISSION_DENIED", "no"), status=403)
+    mock.get(
+        f"https://sheets.googleapis.com/v4/spreadsheets/{other}", json=error(403, "PERMISSION_DENIED", "no"), status=403
+    )
     results = {r.source: r for r in pipeline.ingest_files(settings)}
     assert results["gsheet:kommun-form"].accepted == 1
-    assert results["gsheet:polis-form"].status == "failed" and "may not read" in (results["gsheet:polis-form"].error or "")
+    assert results["gsheet:polis-form"].status == "failed" and "may not read" in (
+        results["gsheet:polis-form"].error or ""
+    )
 
 
 def test_edited_answer_replaces_the_earlier_version(google, survey):
@@ -311,7 +361,11 @@ def test_sources_check_lists_mapped_and_unmapped_columns(google, survey):
     header, row = sheet_rows(survey)
     mock.get(META_URL, json=metadata())
     mock.get(VALUES_URL, json=values([[*header, "Ny fråga längst till höger"], row]))
-    mock.get(f"https://sheets.googleapis.com/v4/spreadsheets/{other}", json=error(404, "NOT_FOUND", "Requested entity was not found."), status=404)
+    mock.get(
+        f"https://sheets.googleapis.com/v4/spreadsheets/{other}",
+        json=error(404, "NOT_FOUND", "Requested entity was not found."),
+        status=404,
+    )
     checked = {c.source: c.as_json() for c in pipeline.check_sources(settings)}
     k = checked["gsheet:kommun-form"]
     assert k["readable"] and not k["ok"] and k["unmapped"] == ["Ny fråga längst till höger"] and k["rows"] == 1

@@ -73,7 +73,10 @@ def test_accepts_normalised_forms(settings, sheet, tmp_path):
 
 
 def test_thousands_separator_and_decimal_comma(settings, sheet, tmp_path):
-    rows = [good_row(ORG="Idrottsföreningen", C01="Ronneby", I03="1 234"), good_row(email="x@y.se", ORG="Jouren", I03="12", I04="2,5")]
+    rows = [
+        good_row(ORG="Idrottsföreningen", C01="Ronneby", I03="1 234"),
+        good_row(email="x@y.se", ORG="Jouren", I03="12", I04="2,5"),
+    ]
     res = run(settings, sheet("ideburen").write(tmp_path / "ideburen.csv", rows))
     assert res.accepted == 2, reasons(settings)
     got = answers(settings)
@@ -98,7 +101,11 @@ def test_thousands_separator_and_decimal_comma(settings, sheet, tmp_path):
     ],
 )
 def test_timestamps_stored_in_utc(settings, sheet, tmp_path, stamp, locale, utc):
-    res = run(settings, sheet().write(tmp_path / "kommun.csv", [good_row(timestamp=stamp)]), **({"locale": locale} if locale else {}))
+    res = run(
+        settings,
+        sheet().write(tmp_path / "kommun.csv", [good_row(timestamp=stamp)]),
+        **({"locale": locale} if locale else {}),
+    )
     assert res.accepted == 1, reasons(settings)
     (got,) = answers(settings)
     ts = got.submitted_at
@@ -165,7 +172,9 @@ def test_unknown_checkbox_label(settings, sheet, tmp_path):
 
 
 def test_checkbox_labels_containing_comma_split_correctly(settings, sheet, tmp_path):
-    res = run(settings, sheet().write(tmp_path / "kommun.csv", [good_row(K05="Nej, renodlat uppdrag, Folkhälsa/ANDTS")]))
+    res = run(
+        settings, sheet().write(tmp_path / "kommun.csv", [good_row(K05="Nej, renodlat uppdrag, Folkhälsa/ANDTS")])
+    )
     assert res.accepted == 1
     assert answers(settings)[0].answers["K05"] == ["0", "2"]
 
@@ -201,13 +210,20 @@ def test_unparseable_timestamp(settings, sheet, tmp_path):
 
 
 def test_date_order_read_from_the_sheet_itself(settings, sheet, tmp_path):
-    """03/04 is 3 April in a sheet that also writes 14/03 (day first), and 4 March in one that writes 3/14 (month first)."""
+    """03/04 is 3 April in a sheet that also writes 14/03 (day first), and 4 March in one writing 3/14 (month first)."""
     run(
-        settings, sheet().write(tmp_path / "kommun.csv", [good_row(timestamp="14/03/2026 10:00:00"), good_row(email="b@x.se", timestamp="03/04/2026 10:00:00")])
+        settings,
+        sheet().write(
+            tmp_path / "kommun.csv",
+            [good_row(timestamp="14/03/2026 10:00:00"), good_row(email="b@x.se", timestamp="03/04/2026 10:00:00")],
+        ),
     )
     run(
         settings,
-        sheet("polis").write(tmp_path / "polis.csv", [good_row(timestamp="3/14/2026 10:00:00"), good_row(email="c@x.se", timestamp="03/04/2026 10:00:00")]),
+        sheet("polis").write(
+            tmp_path / "polis.csv",
+            [good_row(timestamp="3/14/2026 10:00:00"), good_row(email="c@x.se", timestamp="03/04/2026 10:00:00")],
+        ),
     )
     got = {(r.sector, r.submitted_at.month, r.submitted_at.day) for r in answers(settings)}
     assert got == {("kommun", 3, 14), ("kommun", 4, 3), ("polis", 3, 14), ("polis", 3, 4)}
@@ -231,7 +247,15 @@ def test_every_failing_cell_named(settings, sheet, tmp_path):
 def test_yes_no_answers():
     from bfs_pipeline.normalize import parse_yesno
 
-    assert [parse_yesno(v) for v in ("Ja", " nej", "YES", "no", "true", "False", "kanske")] == ["1", "0", "1", "0", "1", "0", None]
+    assert [parse_yesno(v) for v in ("Ja", " nej", "YES", "no", "true", "False", "kanske")] == [
+        "1",
+        "0",
+        "1",
+        "0",
+        "1",
+        "0",
+        None,
+    ]
 
 
 def test_quarantined_row_keeps_raw_values(settings, sheet, tmp_path):
@@ -266,7 +290,9 @@ def test_missing_required_column_holds_batch(settings, sheet, tmp_path):
 
 
 def test_module_column_of_another_sector_holds_batch(settings, sheet, tmp_path):
-    path = sheet(extra_titles=["Jag har tillräckligt med tid för det brottsförebyggande uppdraget."]).write(tmp_path / "kommun.csv", [good_row()])
+    path = sheet(extra_titles=["Jag har tillräckligt med tid för det brottsförebyggande uppdraget."]).write(
+        tmp_path / "kommun.csv", [good_row()]
+    )
     held = run(settings, path)
     assert held.status == "held" and re.search("belongs to the polis module", held.error or ""), held
 
@@ -311,7 +337,10 @@ def test_identical_row_is_duplicate(settings, sheet, tmp_path):
 
 
 def test_reingesting_stores_nothing_new(settings, sheet, tmp_path):
-    path = sheet().write(tmp_path / "kommun.csv", [good_row(), good_row(email="x@x.se", B01="1"), good_row(email="y@x.se", C01="Kalmar"), {}])
+    path = sheet().write(
+        tmp_path / "kommun.csv",
+        [good_row(), good_row(email="x@x.se", B01="1"), good_row(email="y@x.se", C01="Kalmar"), {}],
+    )
     first = run(settings, path)
     second = run(settings, path)
     assert (first.accepted, first.quarantined, first.blank) == (2, 1, 1)
@@ -322,7 +351,10 @@ def test_reingesting_stores_nothing_new(settings, sheet, tmp_path):
 def test_resubmission_newest_counts_history_kept(settings, sheet, tmp_path):
     path = sheet().write(tmp_path / "kommun.csv", [good_row(timestamp="2026-03-10 10:00", B01="1")])
     run(settings, path)
-    path2 = sheet().write(tmp_path / "kommun-2.csv", [good_row(timestamp="2026-03-12 10:00", B01="5"), good_row(timestamp="2026-03-01 10:00", B01="3")])
+    path2 = sheet().write(
+        tmp_path / "kommun-2.csv",
+        [good_row(timestamp="2026-03-12 10:00", B01="5"), good_row(timestamp="2026-03-01 10:00", B01="3")],
+    )
     run(settings, path2)
     got = answers(settings)
     assert len(got) == 3
@@ -334,7 +366,10 @@ def test_resubmission_newest_counts_history_kept(settings, sheet, tmp_path):
 
 
 def test_without_email_same_organisation_and_sector_is_same_respondent(settings, sheet, tmp_path):
-    rows = [good_row(email="", timestamp="2026-03-10 10:00", B01="1"), good_row(email="", ORG=" karlskrona KOMMUN ", timestamp="2026-03-11 10:00", B01="2")]
+    rows = [
+        good_row(email="", timestamp="2026-03-10 10:00", B01="1"),
+        good_row(email="", ORG=" karlskrona KOMMUN ", timestamp="2026-03-11 10:00", B01="2"),
+    ]
     run(settings, sheet().write(tmp_path / "kommun.csv", rows))
     assert [r.answers["B01"] for r in answers(settings) if r.is_current] == ["2"]
 
@@ -427,7 +462,10 @@ def test_csv_reader_reads_as_the_csv_module(tmp_path, text):
 
 
 def test_a_long_sheet_is_read_and_stored_a_chunk_at_a_time(settings, sheet, tmp_path, monkeypatch):
-    """Chunks of 3 rows: the same verdicts as one pass, rows from every chunk, a resubmission across chunks settled, sheet rows right."""
+    """Chunks of 3 rows: the same verdicts as one pass.
+
+    Rows from every chunk are stored, a resubmission across chunks is settled, and the sheet rows are right.
+    """
     from bfs_pipeline import ingest
     from bfs_pipeline.sources import base, files
 
@@ -443,7 +481,9 @@ def test_a_long_sheet_is_read_and_stored_a_chunk_at_a_time(settings, sheet, tmp_
 
     monkeypatch.setattr(files.CsvStream, "chunks", counted)
     rows = [good_row(email=f"r{i}@x.se", timestamp=f"2026-03-{i + 1:02d} 10:00") for i in range(7)]
-    rows[4] = good_row(email="r0@x.se", timestamp="2026-03-20 10:00", B01="5")  # r0 again, two chunks later: this one counts
+    rows[4] = good_row(
+        email="r0@x.se", timestamp="2026-03-20 10:00", B01="5"
+    )  # r0 again, two chunks later: this one counts
     rows[5] = {"timestamp": "2026-03-21 10:00"}  # blank
     rows[6] = good_row(email="r6@x.se", B01="7")  # off the scale: quarantined, sheet row 8
     path = sheet().write(tmp_path / "kommun-2026-Q1.csv", rows)
@@ -458,7 +498,10 @@ def test_a_long_sheet_is_read_and_stored_a_chunk_at_a_time(settings, sheet, tmp_
 
 
 def test_csv_module_takes_over_where_a_row_is_wider_than_the_header(tmp_path):
-    """pandas reads the first chunks; from the chunk with a too-wide row on, the csv module, without losing or repeating a row."""
+    """pandas reads the first chunks; from the chunk with a too-wide row on, the csv module.
+
+    No row is lost or repeated on the way.
+    """
     import csv
 
     from bfs_pipeline.sources import csv_stream
@@ -474,4 +517,8 @@ def test_csv_module_takes_over_where_a_row_is_wider_than_the_header(tmp_path):
     assert stream.header() == ["a", "b", "c"] and numbers == list(range(2, 10))
     assert [len(c) for c, _ in chunks] == [2, 2, 2, 2]  # the header is not a row of the first chunk
     assert stream.column(0) == [r[0] for r in rows] and stream.column(2) == [r[2] if len(r) > 2 else "" for r in rows]
-    assert [r[:3] for r in rows[:4]] == expected[:4] and rows[4] == ["5", "x", "y", "EXTRA"] and [r[:2] for r in rows[5:]] == [e[:2] for e in expected[5:]]
+    assert (
+        [r[:3] for r in rows[:4]] == expected[:4]
+        and rows[4] == ["5", "x", "y", "EXTRA"]
+        and [r[:2] for r in rows[5:]] == [e[:2] for e in expected[5:]]
+    )

@@ -58,7 +58,14 @@ def report(settings: Settings, sheet, tmp_path) -> Report:
 
 
 def smtp_settings(settings: Settings, controller: Controller) -> Settings:
-    return replace(settings, smtp_host="127.0.0.1", smtp_port=controller.port, smtp_starttls=False, smtp_timeout=5, report_to=("samordnare@lst.example.se",))
+    return replace(
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_starttls=False,
+        smtp_timeout=5,
+        report_to=("samordnare@lst.example.se",),
+    )
 
 
 def test_delivered_once_over_smtp(settings, report, smtp):
@@ -73,7 +80,10 @@ def test_delivered_once_over_smtp(settings, report, smtp):
     assert msg["Subject"] == "Behovsrapport Blekinge län 2026-Q1"
     assert msg["Message-ID"] == first[0].message_id
     assert msg.get_content_type() == "multipart/mixed"
-    assert [p.get_content_type() for p in msg.get_payload()] == ["multipart/alternative", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    assert [p.get_content_type() for p in msg.get_payload()] == [
+        "multipart/alternative",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ]
     assert store.status(eng).outbox == {"sent": 1}
     eng.dispose()
 
@@ -169,7 +179,9 @@ def self_signed(tmp_path) -> tuple[str, str]:
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
@@ -267,7 +279,10 @@ def test_quality_gate_stops_sending(settings, report, smtp):
     controller, handler = smtp
     s = replace(smtp_settings(settings, controller), min_coverage=0.5)
     eng = pipeline.open_store(s)
-    with pytest.raises(DeliveryError, match=r"Not sent: only 20% of the roster's organisations answered in 2026-Q1, below the minimum 50%"):
+    with pytest.raises(
+        DeliveryError,
+        match=r"Not sent: only 20% of the roster's organisations answered in 2026-Q1, below the minimum 50%",
+    ):
         deliver(eng, s, replace(report, coverage_rate=0.2))
     eng.dispose()
     assert handler.messages == []

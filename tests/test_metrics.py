@@ -12,7 +12,14 @@ from bfs_pipeline import metrics
 def frame(rows: list[tuple[str, list[str], dict[str, str]]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"id": i, "sector": "kommun", "wave": w, "organisation": f"o{i}", "submitted_at": None, "answers": {"C01": m, **a}}
+            {
+                "id": i,
+                "sector": "kommun",
+                "wave": w,
+                "organisation": f"o{i}",
+                "submitted_at": None,
+                "answers": {"C01": m, **a},
+            }
             for i, (w, m, a) in enumerate(rows)
         ]
     )
@@ -38,13 +45,23 @@ def test_several_municipalities_count_for_each_and_county_once():
 
 def test_floor_median_max_gap_and_change():
     rows = []
-    for wave, shares in (("2026-Q1", {"1080": 5, "1081": 3, "1082": 1}), ("2026-Q2", {"1080": 5, "1081": 1, "1082": 0})):
+    for wave, shares in (
+        ("2026-Q1", {"1080": 5, "1081": 3, "1082": 1}),
+        ("2026-Q2", {"1080": 5, "1081": 1, "1082": 0}),
+    ):
         for m, high in shares.items():
             rows += [(wave, [m], {"B01": "5"})] * high + [(wave, [m], {"B01": "1"})] * (5 - high)
     t = metrics.need_table(frame(rows), ["B01"], "C01", "10")
     s = metrics.with_change(metrics.county_spread(t, "10"), ["item"], "gap")
     q2 = s[s.wave == "2026-Q2"].iloc[0]
-    assert (q2.floor, q2.floor_municipality, q2["median"], q2["max"], q2.max_municipality, q2.gap) == (0.0, "1082", 0.2, 1.0, "1080", 1.0)
+    assert (q2.floor, q2.floor_municipality, q2["median"], q2["max"], q2.max_municipality, q2.gap) == (
+        0.0,
+        "1082",
+        0.2,
+        1.0,
+        "1080",
+        1.0,
+    )
     assert math.isclose(q2.gap_change, 0.2)
     q1 = s[s.wave == "2026-Q1"].iloc[0]
     assert math.isnan(q1.gap_change)
@@ -66,11 +83,18 @@ def test_waves():
 def test_coverage_counts_and_suppression():
     rows = [("2026-Q1", ["1080"], {})] * 6 + [("2026-Q1", ["1081"], {})] * 2 + [("2025-Q4", ["1081"], {})] * 9
     c = metrics.coverage(frame(rows), "C01", "10", "2026-Q1")
-    assert dict(zip(c.municipality, zip(c.n, c.suppressed, strict=True), strict=True)) == {"1080": (6, False), "1081": (2, True)}
+    assert dict(zip(c.municipality, zip(c.n, c.suppressed, strict=True), strict=True)) == {
+        "1080": (6, False),
+        "1081": (2, True),
+    }
 
 
 def test_a_response_counts_once_in_each_municipality_it_names():
     """Named twice: once there; the whole county (its code) and no answer: in no municipality."""
-    rows = [("2026-Q1", ["1080", "1081", "1080"], {"B01": "5"}), ("2026-Q1", ["10"], {"B01": "4"}), ("2026-Q1", [], {"B01": "3"})]
+    rows = [
+        ("2026-Q1", ["1080", "1081", "1080"], {"B01": "5"}),
+        ("2026-Q1", ["10"], {"B01": "4"}),
+        ("2026-Q1", [], {"B01": "3"}),
+    ]
     per_m = metrics.explode_municipalities(frame(rows), "C01", "10")
     assert list(zip(per_m["id"], per_m["municipality"], strict=True)) == [(0, "1080"), (0, "1081")]

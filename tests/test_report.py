@@ -21,14 +21,22 @@ from bfs_pipeline.wording import fmt_change, fmt_num, fmt_pct
 WAVES = metrics.wave_range("2026-Q3", 8)
 
 
-def answers(per_muni: dict[str, int], wave: str = "2026-Q1", level: int = 5, seed: int = 1, sector: str = "kommun") -> list[dict]:
+def answers(
+    per_muni: dict[str, int], wave: str = "2026-Q1", level: int = 5, seed: int = 1, sector: str = "kommun"
+) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for m, n in per_muni.items():
         for i in range(n):
             need = {f"B0{k}": str(min(5, max(1, level + rng.choice([-1, 0, 0, 1])))) for k in range(1, 10)}
             rows.append(
-                {"sector": sector, "wave": wave, "organisation": f"Org {m}-{i}", "submitted_at": pd.Timestamp("2026-01-01"), "answers": {"C01": [m], **need}}
+                {
+                    "sector": sector,
+                    "wave": wave,
+                    "organisation": f"Org {m}-{i}",
+                    "submitted_at": pd.Timestamp("2026-01-01"),
+                    "answers": {"C01": [m], **need},
+                }
             )
     return rows
 
@@ -66,7 +74,9 @@ def test_no_answers_for_period(survey):
 
 def test_mime_tree_cids_alt_texts_and_no_data_uris(survey):
     r = rp.build_report(survey, frame(steady()), "2026-Q3")
-    msg = email.message_from_bytes(bytes(r.message("bfs@lst.example.se", "samordnare@lst.example.se")), policy=email.policy.default)
+    msg = email.message_from_bytes(
+        bytes(r.message("bfs@lst.example.se", "samordnare@lst.example.se")), policy=email.policy.default
+    )
     assert msg.get_content_type() == "multipart/mixed"
     alternative, attachment = msg.get_payload()
     assert alternative.get_content_type() == "multipart/alternative"
@@ -101,7 +111,9 @@ def test_html_body_under_100_kb_for_290_municipalities(survey, monkeypatch):
 
 def test_suppression_in_body_charts_and_attachment(survey):
     rows = steady()
-    rows = [r for r in rows if not (r["answers"]["C01"] == ["1083"] and r["wave"] == "2026-Q3")] + answers({"1083": 2}, "2026-Q3", 5)
+    rows = [r for r in rows if not (r["answers"]["C01"] == ["1083"] and r["wave"] == "2026-Q3")] + answers(
+        {"1083": 2}, "2026-Q3", 5
+    )
     r = rp.build_report(survey, frame(rows), "2026-Q3")
     body = r.html[r.html.index("Behov av stöd per kommun") :]
     assert "n=2" not in body and "n=2" not in r.text
@@ -124,7 +136,15 @@ def roster_of(*actors: tuple[str, str]) -> pd.DataFrame:
     """A roster as roster_frame gives it: (name, sector) pairs, all in Karlskrona."""
     return pd.DataFrame(
         [
-            {"id": i, "name": name, "name_key": org_key(name), "sector": sector, "municipalities": ["1080"], "contact_email": None, "active": True}
+            {
+                "id": i,
+                "name": name,
+                "name_key": org_key(name),
+                "sector": sector,
+                "municipalities": ["1080"],
+                "contact_email": None,
+                "active": True,
+            }
             for i, (name, sector) in enumerate(actors, start=1)
         ]
     )
@@ -158,8 +178,16 @@ def test_alert_names_the_municipality_that_falls_behind_and_none_when_steady(sur
 
 
 def test_low_coverage_alert():
-    cov = pd.DataFrame([{"municipality": "1081", "sector": "kommun", "expected": 10, "answered": 3, "rate": 0.3, "missing": []}])
-    (a,) = alerts.alerts(pd.DataFrame(columns=["municipality", "wave", "n", "answers", "index", "suppressed"]), cov, "2026-Q1", "10", {"1081": "Ronneby"})
+    cov = pd.DataFrame(
+        [{"municipality": "1081", "sector": "kommun", "expected": 10, "answered": 3, "rate": 0.3, "missing": []}]
+    )
+    (a,) = alerts.alerts(
+        pd.DataFrame(columns=["municipality", "wave", "n", "answers", "index", "suppressed"]),
+        cov,
+        "2026-Q1",
+        "10",
+        {"1081": "Ronneby"},
+    )
     assert a["kind"] == "low_coverage" and a["values"]["answered"] == 3 and "Ronneby: 3 av 10" in a["message"]
 
 

@@ -28,7 +28,9 @@ def free_port() -> int:
 
 
 def request(url: str, auth: str | None = None, body: dict | None = None) -> tuple[int, object]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method="POST" if body is not None else "GET")
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode() if body is not None else None, method="POST" if body is not None else "GET"
+    )
     req.add_header("Content-Type", "application/json")
     if auth:
         req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
@@ -57,14 +59,19 @@ def server(tmp_path_factory) -> Iterator[str]:
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/api"
     deadline = time.monotonic() + 120
     while request(url + "/health", AUTH)[0] != 200:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"the Prefect server did not start: {(home / 'server.log').read_text(errors='replace')[-2000:]}")
+            pytest.fail(
+                f"the Prefect server did not start: {(home / 'server.log').read_text(errors='replace')[-2000:]}"
+            )
         time.sleep(0.5)
     yield url
     proc.terminate()
@@ -96,7 +103,12 @@ def bfs_serve(server: str, tmp_path: Path, nightly: str, poll: str, **extra: str
         }
     )
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bfs_pipeline", "serve", "--nightly", nightly], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bfs_pipeline", "serve", "--nightly", nightly],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         yield proc
     finally:
@@ -116,7 +128,11 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
         while time.monotonic() < deadline and not done:
             time.sleep(5)
             assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
-            status, runs = request(server + "/flow_runs/filter", AUTH, {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 5})
+            status, runs = request(
+                server + "/flow_runs/filter",
+                AUTH,
+                {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "limit": 5},
+            )
             done = [r for r in (runs or []) if r.get("deployment_id")] if status == 200 else []
         out = (tmp_path / "serve.log").read_text(errors="replace")
         assert done, f"no scheduled run completed within 150 s:\n{out[-3000:]}"
@@ -125,7 +141,10 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
 
 @pytest.mark.slow
 def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path: Path):
-    """Two counties' inboxes: the nightly run (spread=true) starts an ingest-source run per source, waits for them, and both are stored."""
+    """Two counties' inboxes: the nightly run (spread=true) starts an ingest-source run per source.
+
+    It waits for them, and both inboxes are stored.
+    """
     from bfs_pipeline.survey import load_survey
     from tests.conftest import SURVEY_FILE, Sheet, good_row
 
@@ -134,7 +153,8 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
     text = SURVEY_FILE.read_text(encoding="utf-8")
     (surveys / "blekinge-behov.yaml").write_text(text, encoding="utf-8")
     (surveys / "kalmar-behov.yaml").write_text(
-        text.replace("id: blekinge-behov", "id: kalmar-behov", 1).replace("county: '10'", "county: '08'", 1), encoding="utf-8"
+        text.replace("id: blekinge-behov", "id: kalmar-behov", 1).replace("county: '10'", "county: '08'", 1),
+        encoding="utf-8",
     )
     home = tmp_path / "home"
     for sid, town in (("blekinge-behov", "Karlskrona"), ("kalmar-behov", "Kalmar")):
@@ -147,11 +167,15 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
         deadline = time.monotonic() + 90
         while deployment is None and time.monotonic() < deadline:
             assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
-            status, found = request(server + "/deployments/filter", AUTH, {"deployments": {"name": {"any_": ["nightly"]}}})
+            status, found = request(
+                server + "/deployments/filter", AUTH, {"deployments": {"name": {"any_": ["nightly"]}}}
+            )
             deployment = next((d for d in found or [] if d["id"]), None) if status == 200 and found else None
             time.sleep(1)
         assert deployment, "bfs serve did not register the nightly deployment"
-        status, run = request(server + f"/deployments/{deployment['id']}/create_flow_run", AUTH, {"parameters": {"spread": True}})
+        status, run = request(
+            server + f"/deployments/{deployment['id']}/create_flow_run", AUTH, {"parameters": {"spread": True}}
+        )
         assert status == 201, run
         deadline = time.monotonic() + 150
         state = None
@@ -160,8 +184,12 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
             state = ((request(server + f"/flow_runs/{run['id']}", AUTH)[1] or {}).get("state") or {}).get("type")
         out = (tmp_path / "serve.log").read_text(errors="replace")
         assert state == "COMPLETED", f"the spread nightly run ended {state}:\n{out[-4000:]}"
-        _, children = request(server + "/flow_runs/filter", AUTH, {"flow_runs": {"parent_flow_run_id": {"any_": [run["id"]]}}})
-        assert sorted((c["parameters"]["survey_id"], c["parameters"]["source"], c["state"]["type"]) for c in children or []) == [
+        _, children = request(
+            server + "/flow_runs/filter", AUTH, {"flow_runs": {"parent_flow_run_id": {"any_": [run["id"]]}}}
+        )
+        assert sorted(
+            (c["parameters"]["survey_id"], c["parameters"]["source"], c["state"]["type"]) for c in children or []
+        ) == [
             ("blekinge-behov", "inbox", "COMPLETED"),
             ("kalmar-behov", "inbox", "COMPLETED"),
         ]
@@ -169,7 +197,9 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
     import sqlite3
 
     with sqlite3.connect(home / "bfs.sqlite3") as db:
-        stored = db.execute("SELECT survey_id, count(*) FROM responses GROUP BY survey_id ORDER BY survey_id").fetchall()
+        stored = db.execute(
+            "SELECT survey_id, count(*) FROM responses GROUP BY survey_id ORDER BY survey_id"
+        ).fetchall()
     assert stored == [("blekinge-behov", 3), ("kalmar-behov", 3)]
 
 
@@ -183,7 +213,10 @@ def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path:
     ],
 )
 def test_the_nightly_schedule_runs_once_a_night_across_daylight_saving_changes(start, nights):
-    """Prefect's schedule for the nightly deployment (what its scheduler creates runs from), and what `bfs serve` prints, agree."""
+    """Prefect's schedule for the nightly deployment and what `bfs serve` prints agree.
+
+    The schedule is what Prefect's scheduler creates runs from.
+    """
     import asyncio
     import datetime as dt
     from zoneinfo import ZoneInfo

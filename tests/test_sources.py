@@ -1,4 +1,4 @@
-"""The source catalog and the one ingest loop: which sources a survey has, and each source pulled once, failing alone."""
+"""The source catalog and the one ingest loop: which sources a survey has; each source pulled once, failing alone."""
 
 from __future__ import annotations
 
@@ -39,12 +39,17 @@ def test_one_survey_reads_the_whole_inbox(settings: Settings, survey: Survey, sh
 
 def test_several_surveys_each_its_own_folder_and_strays_apart(settings: Settings, tmp_path: Path):
     s = replace(settings, surveys_dir=two_surveys(tmp_path))
-    blekinge, kalmar = load_survey(s.surveys_dir / "blekinge-behov.yaml"), load_survey(s.surveys_dir / "kalmar-behov.yaml")
+    blekinge, kalmar = (
+        load_survey(s.surveys_dir / "blekinge-behov.yaml"),
+        load_survey(s.surveys_dir / "kalmar-behov.yaml"),
+    )
     for sid in ("blekinge-behov", "kalmar-behov"):
         (s.inbox / sid).mkdir(parents=True)
         Sheet(blekinge, "kommun").write(s.inbox / sid / "kommun-2026-Q1.csv", [good_row()])
     Sheet(blekinge, "kommun").write(s.inbox / "kommun-2026-Q2.csv", [good_row()])
-    assert [Path(x.name).relative_to(s.inbox).as_posix() for x in catalog.sources_for(s, kalmar)] == ["kalmar-behov/kommun-2026-Q1.csv"]
+    assert [Path(x.name).relative_to(s.inbox).as_posix() for x in catalog.sources_for(s, kalmar)] == [
+        "kalmar-behov/kommun-2026-Q1.csv"
+    ]
     plan = catalog.plan(s)
     assert [(sv.id if sv else None, Path(src.name).relative_to(s.inbox).as_posix()) for sv, src in plan] == [
         (None, "kommun-2026-Q2.csv"),
@@ -55,7 +60,10 @@ def test_several_surveys_each_its_own_folder_and_strays_apart(settings: Settings
     assert stray.kind == SourceKind.STRAY and stray.fingerprint() is None
     with pytest.raises(SourceError, match=r"is in no survey's folder: move it to .*/inbox/SURVEY-ID/"):
         stray.read()
-    assert [sv.id if sv else None for sv, _ in catalog.plan(s, survey_id="kalmar-behov")] == [None, "kalmar-behov"]  # strays always told
+    assert [sv.id if sv else None for sv, _ in catalog.plan(s, survey_id="kalmar-behov")] == [
+        None,
+        "kalmar-behov",
+    ]  # strays always told
 
 
 def test_google_sheets_of_the_survey_only_and_by_name(settings: Settings, survey: Survey):
@@ -64,9 +72,15 @@ def test_google_sheets_of_the_survey_only_and_by_name(settings: Settings, survey
     account = GoogleAccount(client=_NoHttp())
     found = catalog.sources_for(s, survey, connect=lambda _: account)
     assert [(x.name, x.kind, x.hints.sector) for x in found] == [("gsheet:kommun-form", SourceKind.GSHEET, "kommun")]
-    assert names(catalog.sources_for(s, survey, only="kommun-form", connect=lambda _: account)) == ["gsheet:kommun-form"]
-    assert names(catalog.sources_for(s, survey, only="gsheet:kommun-form", connect=lambda _: account)) == ["gsheet:kommun-form"]
-    with pytest.raises(SourceError, match=r"No configured source 'nope'; the sources are gsheet:kommun-form, gsheet:other\."):
+    assert names(catalog.sources_for(s, survey, only="kommun-form", connect=lambda _: account)) == [
+        "gsheet:kommun-form"
+    ]
+    assert names(catalog.sources_for(s, survey, only="gsheet:kommun-form", connect=lambda _: account)) == [
+        "gsheet:kommun-form"
+    ]
+    with pytest.raises(
+        SourceError, match=r"No configured source 'nope'; the sources are gsheet:kommun-form, gsheet:other\."
+    ):
         catalog.plan(s, only="nope", connect=lambda _: account)
 
 
@@ -77,7 +91,11 @@ def test_without_google_credentials_each_sheet_fails_alone(settings: Settings, s
     results = {Path(r.source).name: r for r in pipeline.ingest_files(s)}
     assert results["kommun-2026-Q1.csv"].accepted == 1
     failed = results["gsheet:kommun-form"]
-    assert failed.status == RunStatus.FAILED and failed.run_id is None and "BFS_GOOGLE_SERVICE_ACCOUNT_FILE is not set" in (failed.error or "")
+    assert (
+        failed.status == RunStatus.FAILED
+        and failed.run_id is None
+        and "BFS_GOOGLE_SERVICE_ACCOUNT_FILE is not set" in (failed.error or "")
+    )
 
 
 def test_hints_win_over_the_file_name_and_are_checked(survey: Survey, tmp_path: Path):
@@ -97,10 +115,18 @@ def test_a_fake_source_goes_through_the_one_loop(settings: Settings, survey: Sur
     with pipeline.database(settings) as engine:
         first = pipeline.ingest_source(engine, settings, survey, fake, skip_unchanged=True)
         again = pipeline.ingest_source(engine, settings, survey, fake, skip_unchanged=True)
-        broken = pipeline.ingest_source(engine, settings, survey, MemorySource("memory:x", header, error="the sheet is gone"))
-        stray = pipeline.ingest_source(engine, settings, None, MemorySource("memory:y", header, error="in no survey's folder"))
+        broken = pipeline.ingest_source(
+            engine, settings, survey, MemorySource("memory:x", header, error="the sheet is gone")
+        )
+        stray = pipeline.ingest_source(
+            engine, settings, None, MemorySource("memory:y", header, error="in no survey's folder")
+        )
     assert (first.status, first.accepted, first.wave) == (RunStatus.OK, 1, "2026-Q1")
-    assert (again.status, again.run_id, fake.reads) == (RunStatus.UNCHANGED, first.run_id, 1)  # the fingerprint alone settled it
+    assert (again.status, again.run_id, fake.reads) == (
+        RunStatus.UNCHANGED,
+        first.run_id,
+        1,
+    )  # the fingerprint alone settled it
     assert (broken.status, broken.error, broken.run_id) == (RunStatus.FAILED, "the sheet is gone", None)
     assert (stray.status, stray.survey) == (RunStatus.FAILED, "")
     assert first.as_json()["status"] == "ok"
@@ -125,7 +151,9 @@ def test_describe_header_says_what_maps_what_not_and_what_is_missing(survey: Sur
     assert mapped[cols[0].title] == "timestamp" and mapped[cols[5].title] == cols[5].question_id
     assert described.unmapped == ["Okänd kolumn"]
     assert [c.question_id for c in described.missing] == ["B03"]
-    assert [i for i, t, _ in described.entries if not t] == [len(titles) - 2]  # the untitled column is kept, by position
+    assert [i for i, t, _ in described.entries if not t] == [
+        len(titles) - 2
+    ]  # the untitled column is kept, by position
     assert described.mapped[-1][2].type == "timestamp"  # titles match whatever their case and spaces
 
 

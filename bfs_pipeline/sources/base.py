@@ -1,4 +1,7 @@
-"""What every source gives: a RawBatch (a header and rows as text, sheet row numbers, provenance), behind one Source interface."""
+"""What every source gives: a RawBatch (a header and rows as text, sheet row numbers, provenance).
+
+Every kind of source sits behind the one Source interface.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ CHUNK_ROWS = 20000  # rows read, validated and stored at a time
 
 @dataclass(frozen=True)
 class SheetHints:
-    """What the operator says about sheets that they do not say themselves: the sector, the wave, how dates are written."""
+    """What the operator says about sheets that they do not say themselves: sector, wave, how dates are written."""
 
     sector: str | None = None
     wave: str | None = None

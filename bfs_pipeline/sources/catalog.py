@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from bfs_pipeline.config import Settings, SheetConfig
 from bfs_pipeline.errors import SourceError
-from bfs_pipeline.sources.base import NO_HINTS, SheetHints, Source
-from bfs_pipeline.sources.files import FileSource, StrayFile, inbox_files
+from bfs_pipeline.sources.base import NO_HINTS, SheetHints, Source, SourceKind
+from bfs_pipeline.sources.files import FileSource, inbox_files
 from bfs_pipeline.sources.memory import FailingSource
 from bfs_pipeline.survey import Survey, load_surveys, pick_survey, wave_of
 
@@ -103,7 +103,11 @@ def stray_sources(settings: Settings) -> list[Source]:
     known = load_surveys(settings.surveys_dir)
     if len(known) < 2:
         return []
-    return [StrayFile(p, settings.inbox) for p in inbox_files(settings.inbox) if p.relative_to(settings.inbox).parts[0] not in known]
+    strays = [p for p in inbox_files(settings.inbox) if p.relative_to(settings.inbox).parts[0] not in known]
+    move = f"move it to {settings.inbox}/SURVEY-ID/ (bfs survey list)"
+    return [
+        FailingSource(str(p), SourceError(f"{p} is in no survey's folder: {move}."), SourceKind.STRAY) for p in strays
+    ]
 
 
 Plan = list[tuple[Survey | None, Source]]

@@ -57,12 +57,16 @@ def _scan(path: Path) -> tuple[str, str, str]:
         except UnicodeDecodeError:
             decoder = None
     line = first.split(b"\n", 1)[0]
-    return digest.hexdigest(), "utf-8-sig" if decoder is not None else "cp1252", ";" if line.count(b";") > line.count(b",") else ","
+    return (
+        digest.hexdigest(),
+        "utf-8-sig" if decoder is not None else "cp1252",
+        ";" if line.count(b";") > line.count(b",") else ",",
+    )
 
 
 @dataclass(frozen=True)
 class CsvStream:
-    """A CSV answer sheet read a chunk of rows at a time, so that a sheet of any length is ingested in bounded memory."""
+    """A CSV answer sheet read a chunk of rows at a time, so a sheet of any length is ingested in bounded memory."""
 
     path: Path
     encoding: str
@@ -72,11 +76,13 @@ class CsvStream:
         with self.path.open(encoding=self.encoding, newline="") as fh:
             first = next(csv.reader(fh, delimiter=self.delimiter), None)
         if first is None:
-            raise SourceError(f"{self.path} is empty: an answer sheet needs a header row. Export it again from the form.")
+            raise SourceError(
+                f"{self.path} is empty: an answer sheet needs a header row. Export it again from the form."
+            )
         return first
 
     def _pandas(self) -> dict[str, Any]:
-        """pandas.read_csv options that read cells as csv.reader does: text as it stands, no NA guessing, blank lines kept."""
+        """pandas.read_csv options to read cells as csv.reader does: text as is, no NA guessing, blank lines kept."""
         return {
             "sep": self.delimiter,
             "header": None,
@@ -91,14 +97,17 @@ class CsvStream:
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[list[str]], list[int]]]:
         """(rows, their sheet row numbers) after the header: pandas' C parser (short rows padded to the header's width);
-        from the first row wider than the header (or a stray quote) on, the csv module, which gives such rows as they are."""
+        from the first row wider than the header (or a stray quote) on, the csv module, which gives such rows as
+        they are."""
         import pandas as pd
 
         done = 0
         try:
             with pd.read_csv(self.path, chunksize=size, **self._pandas()) as reader:
                 skip = 1  # the header
-                pending: list[list[str]] = []  # exactly `size` rows per chunk, although pandas' first chunk holds the header too
+                pending: list[
+                    list[str]
+                ] = []  # exactly `size` rows per chunk, although pandas' first chunk holds the header too
                 for frame in reader:
                     pending += frame.to_numpy().tolist()[skip:]
                     skip = 0
@@ -142,7 +151,10 @@ def csv_stream(path: Path) -> CsvStream:
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Read a whole CSV sheet (UTF-8 with or without BOM, or cp1252; comma or semicolon): header, rows, sheet row numbers."""
+    """Read a whole CSV sheet (UTF-8 with or without BOM, or cp1252; comma or semicolon).
+
+    Returns the header, the rows and their sheet row numbers.
+    """
     stream = csv_stream(path)
     header = stream.header()
     rows: list[list[str]] = []
@@ -160,7 +172,9 @@ def read_xlsx(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
-        raise SourceError(f"Cannot read {path} as an Excel workbook ({type(exc).__name__}). Save it again as .xlsx.") from None
+        raise SourceError(
+            f"Cannot read {path} as an Excel workbook ({type(exc).__name__}). Save it again as .xlsx."
+        ) from None
     try:
         ws = wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
@@ -193,7 +207,11 @@ def inbox_files(folder: Path) -> list[Path]:
     """The answer sheets under a folder, in order: .csv and .xlsx, no hidden files or Excel's lock files."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~$")))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~$"))
+    )
 
 
 @dataclass
@@ -248,23 +266,3 @@ class FileSource:
             locale=hints.locale,
             stream=stream,
         )
-
-
-@dataclass
-class StrayFile:
-    """An inbox file outside every survey's folder (with several surveys): reported, never read."""
-
-    path: Path
-    inbox: Path
-    kind: SourceKind = SourceKind.STRAY
-    hints: SheetHints = field(default_factory=SheetHints)
-
-    @property
-    def name(self) -> str:
-        return str(self.path)
-
-    def fingerprint(self) -> str | None:
-        return None
-
-    def read(self) -> RawBatch:
-        raise SourceError(f"{self.path} is in no survey's folder: move it to {self.inbox}/SURVEY-ID/ (bfs survey list).")

@@ -74,15 +74,21 @@ def service_account_client(path: Path | None) -> tuple[Any, str]:
         info = json.loads(path.read_text(encoding="utf-8"))
         email = str(info["client_email"])
     except FileNotFoundError:
-        raise SourceError(f"BFS_GOOGLE_SERVICE_ACCOUNT_FILE={path} does not exist: download the service account's JSON key there.") from None
+        raise SourceError(
+            f"BFS_GOOGLE_SERVICE_ACCOUNT_FILE={path} does not exist: download the service account's JSON key there."
+        ) from None
     except (OSError, ValueError, KeyError, TypeError):
-        raise SourceError(f"BFS_GOOGLE_SERVICE_ACCOUNT_FILE={path} is not a readable service-account JSON key: download a new key.") from None
+        raise SourceError(
+            f"BFS_GOOGLE_SERVICE_ACCOUNT_FILE={path} is not a readable service-account JSON key: download a new key."
+        ) from None
     import gspread
 
     try:
         client = gspread.service_account_from_dict(info, scopes=READONLY_SCOPES)
     except (ValueError, KeyError) as exc:
-        raise SourceError(f"BFS_GOOGLE_SERVICE_ACCOUNT_FILE={path} cannot be used ({exc}): download a new key.") from None
+        raise SourceError(
+            f"BFS_GOOGLE_SERVICE_ACCOUNT_FILE={path} cannot be used ({exc}): download a new key."
+        ) from None
     return client, email
 
 
@@ -153,21 +159,27 @@ class GoogleSheetSource:
                 status = exc.response.status_code
                 if status == 403:
                     raise SourceError(
-                        f'Source "{self.label}": {self.account.email} may not read spreadsheet {self.config.key} (403). '
-                        f"Share the sheet with {self.account.email} as a viewer."
+                        f'Source "{self.label}": {self.account.email} may not read spreadsheet {self.config.key} '
+                        f"(403). Share the sheet with {self.account.email} as a viewer."
                     ) from None
                 if status == 404:
-                    raise SourceError(f'Source "{self.label}": spreadsheet {self.config.key} does not exist (404). Check spreadsheet = in bfs.toml.') from None
+                    raise SourceError(
+                        f'Source "{self.label}": spreadsheet {self.config.key} does not exist (404). '
+                        "Check spreadsheet = in bfs.toml."
+                    ) from None
                 if status not in TRANSIENT:
-                    raise SourceError(f'Source "{self.label}": Google refused {what} ({status}: {_reason(exc)}). Check the source in bfs.toml.') from None
+                    raise SourceError(
+                        f'Source "{self.label}": Google refused {what} ({status}: {_reason(exc)}). '
+                        "Check the source in bfs.toml."
+                    ) from None
                 last = f"{status} {_reason(exc)}"
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = f"no answer ({type(exc).__name__})"
             if attempt + 1 < self.account.retry.attempts:
                 self.account.retry.sleep(self.account.retry.delay(attempt))
         raise TransientSourceError(
-            f'Source "{self.label}": Google did not answer {what} after {self.account.retry.attempts} tries (last: {last}). '
-            "Nothing was changed; the next run tries again."
+            f'Source "{self.label}": Google did not answer {what} after {self.account.retry.attempts} tries '
+            f"(last: {last}). Nothing was changed; the next run tries again."
         )
 
     def read(self) -> RawBatch:
@@ -179,10 +191,15 @@ class GoogleSheetSource:
         title = next((t for t in wanted if t in tabs), None)
         if title is None:
             raise SourceError(
-                f'Source "{self.label}": spreadsheet {key} has no tab {" or ".join(repr(w) for w in wanted)} (its tabs: {", ".join(tabs) or "none"}). '
+                f'Source "{self.label}": spreadsheet {key} has no tab {" or ".join(repr(w) for w in wanted)} '
+                f"(its tabs: {', '.join(tabs) or 'none'}). "
                 "Set worksheet = for this source in bfs.toml."
             )
-        params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
+        params = {
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "ROWS",
+        }
         quoted = "'" + title.replace("'", "''") + "'"
         data = self._call("the answers", lambda: http.values_batch_get(key, [quoted], params=dict(params)))
         values = (data.get("valueRanges") or [{}])[0].get("values") or []

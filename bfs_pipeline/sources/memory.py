@@ -46,7 +46,8 @@ class MemorySource:
 
 @dataclass
 class FailingSource:
-    """A source known to be unusable before it is read (no Google credentials, say): read() raises its error."""
+    """A source known to be unusable before it is read: a Google sheet without credentials, a stray inbox file.
+    read() raises its error."""
 
     name: str
     error: SourceError

@@ -34,7 +34,9 @@ def _hash(record: dict[str, Any]) -> str:
 
 
 def _old_hash(record: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    ).hexdigest()
 
 
 def _utc(ts: dt.datetime | str) -> dt.datetime:
@@ -56,7 +58,9 @@ def _rehash(fn: Callable[[dict[str, Any]], str]) -> None:
     last = 0
     while True:
         rows = conn.execute(
-            sa.text("SELECT id, survey_id, sector, wave, submitted_at, email_hash, answers FROM responses WHERE id > :last ORDER BY id LIMIT :n"),
+            sa.text(
+                "SELECT id, survey_id, sector, wave, submitted_at, email_hash, answers FROM responses WHERE id > :last ORDER BY id LIMIT :n"
+            ),
             {"last": last, "n": BATCH},
         ).all()
         if not rows:
