@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from bfs_pipeline.errors import StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+IMMEDIATE = "bfs_sqlite_immediate"  # execution option: a SQLite transaction that takes the write lock when it begins
+SCHEMA_LOCK = "bfs:schema"  # the advisory lock that creating or upgrading the schema holds on PostgreSQL
 
 
 def _to_json(value: Any) -> str:
@@ -49,6 +52,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
+            conn.isolation_level = None  # pysqlite begins nothing itself: the "begin" listener below says BEGIN
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
@@ -57,6 +61,11 @@ def make_engine(url: str) -> Engine:
             )  # 64 MiB instead of 2: the hash index of a growing table stays in memory
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # Transactional DDL, and BEGIN IMMEDIATE for writers: what a writer reads stays true until it commits.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
         return engine
     try:
@@ -75,7 +84,8 @@ def upgrade(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with engine.begin() as conn:
+        with writer(engine).begin() as conn:  # one transaction: a kill at any moment leaves the schema as it was
+            lock(conn, SCHEMA_LOCK)  # processes that start at once wait here, then find the schema made
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
@@ -83,6 +93,31 @@ def upgrade(engine: Engine) -> None:
         raise StoreError(
             f"Cannot open the database {where}: {exc.orig}. Check BFS_DATABASE_URL and that the server runs."
         ) from None
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for a transaction that reads and then writes on what it read.
+
+    On SQLite it begins with BEGIN IMMEDIATE, taking the write lock first (other writers wait, readers do not);
+    PostgreSQL transactions take advisory locks with `lock` instead.
+    """
+    return engine.execution_options(**{IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
+
+
+def lock_id(key: str) -> int:
+    """A stable signed 64-bit number for an advisory lock's name."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
+def lock(conn: Any, *keys: str) -> None:
+    """On PostgreSQL, transaction-level advisory locks on these names, taken in sorted order (no deadlock between
+    two transactions that want the same names); released at commit or rollback. SQLite's BEGIN IMMEDIATE locks
+    the whole database instead, so there it does nothing."""
+    dialect = conn.dialect if isinstance(conn, Connection) else conn.get_bind().dialect  # a Connection or a Session
+    if dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id(key)})
 
 
 _UPGRADED: set[str] = set()

@@ -15,8 +15,8 @@ import orjson
 from sqlalchemy import Engine, Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from bfs_pipeline import db, validation
 from bfs_pipeline import normalize as nz
-from bfs_pipeline import validation
 from bfs_pipeline.errors import HeaderError
 from bfs_pipeline.models import IngestRun, QuarantinedRow, Response
 from bfs_pipeline.privacy import email_hash
@@ -348,11 +348,15 @@ def _store_chunk(
     result: IngestResult,
     analyze: bool,
 ) -> list[dict[str, Any]]:
-    """Store one chunk's verdicts in one transaction; returns the answers that were new (the others are duplicates)."""
-    with Session(engine) as s, s.begin():
-        known = _existing_hashes(
-            s, [c["content_hash"] for c in candidates]
-        )  # earlier chunks are committed: the database knows them
+    """Store one chunk's verdicts in one transaction; returns the answers that were new (the others are duplicates).
+
+    The transaction holds the lock on the survey's waves it writes (BEGIN IMMEDIATE on SQLite, advisory locks on
+    PostgreSQL) from its first read: a concurrent ingest of the same respondents waits and then sees these answers,
+    so that one answer per respondent and wave counts, as the partial unique index uq_responses_current demands.
+    """
+    with Session(db.writer(engine)) as s, s.begin():
+        db.lock(s, *(f"responses:{ctx.survey.id}:{w}" for w in sorted({c["wave"] for c in candidates})))
+        known = _existing_hashes(s, [c["content_hash"] for c in candidates])  # earlier chunks are committed
         fresh = []
         for c in candidates:
             if c["content_hash"] in known:
@@ -363,15 +367,23 @@ def _store_chunk(
         if quarantine:
             s.execute(insert(QUARANTINE_TABLE), quarantine)
         if fresh:
-            unsettled = _unsettled(s, ctx.survey.id, fresh)
-            s.execute(insert(RESPONSES_TABLE), fresh)  # Core executemany: no ORM bookkeeping per row
+            _settle(s, ctx.survey.id, fresh)
+            stored = _insert_new(s, engine.dialect.name, fresh)
+            result.duplicates += len(fresh) - len(stored)  # already there after all: a duplicate, never an error
+            fresh = [c for c in fresh if c["content_hash"] in stored]
             if engine.dialect.name == "postgresql" and analyze:
                 s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
-            _settle_resubmissions(s, ctx.survey.id, unsettled)
-        s.execute(
-            update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen)
-        )  # progress, for `bfs status`
+        s.execute(update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen))  # progress
     return fresh
+
+
+def _insert_new(s: Session, dialect: str, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert answers, skipping any whose content hash is already stored; the content hashes inserted."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = maker(RESPONSES_TABLE).on_conflict_do_nothing(index_elements=["content_hash"])
+    return set(s.scalars(stmt.returning(RESPONSES_TABLE.c.content_hash), rows))  # executemany, no ORM bookkeeping
 
 
 def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -446,29 +458,19 @@ def _existing_hashes(s: Session, hashes: list[str]) -> set[str]:
     return found
 
 
-def _unsettled(s: Session, survey_id: str, fresh: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """The (wave, respondent) groups that will hold more than one answer: answered twice in this chunk, or before."""
-    groups: dict[tuple[str, str], int] = {}
-    for c in fresh:
+def _settle(s: Session, survey_id: str, fresh: list[dict[str, Any]]) -> None:
+    """Within each (wave, respondent) the newest answer counts; older ones stay as history.
+
+    Decided before the fresh answers are inserted, so that no moment has two current answers: each fresh answer
+    gets its is_current, and stored answers a fresh one supersedes are turned off. A fresh answer wins a tie in
+    time against a stored one, and the later of two in one sheet wins. Only respondents already stored are read.
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for pos, c in enumerate(fresh):
         if c["respondent_key"]:
-            g = (c["wave"], c["respondent_key"])
-            groups[g] = groups.get(g, 0) + 1
-    out = {g for g, n in groups.items() if n > 1}
+            groups.setdefault((c["wave"], c["respondent_key"]), []).append(pos)
+    stored: dict[tuple[str, str], list[Any]] = {}
     respondents = sorted({r for _, r in groups})
-    for start in range(0, len(respondents), CHUNK):
-        rows = s.execute(
-            select(Response.wave, Response.respondent_key).where(
-                Response.survey_id == survey_id, Response.respondent_key.in_(respondents[start : start + CHUNK])
-            )
-        )  # no DISTINCT: SQLite would scan a covering index for it instead of seeking
-        out.update(g for w, r in rows if (g := (w, r)) in groups)
-    return out
-
-
-def _settle_resubmissions(s: Session, survey_id: str, groups: set[tuple[str, str]]) -> None:
-    """Within each (wave, respondent) the newest answer counts; older ones stay as history. Set-based, in chunks."""
-    respondents = sorted({r for _, r in groups})
-    found: dict[tuple[str, str], list[Any]] = {}
     for start in range(0, len(respondents), CHUNK):
         rows = s.execute(
             select(
@@ -477,13 +479,20 @@ def _settle_resubmissions(s: Session, survey_id: str, groups: set[tuple[str, str
         ).all()
         for r in rows:
             if (r.wave, r.respondent_key) in groups:
-                found.setdefault((r.wave, r.respondent_key), []).append(r)
-    current, old = [], []
-    for rows in found.values():
-        newest = max(rows, key=lambda r: (_aware(r.submitted_at), r.id)).id
-        current += [r.id for r in rows if r.id == newest and not r.is_current]
-        old += [r.id for r in rows if r.id != newest and r.is_current]
-    for ids, value in ((old, False), (current, True)):
+                stored.setdefault((r.wave, r.respondent_key), []).append(r)
+    off, on = [], []
+    for group, positions in groups.items():
+        earlier = stored.get(group, [])
+        if len(positions) == 1 and not earlier:
+            continue  # a first answer: current, as inserted
+        ranked = [((_aware(r.submitted_at), 0, r.id), r.id) for r in earlier]
+        ranked += [((_aware(fresh[p]["submitted_at"]), 1, p), -1 - p) for p in positions]
+        newest = max(ranked)[1]  # a stored answer's id, or -1 - position of a fresh one
+        for p in positions:
+            fresh[p]["is_current"] = newest == -1 - p
+        off += [r.id for r in earlier if r.is_current and r.id != newest]
+        on += [r.id for r in earlier if not r.is_current and r.id == newest]
+    for ids, value in ((off, False), (on, True)):  # off first: never two current answers, even inside the transaction
         for start in range(0, len(ids), CHUNK):
             s.execute(update(Response).where(Response.id.in_(ids[start : start + CHUNK])).values(is_current=value))
 

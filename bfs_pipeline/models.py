@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,6 +46,16 @@ class Response(Base):
         UniqueConstraint("content_hash", name="uq_responses_content_hash"),
         Index("ix_responses_wave", "survey_id", "wave"),
         Index("ix_responses_respondent_key", "survey_id", "respondent_key"),
+        # one current answer per respondent and wave, whatever runs at once (migration 0006)
+        Index(
+            "uq_responses_current",
+            "survey_id",
+            "wave",
+            "respondent_key",
+            unique=True,
+            sqlite_where=text("is_current AND respondent_key IS NOT NULL"),
+            postgresql_where=text("is_current AND respondent_key IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
