@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,12 @@ def make_engine(url: str) -> Engine:
         ) from None
 
 
-def upgrade(engine: Engine) -> None:
-    """Create the schema or bring it to the newest migration."""
+KeyProvider = Callable[[], bytes]
+
+
+def upgrade(engine: Engine, hash_key: KeyProvider | None = None) -> None:
+    """Create the schema or bring it to the newest migration; hash_key gives the key a migration needs to hash
+    e-mail addresses kept in clear by older versions (called only when there are such)."""
     from alembic import command
     from alembic.config import Config
 
@@ -87,6 +91,7 @@ def upgrade(engine: Engine) -> None:
         with writer(engine).begin() as conn:  # one transaction: a kill at any moment leaves the schema as it was
             lock(conn, SCHEMA_LOCK)  # processes that start at once wait here, then find the schema made
             cfg.attributes["connection"] = conn
+            cfg.attributes["hash_key"] = hash_key
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
@@ -123,19 +128,19 @@ def lock(conn: Any, *keys: str) -> None:
 _UPGRADED: set[str] = set()
 
 
-def open_database(url: str) -> Engine:
+def open_database(url: str, hash_key: KeyProvider | None = None) -> Engine:
     """An engine on a schema at the newest migration (checked once per process and URL)."""
     engine = make_engine(url)
     if url not in _UPGRADED:
-        upgrade(engine)
+        upgrade(engine, hash_key)
         _UPGRADED.add(url)
     return engine
 
 
 @contextlib.contextmanager
-def opened(url: str) -> Iterator[Engine]:
+def opened(url: str, hash_key: KeyProvider | None = None) -> Iterator[Engine]:
     """open_database for the length of a block; the engine (and its connections) are disposed of at its end."""
-    engine = open_database(url)
+    engine = open_database(url, hash_key)
     try:
         yield engine
     finally:

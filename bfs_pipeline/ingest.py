@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -17,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from bfs_pipeline import db, validation
 from bfs_pipeline import normalize as nz
-from bfs_pipeline.errors import HeaderError
+from bfs_pipeline.errors import HeaderError, SourceError
 from bfs_pipeline.models import IngestRun, QuarantinedRow, Response
-from bfs_pipeline.privacy import email_hash
+from bfs_pipeline.privacy import hash_of, masked
 from bfs_pipeline.sources.base import CHUNK_ROWS, RawBatch, SheetHints, Source
 from bfs_pipeline.survey import Survey
 
@@ -121,15 +123,30 @@ def answer_hash(
     return hashlib.sha256(blob).hexdigest()
 
 
-def _raw_row(batch: RawBatch, row: list[str]) -> dict[str, str]:
+def _raw_row(batch: RawBatch, row: list[str], key: bytes) -> dict[str, str]:
+    """A row as kept in quarantine: every cell by its column title, e-mail addresses as their keyed hashes."""
     raw = {}
     for i, title in enumerate(batch.header):
         name = nz.clean(title) or f"(kolumn {i + 1})"
-        raw[name] = nz.clean(row[i]) if i < len(row) else ""
+        raw[name] = masked(nz.clean(row[i]), key) if i < len(row) else ""
     for j in range(len(batch.header), len(row)):
         if nz.clean(row[j]):
-            raw[f"(kolumn {j + 1})"] = nz.clean(row[j])
+            raw[f"(kolumn {j + 1})"] = masked(nz.clean(row[j]), key)
     return raw
+
+
+ROW_START = re.compile(r'\n"?(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b[^\n]*[,;][^\n]*[,;]')
+
+
+def swallowed_rows(cell: str) -> int:
+    """How many lines of a cell look like whole answer rows (a line break, a date, delimiters): what a quote that
+    is never closed makes of the rows after it."""
+    return len(ROW_START.findall(cell)) if "\n" in cell else 0
+
+
+def wave_start(wave: str, tz: str) -> dt.datetime:
+    year, q = int(wave[:4]), int(wave[-1])
+    return dt.datetime(year, 3 * q - 2, 1, tzinfo=ZoneInfo(tz))
 
 
 def sheet_key(survey_id: str, sector: str | None, wave: str | None, fingerprint: str) -> str:
@@ -236,10 +253,22 @@ class SheetContext:
     tz: str
     locale: str | None
     lang: str
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def org_id(self) -> str:
         return _org_id(self.survey)
+
+    @property
+    def first_wave(self) -> str | None:
+        return min(self.survey.waves) if self.survey.waves else None
+
+    def implausible(self, submitted: dt.datetime) -> bool:
+        """A timestamp after the time of reading (an hour's grace for clocks) or before the survey's first wave."""
+        first = self.first_wave
+        return submitted > self.now + dt.timedelta(hours=1) or (
+            first is not None and submitted < wave_start(first, self.tz)
+        )
 
 
 @dataclass
@@ -272,18 +301,73 @@ def ingest_batch(
         if earlier is not None:
             return IngestResult.unchanged(earlier, batch.source, survey.id, SheetHints(batch.sector, batch.wave))
     result = IngestResult.started(_start_run(engine, batch, survey), batch, survey)
+    stored = Counts.of(result)  # what the committed chunks hold: a failure leaves the run with these counts
+    try:
+        _ingest_rows(engine, batch, survey, key, lang, hold, result, stored, on_chunk)
+    except SourceError as exc:  # the file itself (its bytes, its quoting) fails this sheet alone
+        stored.put(result)
+        result.status, result.error = RunStatus.FAILED, str(exc)
+        with Session(engine) as s, s.begin():
+            _finish(s, result)
+    except BaseException as exc:
+        stored.put(result)
+        result.status, result.error = RunStatus.FAILED, f"the run stopped ({type(exc).__name__})"
+        with contextlib.suppress(Exception), Session(engine) as s, s.begin():  # the database may be the reason
+            _finish(s, result)
+        raise
+    return result
+
+
+@dataclass
+class Counts:
+    """A run's counts at a moment: those of its committed chunks."""
+
+    rows_seen: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    blank: int = 0
+    quarantined: int = 0
+
+    @classmethod
+    def of(cls, r: IngestResult) -> Counts:
+        return cls(r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined)
+
+    def take(self, r: IngestResult) -> None:
+        self.rows_seen, self.accepted, self.duplicates, self.blank, self.quarantined = astuple(Counts.of(r))
+
+    def put(self, r: IngestResult) -> None:
+        r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined = (
+            self.rows_seen,
+            self.accepted,
+            self.duplicates,
+            self.blank,
+            self.quarantined,
+        )
+
+
+def _ingest_rows(
+    engine: Engine,
+    batch: RawBatch,
+    survey: Survey,
+    key: bytes,
+    lang: str,
+    hold: str | None,
+    result: IngestResult,
+    stored: Counts,
+    on_chunk: Callable[[IngestResult], None] | None,
+) -> None:
     try:
         if not any(nz.clean(h) for h in batch.header):
             raise HeaderError(
-                f"{batch.source} is empty: it has no header row yet. "
-                "Nothing was stored; check that it is the form's response sheet."
+                f"{batch.source} is empty: it has no header row yet. Nothing was stored; "
+                "check that it is the form's response sheet."
             )
         if hold:
             raise HoldError(hold)
         header = nz.map_header(batch, survey)
     except HeaderError as exc:
-        _hold(engine, batch, result, exc, lang)
-        return result
+        _hold(engine, batch, result, exc, lang, key)
+        return
     stamp = next((i for i, c in header.positions.items() if c.type == "timestamp"), None)
     locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
     assert result.run_id is not None
@@ -300,6 +384,7 @@ def ingest_batch(
         result.quarantined += len(quarantine)
         fresh = _store_chunk(engine, ctx, quarantine, candidates, result, analyze=number % 4 == 0)
         result.accepted += len(fresh)
+        stored.take(result)
         waves.update(c["wave"] for c in fresh)
         if on_chunk:
             on_chunk(result)  # a long sheet shows its progress
@@ -307,10 +392,9 @@ def ingest_batch(
     result.status = RunStatus.OK
     with Session(engine) as s, s.begin():
         _finish(s, result)
-    return result
 
 
-def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderError, lang: str) -> None:
+def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderError, lang: str, key: bytes) -> None:
     """Keep every row of a held sheet in quarantine, in one transaction: all of them or none."""
     rule = "held" if isinstance(exc, HoldError) else "header"
     result.status, result.error = RunStatus.HELD, str(exc)
@@ -330,7 +414,7 @@ def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderErro
                         "run_id": result.run_id,
                         "source": batch.source,
                         "sheet_row": n,
-                        "raw": _raw_row(batch, row),
+                        "raw": _raw_row(batch, row, key),
                         "reasons": [reason.as_json()],
                     }
                     for row, n in zip(rows, numbers, strict=True)
@@ -407,22 +491,26 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[
                     validation.message("extra_cells", ctx.lang),
                 )
             )
+        reasons += _swallowing(ctx, raw_row, sheet_row)
         sector = prepared.sectors[pos]
         submitted = prepared.submitted[pos]
+        if submitted is not None and ctx.implausible(submitted):
+            reasons.append(_out_of_range(ctx, rows.row(pos).get("timestamp", "")))
         if reasons or sector is None or submitted is None:
             quarantine.append(
                 {
                     "run_id": ctx.run_id,
                     "source": batch.source,
                     "sheet_row": sheet_row,
-                    "raw": _raw_row(batch, raw_row),
-                    "reasons": [r.as_json() for r in reasons],
+                    "raw": _raw_row(batch, raw_row, ctx.key),
+                    "reasons": [{**r.as_json(), "value": masked(r.value, ctx.key)} for r in reasons],
                 }
             )
             continue
+        assert submitted is not None
         wave = batch.wave or wave_for(submitted, ctx.tz)
         email = emails[pos]
-        ehash = email_hash(email, ctx.key) if email else None
+        ehash = hash_of(email, ctx.key) if email else None
         answers = prepared.answers[pos]
         org = answers.get(org_id)
         respondent = ehash or (content_hash({"org": nz.key(org), "sector": sector}) if org else None)
@@ -444,6 +532,33 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[
             }
         )
     return quarantine, candidates
+
+
+def _swallowing(ctx: SheetContext, raw_row: list[str], sheet_row: int) -> list[validation.Reason]:
+    """A reason for each cell that swallowed what look like whole rows: never accepted silently."""
+    out = []
+    for i, cell in enumerate(raw_row):
+        n = swallowed_rows(cell)
+        if n:
+            title = nz.clean(ctx.batch.header[i]) if i < len(ctx.batch.header) else f"(kolumn {i + 1})"
+            first_line = cell.split("\n", 1)[0][:80]
+            out.append(
+                validation.Reason(
+                    title,
+                    first_line + " …",
+                    "swallowed_rows",
+                    validation.message("swallowed_rows", ctx.lang, row=sheet_row, n=n),
+                )
+            )
+    return out
+
+
+def _out_of_range(ctx: SheetContext, text: str) -> validation.Reason:
+    title = next((c.title for c in ctx.header.columns if c.type == "timestamp"), "timestamp")
+    first = ctx.first_wave or "-"
+    return validation.Reason(
+        title, text, "timestamp_out_of_range", validation.message("timestamp_out_of_range", ctx.lang, first=first)
+    )
 
 
 def _org_id(survey: Survey) -> str:

@@ -30,13 +30,13 @@ from bfs_pipeline.survey import Survey, load_surveys, pick_survey, wave_of
 
 def open_store(settings: Settings) -> Engine:
     """An engine on the settings' database; the caller disposes of it (or use `database`)."""
-    return db.open_database(settings.database_url)
+    return db.open_database(settings.database_url, lambda: hash_key(settings.hash_key, settings.home))
 
 
 @contextlib.contextmanager
 def database(settings: Settings) -> Iterator[Engine]:
     """The settings' database for the length of a block, disposed of at its end."""
-    with db.opened(settings.database_url) as engine:
+    with db.opened(settings.database_url, lambda: hash_key(settings.hash_key, settings.home)) as engine:
         yield engine
 
 

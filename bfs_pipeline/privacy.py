@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -37,3 +38,20 @@ def hash_key(configured: str | None, home: Path, create: bool = True) -> bytes:
 def email_hash(email: str, key: bytes) -> str:
     """HMAC-SHA256 of the address, trimmed and lower-cased."""
     return hmac.new(key, email.strip().lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+HASHED = "hmac-sha256:"  # what stands for an address wherever a raw cell is kept (quarantine, exports)
+EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def masked(text: str, key: bytes) -> str:
+    """The text with every e-mail address in it replaced by hmac-sha256:HASH, the keyed hash an accepted answer
+    stores (so that a kept row can still be matched to its respondent, and never shows the address)."""
+    if "@" not in text:
+        return text
+    return EMAIL_RE.sub(lambda m: HASHED + email_hash(m.group(0), key), text)
+
+
+def hash_of(cell: str, key: bytes) -> str:
+    """The keyed hash of an e-mail cell: computed, or taken as it stands where the cell already holds one."""
+    return cell.removeprefix(HASHED) if cell.startswith(HASHED) else email_hash(cell, key)

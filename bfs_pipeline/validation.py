@@ -52,6 +52,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The answer sheet's header does not fit the survey: {detail}",
     },
     "held": {"sv": "Bladet hölls tillbaka: {detail}", "en": "The sheet was held: {detail}"},
+    "swallowed_rows": {
+        "sv": "Ett citattecken öppnas i rad {row} och stängs aldrig: cellen innehåller {n} rader som ser ut som egna "
+        "svar. Rätta citattecknet i filen och läs in den igen.",
+        "en": "A quote opens in row {row} and is never closed: the cell holds {n} lines that look like answers of "
+        "their own. Fix the quote in the file and read it again.",
+    },
+    "timestamp_out_of_range": {
+        "sv": "Tidstämpeln kan inte stämma: den ligger efter inläsningen eller före enkätens första omgång ({first}).",
+        "en": "The timestamp cannot be right: it lies after the time of reading or before the survey's first wave "
+        "({first}).",
+    },
     "extra_cells": {"sv": "Raden har värden utanför rubrikraden.", "en": "The row has values beyond the header."},
 }
 

@@ -16,8 +16,11 @@ if connection is not None:
         context.run_migrations()
 else:
     from bfs_pipeline.config import load_settings
+    from bfs_pipeline.privacy import hash_key
 
-    engine = create_engine(load_settings().database_url)
+    settings = load_settings()
+    config.attributes.setdefault("hash_key", lambda: hash_key(settings.hash_key, settings.home))
+    engine = create_engine(settings.database_url)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():

@@ -33,35 +33,49 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _scan(path: Path) -> tuple[str, str, str]:
-    """One pass over the file's bytes, a block at a time: their SHA-256, the encoding (UTF-8 with or without BOM,
-    else cp1252) and the delimiter (comma or semicolon) a CSV would have."""
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _scan(path: Path) -> tuple[str, str | None, str]:
+    """One pass over the file's bytes, a block at a time: their SHA-256, the encoding a CSV has (from its BOM: UTF-8
+    or UTF-16; else UTF-8 if every byte decodes, else Windows-1252 if every byte does, else None) and its delimiter
+    (comma or semicolon)."""
     digest = hashlib.sha256()
-    decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
     first = b""
+    decoders = {enc: codecs.getincrementaldecoder(enc)() for enc in ("utf-8", "cp1252")}
     try:
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
                 first = first or block
-                if decoder is not None:
+                for enc, decoder in list(decoders.items()):
                     try:
                         decoder.decode(block)
                     except UnicodeDecodeError:
-                        decoder = None  # not UTF-8: keep hashing, stop decoding
+                        del decoders[enc]  # not this encoding: keep hashing, stop decoding
     except OSError as exc:
         raise SourceError(f"Cannot read {path}: {exc.strerror}. Check the path and its permissions.") from None
-    if decoder is not None:
+    for enc, decoder in list(decoders.items()):
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            decoder = None
-    line = first.split(b"\n", 1)[0]
-    return (
-        digest.hexdigest(),
-        "utf-8-sig" if decoder is not None else "cp1252",
-        ";" if line.count(b";") > line.count(b",") else ",",
-    )
+            del decoders[enc]
+    bom = next((enc for mark, enc in BOMS if first.startswith(mark)), None)
+    encoding = bom or ("utf-8-sig" if "utf-8" in decoders else "cp1252" if decoders else None)
+    line = first.decode(encoding or "latin-1", errors="replace").split("\n", 1)[0]
+    return digest.hexdigest(), encoding, ";" if line.count(";") > line.count(",") else ","
+
+
+def _unreadable(path: Path, exc: Exception, row: int | None = None) -> SourceError:
+    """A file's own fault as one line for this file alone: what is wrong, where, and what to do."""
+    where = f" (row {row})" if row else ""
+    if isinstance(exc, UnicodeError):
+        what = "has characters that are not in its encoding"
+    elif isinstance(exc, csv.Error):
+        what = f"cannot be read as CSV: {exc}"
+    else:
+        what = f"cannot be read ({type(exc).__name__})"
+    return SourceError(f"{path}{where} {what}. Open it and save it again as CSV UTF-8 or Excel (.xlsx).")
 
 
 @dataclass(frozen=True)
@@ -73,8 +87,11 @@ class CsvStream:
     delimiter: str
 
     def header(self) -> list[str]:
-        with self.path.open(encoding=self.encoding, newline="") as fh:
-            first = next(csv.reader(fh, delimiter=self.delimiter), None)
+        try:
+            with self.path.open(encoding=self.encoding, newline="") as fh:
+                first = next(csv.reader(fh, delimiter=self.delimiter), None)
+        except (UnicodeError, csv.Error) as exc:
+            raise _unreadable(self.path, exc, 1) from None
         if first is None:
             raise SourceError(
                 f"{self.path} is empty: an answer sheet needs a header row. Export it again from the form."
@@ -98,7 +115,16 @@ class CsvStream:
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[list[list[str]], list[int]]]:
         """(rows, their sheet row numbers) after the header: pandas' C parser (short rows padded to the header's width);
         from the first row wider than the header (or a stray quote) on, the csv module, which gives such rows as
-        they are."""
+        they are. A file that cannot be read raises SourceError for this file alone."""
+        done = 0
+        try:
+            for rows, numbers in self._chunks(size):
+                done = numbers[-1] if numbers else done
+                yield rows, numbers
+        except (UnicodeError, csv.Error, OSError) as exc:
+            raise _unreadable(self.path, exc, done + 1) from None
+
+    def _chunks(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
         import pandas as pd
 
         done = 0
@@ -147,7 +173,16 @@ class CsvStream:
 
 def csv_stream(path: Path) -> CsvStream:
     _, encoding, delimiter = _scan(path)
+    if encoding is None:
+        raise _not_text(path)
     return CsvStream(path, encoding, delimiter)
+
+
+def _not_text(path: Path) -> SourceError:
+    return SourceError(
+        f"{path} is not text in UTF-8, UTF-16 or Windows-1252: is it really a CSV file? "
+        "Open it and save it again as CSV UTF-8 or Excel (.xlsx)."
+    )
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
@@ -186,6 +221,12 @@ def read_xlsx(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         for i, values in enumerate(it, start=2):
             rows.append([_cell_text(v) for v in values])
             numbers.append(i)
+    except SourceError:
+        raise
+    except Exception as exc:  # a workbook broken inside (its XML, its zip) fails alone, as any unreadable file
+        raise SourceError(
+            f"Cannot read {path} as an Excel workbook ({type(exc).__name__}). Save it again as .xlsx."
+        ) from None
     finally:
         wb.close()
     while header and not header[-1] and all(len(r) < len(header) or not r[len(header) - 1] for r in rows):
@@ -249,6 +290,8 @@ class FileSource:
             raise SourceError(f"{path} is neither .csv nor .xlsx: export the answer sheet as CSV or Excel (.xlsx).")
         digest, encoding, delimiter = _scan(path)  # one pass over the bytes for both
         if suffix == ".csv":
+            if encoding is None:
+                raise _not_text(path)
             stream = CsvStream(path, encoding, delimiter)
             header = stream.header()
         else:
