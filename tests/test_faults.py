@@ -154,12 +154,8 @@ def test_upgrade_hashes_addresses_kept_in_clear_by_earlier_versions(settings, db
         command.upgrade(cfg, "0006")
         conn.execute(
             text(
-                conn.execute(
-                    text(
-                        "INSERT INTO ingest_runs (started_at, source, survey_id, status, rows_seen, accepted, duplicates, blank, "
-                        "quarantined) VALUES (CURRENT_TIMESTAMP, 's', 'b', 'ok', 1, 0, 0, 0, 1)"
-                    )
-                )
+                "INSERT INTO ingest_runs (started_at, source, survey_id, status, rows_seen, accepted, "
+                "duplicates, blank, quarantined) VALUES (CURRENT_TIMESTAMP, 's', 'b', 'ok', 1, 0, 0, 0, 1)"
             )
         )
         conn.execute(
