@@ -32,8 +32,8 @@ def counts_line(r: dict[str, Any]) -> str:
     name = Path(r["source"]).name
     if r["status"] == "held":
         return f"{name}: HELD, nothing stored ({r['rows_seen']} rows): {r['error']}"
-    if r["status"] == "failed":
-        return f"{name}: FAILED: {r['error']}"
+    if r["status"] in ("failed", "interrupted"):
+        return f"{name}: {r['status'].upper()}: {r['error']}"
     return (
         f"{name}: {r['rows_seen']} rows: {r['accepted']} accepted, {r['duplicates']} duplicates, "
         f"{r['blank']} blank, {r['quarantined']} quarantined (run {r['run_id']})"
@@ -530,6 +530,22 @@ def run_quarterly(ctx: click.Context, period: str, send: bool, as_json: bool) ->
             click.echo(f"  {d['recipient']}: {d['state']}" + (f" ({d['path']})" if d.get("path") else ""))
 
 
+def one_line(exc: Exception) -> str | None:
+    """What a database or file-system failure means, in one line without SQL or answer values; None if unknown."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bfs_pipeline.db import store_error
+
+    if isinstance(exc, SQLAlchemyError):
+        return str(store_error(exc))
+    if isinstance(exc, OSError):
+        if exc.errno == 28:  # ENOSPC
+            return f"The disk holding {exc.filename or 'the data folder'} is full: free some space and run it again."
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"Cannot write or read{where}: {exc.strerror or type(exc).__name__}. Check the path and its permissions."
+    return None
+
+
 def main() -> None:
     debug = "--debug" in sys.argv[1:]
     try:
@@ -551,6 +567,12 @@ def main() -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception as exc:
+        if debug:
+            raise
+        known = one_line(exc)
+        if known:
+            click.echo(f"bfs: {known}", err=True)
+            sys.exit(1)
         if debug:
             raise
         click.echo(

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
 
 from bfs_pipeline.errors import StoreError
 
@@ -95,8 +95,11 @@ def upgrade(engine: Engine, hash_key: KeyProvider | None = None) -> None:
             command.upgrade(cfg, "head")
     except OperationalError as exc:
         where = engine.url.render_as_string(hide_password=True)
+        if "disk is full" in str(exc.orig).lower():
+            raise store_error(exc, str(engine.url)) from None
         raise StoreError(
-            f"Cannot open the database {where}: {exc.orig}. Check BFS_DATABASE_URL and that the server runs."
+            f"Cannot open the database {where}: {str(exc.orig).splitlines()[0]}. "
+            "Check BFS_DATABASE_URL and that the server runs."
         ) from None
 
 
@@ -137,12 +140,38 @@ def open_database(url: str, hash_key: KeyProvider | None = None) -> Engine:
     return engine
 
 
+def store_error(exc: SQLAlchemyError | OSError, url: str | None = None) -> StoreError:
+    """A database failure as one line: what happened and what to do; never the SQL statement or its values."""
+    where = f" {make_url(url).render_as_string(hide_password=True)}" if url else ""
+    orig = getattr(exc, "orig", None) or exc
+    text_ = str(orig).lower()
+    if "disk is full" in text_ or "no space left" in text_ or getattr(orig, "errno", None) == 28:
+        return StoreError(
+            f"The disk holding the database{where} is full: nothing half-written counts. "
+            "Free some space and run the command again."
+        )
+    if "readonly" in text_ or "read-only" in text_:
+        return StoreError(f"The database{where} cannot be written (read-only). Check its file's permissions.")
+    kind = type(orig).__name__
+    if isinstance(exc, SQLAlchemyError) and not isinstance(exc, OperationalError | InterfaceError):
+        return StoreError(
+            f"The database{where} refused a change ({kind}); nothing of it was stored. "
+            "Run the command again; if it fails the same way, report it."
+        )
+    return StoreError(
+        f"The database{where} stopped answering ({kind}): what was not committed was not stored, and what was "
+        "counts. Run the command again when it answers (check BFS_DATABASE_URL and that the server runs)."
+    )
+
+
 @contextlib.contextmanager
 def opened(url: str, hash_key: KeyProvider | None = None) -> Iterator[Engine]:
     """open_database for the length of a block; the engine (and its connections) are disposed of at its end."""
     engine = open_database(url, hash_key)
     try:
         yield engine
+    except SQLAlchemyError as exc:
+        raise store_error(exc, url) from None
     finally:
         engine.dispose()
 

@@ -6,10 +6,13 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import asdict, astuple, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -40,8 +43,9 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     OK = "ok"  # every row accepted, a duplicate, blank or quarantined
     HELD = "held"  # nothing stored: the header (or a sudden shrink) holds the whole sheet
-    FAILED = "failed"  # the source could not be read; no run row
+    FAILED = "failed"  # the source could not be read (no run row), or its file failed while read
     UNCHANGED = "unchanged"  # the same content was read before; not read again
+    INTERRUPTED = "interrupted"  # the process running it died (killed, the machine restarted)
 
 
 @dataclass
@@ -204,12 +208,58 @@ def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:
             sector=batch.sector,
             wave=batch.wave,
             status=RunStatus.RUNNING,
+            owner=process_owner(),
             rows_seen=0,  # counted as the rows are read
             sheet_hash=sheet_hash(batch, survey),
         )
         s.add(run)
         s.flush()
         return run.id
+
+
+def _started(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, from /proc), or None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        if not Path("/proc/self/stat").exists():  # no /proc (not Linux): whether the pid exists at all
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return None
+            except PermissionError:
+                return ""
+            return ""
+        return None
+
+
+def process_owner(pid: int | None = None) -> str:
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_started(pid) or ''}"
+
+
+def _gone(owner: str | None) -> bool:
+    """Whether the process that owns a run has ended; a run of another machine is never judged from here."""
+    if not owner:
+        return True  # a run of a version before runs had owners: no such process runs it now
+    host, pid, started = owner.rsplit(":", 2)
+    if host != socket.gethostname():
+        return False
+    now = _started(int(pid))
+    return now is None or (started != "" and now != "" and now != started)
+
+
+def mark_interrupted(engine: Engine) -> int:
+    """Runs still 'running' whose process has ended become 'interrupted' (what `bfs status` then shows)."""
+    with Session(engine) as s, s.begin():
+        stale = [r for r in s.scalars(select(IngestRun).where(IngestRun.status == RunStatus.RUNNING)) if _gone(r.owner)]
+        for r in stale:
+            r.status = RunStatus.INTERRUPTED
+            r.finished_at = dt.datetime.now(dt.UTC)
+            r.error = "the process running it ended before it finished (killed, or the machine restarted); what its "
+            r.error += "committed chunks stored counts: read the sheet again to store the rest"
+        return len(stale)
 
 
 def previous_rows(engine: Engine, source: str) -> int | None:

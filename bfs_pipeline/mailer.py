@@ -263,7 +263,14 @@ def deliver(
             continue
         if transport == Transport.FILE:
             name = f"{report.period}-{report.lang}-{_safe_name(recipient)}.eml"
-            path = write_eml(msg, settings.outbox, name)
+            try:
+                path = write_eml(msg, settings.outbox, name)
+            except OSError as exc:  # the outbox folder is a file, or the disk is full: back to pending, and say so
+                _settle(engine, row.id, DeliveryState.PENDING, error=f"cannot write {settings.outbox}: {exc.strerror}")
+                raise DeliveryError(
+                    f"Cannot write the message to {settings.outbox / name}: {exc.strerror}. "
+                    f"Make {settings.outbox} a folder bfs can write to, then run the command again (nothing was sent)."
+                ) from None
             _settle(engine, row.id, DeliveryState.WRITTEN, path=str(path))
             out.append(Outcome(recipient, DeliveryState.WRITTEN, transport, mid, str(path)))
             continue
@@ -287,11 +294,16 @@ def deliver(
                 DeliveryState.UNCERTAIN,
                 f"the connection ended before the server confirmed ({exc}); the message may have arrived",
             )
-        archived = (
-            str(write_eml(msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml"))
-            if state == DeliveryState.SENT
-            else None
-        )
+        archived = None
+        if state == DeliveryState.SENT:
+            try:
+                archived = str(
+                    write_eml(
+                        msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml"
+                    )
+                )
+            except OSError as exc:  # sent is sent: the missing archive copy is noted, never a reason to send again
+                error = f"sent, but the archive copy could not be written: {exc.strerror}"
         _settle(engine, row.id, state, error=error, path=archived)
         out.append(Outcome(recipient, state, transport, mid, archived, error))
     return out

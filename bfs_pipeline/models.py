@@ -29,7 +29,8 @@ class IngestRun(Base):
     sector: Mapped[str | None] = mapped_column(String(50))
     wave: Mapped[str | None] = mapped_column(String(7))
     sheet_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, ok, held, failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # ingest.RunStatus
+    owner: Mapped[str | None] = mapped_column(String(200))  # host:pid:start of the process running it
     error: Mapped[str | None] = mapped_column(Text)
     rows_seen: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 from bfs_pipeline import db
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
-from bfs_pipeline.ingest import IngestResult, ingest_batch, shrink_guard, unchanged_since, unread_since
+from bfs_pipeline.ingest import (
+    IngestResult,
+    ingest_batch,
+    mark_interrupted,
+    shrink_guard,
+    unchanged_since,
+    unread_since,
+)
 from bfs_pipeline.mailer import Outcome, deliver
 from bfs_pipeline.privacy import hash_key
 from bfs_pipeline.report import Report, build_report, write_report
@@ -27,17 +34,27 @@ from bfs_pipeline.sources.base import NO_HINTS, RawBatch, SheetHints, Source
 from bfs_pipeline.store import current_responses
 from bfs_pipeline.survey import Survey, load_surveys, pick_survey, wave_of
 
+_SWEPT: set[str] = set()
+
+
+def _swept(settings: Settings, engine: Engine) -> Engine:
+    """Once per process and database: runs left 'running' by a process that died are marked interrupted."""
+    if settings.database_url not in _SWEPT:
+        _SWEPT.add(settings.database_url)
+        mark_interrupted(engine)
+    return engine
+
 
 def open_store(settings: Settings) -> Engine:
     """An engine on the settings' database; the caller disposes of it (or use `database`)."""
-    return db.open_database(settings.database_url, lambda: hash_key(settings.hash_key, settings.home))
+    return _swept(settings, db.open_database(settings.database_url, lambda: hash_key(settings.hash_key, settings.home)))
 
 
 @contextlib.contextmanager
 def database(settings: Settings) -> Iterator[Engine]:
     """The settings' database for the length of a block, disposed of at its end."""
     with db.opened(settings.database_url, lambda: hash_key(settings.hash_key, settings.home)) as engine:
-        yield engine
+        yield _swept(settings, engine)
 
 
 def survey_for(settings: Settings, survey_id: str | None) -> Survey:

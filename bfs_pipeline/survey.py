@@ -299,14 +299,43 @@ def load_survey(path: Path) -> Survey:
     return _CACHE[key]
 
 
+def _refuse_duplicate_keys(path: Path, node: yaml.Node | None) -> None:
+    """YAML keeps the last of two equal keys without a word; a survey file must not (required: true, then false)."""
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in n.value:
+                line = k.start_mark.line + 1
+                if isinstance(k, yaml.ScalarNode) and k.value in seen:
+                    raise SurveyError(
+                        f"{path}:{line}: the key {k.value!r} appears twice in the same block (first on line "
+                        f"{seen[k.value]}). Keep one of them."
+                    )
+                if isinstance(k, yaml.ScalarNode):
+                    seen[k.value] = line
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
 def _load_survey(path: Path) -> Survey:
     """Read and check one survey file; errors name the file, the line and the key."""
     try:
-        source = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise SurveyError(f"Cannot read survey file {path}: {exc.strerror}. Check the path.") from None
     try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise SurveyError(
+            f"{path}:{bad_line}: the file is not UTF-8 (byte 0x{raw[exc.start]:02x}). Save it as UTF-8 in your editor."
+        ) from None
+    try:
         node = yaml.compose(source, Loader=_LOADER)
+        _refuse_duplicate_keys(path, node)
         data = yaml.load(source, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -354,15 +383,18 @@ def _load_survey(path: Path) -> Survey:
                 f"Add it under sectors: or use one of {', '.join(sectors)}.",
             )
         modules[s] = tuple(_question(loc, ("modules", s, i), q, scales, s, county) for i, q in enumerate(qs or []))
+    where: list[tuple[str | int, ...]] = [("questions", i, "id") for i in range(len(core))]
+    where += [("modules", s, i, "id") for s, qs in modules.items() for i in range(len(qs))]
     all_q = list(core) + [q for qs in modules.values() for q in qs]
-    ids: dict[str, Question] = {}
-    for q in all_q:
+    ids: dict[str, int] = {}
+    for q, keys in zip(all_q, where, strict=True):
+        at_line = loc.line(*keys) or 0
         if q.id in ids:
             raise SurveyError(
-                f"{path}: question id {q.id} is used twice. "
+                f"{path}:{at_line}: question id {q.id} is used twice (first on line {ids[q.id]}). "
                 "Question ids are permanent and unique: give the new question a new id."
             )
-        ids[q.id] = q
+        ids[q.id] = at_line
     if not any(q.type == "organisation" for q in core):
         raise loc.error(
             ("questions",),
