@@ -51,7 +51,8 @@ def test_the_database_server_ending_mid_ingest(env, db_url, sheet, tmp_path):
             time.sleep(0.3)
             terminated += conn.execute(
                 text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :d AND pid <> pg_backend_pid()"
                 ),
                 {"d": name},
             ).scalar_one()
