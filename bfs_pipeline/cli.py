@@ -476,6 +476,73 @@ def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> Non
     serve_flows(settings, nightly or settings.nightly_cron, quarterly or settings.quarterly_cron, echo=click.echo)
 
 
+@cli.group()
+def privacy() -> None:
+    """A respondent's rights: what is stored about them (access) and its erasure by decision."""
+
+
+@privacy.command("export")
+@click.option("--email", "address", required=True, help="The address the respondent answered with (never stored).")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="FILE.json to write.")
+@click.pass_context
+def privacy_export(ctx: click.Context, address: str, out: Path) -> None:
+    """Write everything stored about one respondent (their answers, every version, and rows kept out of the answers)
+    to a JSON file, for an access request. The respondent is found by the keyed hash of the address; the file and
+    the log of the export hold the hash, never the address."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.privacy import hash_key
+    from bfs_pipeline.records.access import export_respondent
+
+    settings = settings_of(ctx)
+    with pipeline.database(settings) as engine:
+        counts = export_respondent(engine, hash_key(settings.hash_key, settings.home), address, out)
+    click.echo(f"Wrote {out}: {counts['answers']} answer(s), {counts['kept_rows']} kept row(s).")
+
+
+@privacy.command("erase")
+@click.option("--email", "address", required=True, help="The address the respondent answered with (never stored).")
+@click.option("--decision", required=True, help="The reference (diarienummer) of the erasure decision.")
+@click.pass_context
+def privacy_erase(ctx: click.Context, address: str, decision: str) -> None:
+    """Erase one respondent's answers (every version) and kept rows, by a recorded decision (arkivlagen: erasure is
+    a decision). The log keeps when, the decision and how many rows, never the address. Reports already sent stay
+    as they were; the next ones no longer count the answers."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.privacy import hash_key
+    from bfs_pipeline.records.access import erase_respondent
+
+    settings = settings_of(ctx)
+    with pipeline.database(settings) as engine:
+        counts = erase_respondent(engine, hash_key(settings.hash_key, settings.home), address, decision)
+    click.echo(f"Erased {counts['answers']} answer(s) and {counts['kept_rows']} kept row(s) (decision {decision}).")
+
+
+@cli.group()
+def archive() -> None:
+    """Copies for the archive: a wave's answers, codebook, roster and quarantine, described."""
+
+
+@archive.command("export")
+@click.option("--wave", required=True, help="The wave, YYYY-Qn.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder to write the files to.")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.pass_context
+def archive_export(ctx: click.Context, wave: str, out: Path, survey_id: str | None) -> None:
+    """Write the wave for archiving: answers with codes and labels, the codebook, the roster as it stands, the
+    quarantine with its reasons (e-mail addresses hashed), each as CSV and as a sheet of one XLSX, and a README
+    describing the files and their formats."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.records.archive import export_wave
+    from bfs_pipeline.survey import wave_of
+
+    settings = settings_of(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        files = export_wave(engine, survey, wave_of(wave), out, __version__)
+    for kind, path in files.items():
+        click.echo(f"  {kind}: {path}")
+
+
 @cli.group("run")
 def run_group() -> None:
     """Run a scheduled flow once, now, through Prefect (PREFECT_API_URL, or a temporary local server

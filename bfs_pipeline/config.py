@@ -55,6 +55,11 @@ SETTINGS: list[tuple[str, str, str]] = [
         "0.5",
         "Alert when a municipality's share of roster organisations that answered is below this (0-1).",
     ),
+    (
+        "BFS_INBOX_KEEP_DAYS",
+        "(unset: for ever)",
+        "Days a read answer sheet is kept in inbox/read/ before it is removed (each removal logged with its digest).",
+    ),
     ("BFS_NIGHTLY_CRON", "0 2 * * *", "When `bfs serve` runs the nightly ingest: cron, Europe/Stockholm time."),
     (
         "BFS_QUARTERLY_CRON",
@@ -129,6 +134,7 @@ class Settings:
     min_coverage: float = 0.25
     alert_coverage: float = 0.5
     nightly_cron: str = "0 2 * * *"
+    inbox_keep_days: int | None = None
     quarterly_cron: str = "0 7 1 1,4,7,10 *"
 
     @property
@@ -207,6 +213,15 @@ def _sources(path: Path, raw: Any) -> tuple[SheetConfig, ...]:
     return tuple(out)
 
 
+def _days(name: str, value: str) -> int | None:
+    if not value.strip():
+        return None
+    days = _int(name, value)
+    if days < 0:
+        raise SettingsError(f"{name}={value!r} is negative: give the days to keep read sheets, for example {name}=365.")
+    return days
+
+
 def _share(name: str, value: str) -> float:
     v = _float(name, value)
     if not 0 <= v <= 1:
@@ -273,5 +288,6 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         min_coverage=_share("BFS_MIN_COVERAGE", values.get("BFS_MIN_COVERAGE", "0.25")),
         alert_coverage=_share("BFS_ALERT_COVERAGE", values.get("BFS_ALERT_COVERAGE", "0.5")),
         nightly_cron=(values.get("BFS_NIGHTLY_CRON") or "0 2 * * *").strip(),
+        inbox_keep_days=_days("BFS_INBOX_KEEP_DAYS", values.get("BFS_INBOX_KEEP_DAYS") or ""),
         quarterly_cron=(values.get("BFS_QUARTERLY_CRON") or "0 7 1 1,4,7,10 *").strip(),
     )

@@ -177,27 +177,23 @@ def unchanged_since(engine: Engine, batch: RawBatch | tuple[str, str], survey: S
 def unread_since(engine: Engine, source: Source, survey: Survey) -> int | None:
     """The run that read this source's present content, told by its fingerprint alone (no parsing).
 
-    None where the source has no fingerprint.
+    None where the source has no fingerprint. The same bytes read as the same sheet are the same sheet wherever the
+    file lies now: a sheet moved to inbox/read/ after its run, or a copy of it, is not read again.
     """
     digest = source.fingerprint()
     if digest is None:
         return None
     hints = source.hints
-    return _last_run(engine, source.name, sheet_key(survey.id, hints.sector, hints.wave, digest))
+    return _last_run(engine, None, sheet_key(survey.id, hints.sector, hints.wave, digest))
 
 
-def _last_run(engine: Engine, source: str, key: str) -> int | None:
+def _last_run(engine: Engine, source: str | None, key: str) -> int | None:
+    """The newest run that read the sheet with this key (from this source, or any with source None)."""
+    q = select(IngestRun.id).where(IngestRun.sheet_hash == key, IngestRun.status.in_((RunStatus.OK, RunStatus.HELD)))
+    if source is not None:
+        q = q.where(IngestRun.source == source)
     with Session(engine) as s:
-        return s.scalar(
-            select(IngestRun.id)
-            .where(
-                IngestRun.source == source,
-                IngestRun.sheet_hash == key,
-                IngestRun.status.in_((RunStatus.OK, RunStatus.HELD)),
-            )
-            .order_by(IngestRun.id.desc())
-            .limit(1)
-        )
+        return s.scalar(q.order_by(IngestRun.id.desc()).limit(1))
 
 
 def _start_run(engine: Engine, batch: RawBatch, survey: Survey) -> int:

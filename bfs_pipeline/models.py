@@ -121,3 +121,15 @@ class Actor(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320))  # an organisation's address, for reminders
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PrivacyAction(Base):
+    """One access export or erasure: when, the decision it rests on, how many rows; never whose (no address, hash)."""
+
+    __tablename__ = "privacy_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))  # export or erase
+    decision: Mapped[str | None] = mapped_column(Text)  # the diarienummer of the decision (erase)
+    responses: Mapped[int] = mapped_column(Integer)
+    quarantined: Mapped[int] = mapped_column(Integer)

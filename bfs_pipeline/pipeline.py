@@ -20,6 +20,7 @@ from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
 from bfs_pipeline.ingest import (
     IngestResult,
+    RunStatus,
     ingest_batch,
     mark_interrupted,
     shrink_guard,
@@ -28,9 +29,10 @@ from bfs_pipeline.ingest import (
 )
 from bfs_pipeline.mailer import Outcome, deliver
 from bfs_pipeline.privacy import hash_key
+from bfs_pipeline.records import retention
 from bfs_pipeline.report import Report, build_report, write_report
 from bfs_pipeline.sources import catalog
-from bfs_pipeline.sources.base import NO_HINTS, RawBatch, SheetHints, Source
+from bfs_pipeline.sources.base import NO_HINTS, RawBatch, SheetHints, Source, SourceKind
 from bfs_pipeline.store import current_responses
 from bfs_pipeline.survey import Survey, load_surveys, pick_survey, wave_of
 
@@ -118,7 +120,23 @@ def ingest_source(
     if isinstance(got, IngestResult):
         return got
     assert survey is not None
-    return ingest_one(engine, settings, survey, got, on_chunk=on_chunk)
+    result = ingest_one(engine, settings, survey, got, on_chunk=on_chunk)
+    if source.kind == SourceKind.FILE:
+        file_away(settings, survey, result)
+    return result
+
+
+def file_away(settings: Settings, survey: Survey, result: IngestResult) -> Path | None:
+    """An inbox sheet read without trouble (status ok) moves to read/WAVE/ in its folder; held and failed ones stay."""
+    if result.status != RunStatus.OK:
+        return None
+    wave = result.wave or (max(result.waves) if result.waves else None)
+    return retention.file_away(catalog.inbox_folder(settings, survey), Path(result.source), wave)
+
+
+def prune_inbox(settings: Settings) -> list[dict[str, Any]]:
+    """Read sheets older than BFS_INBOX_KEEP_DAYS are removed, each logged with its digest."""
+    return retention.prune(settings.inbox, settings.inbox_keep_days)
 
 
 def ingest_files(
@@ -144,6 +162,7 @@ def ingest_files(
             results.append(res)
             if progress:
                 progress(res)
+    prune_inbox(settings)
     return results
 
 

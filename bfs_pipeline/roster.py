@@ -47,7 +47,8 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
             where[field] = hit
     parsed = []
     for row, n in zip(rows, numbers, strict=True):
-        cell = {f: clean(row[i]) if i < len(row) else "" for f, i in where.items()}
+        # one line each: a name with a line break in its cell would break the report's lines
+        cell = {f: " ".join(clean(row[i]).split()) if i < len(row) else "" for f, i in where.items()}
         if not any(cell.values()):
             continue
         if not cell["name"]:

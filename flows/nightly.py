@@ -101,18 +101,26 @@ def pull_sheet(survey_id: str, name: str, sector: str | None, wave: str | None) 
 
 @task(cache_policy=NO_CACHE)
 def store_sheet(survey_id: str, batch: RawBatch) -> IngestResult:
-    """Validate and store one sheet unless its exact content was read before (status "unchanged")."""
+    """Validate and store one sheet unless its exact content was read before (status "unchanged"); an inbox file
+    read without trouble then moves to read/."""
     settings = load_settings()
+    survey = pipeline.survey_for(settings, survey_id)
     with pipeline.database(settings) as engine:
-        return pipeline.ingest_one(
-            engine, settings, pipeline.survey_for(settings, survey_id), batch, skip_unchanged=True
-        )
+        result = pipeline.ingest_one(engine, settings, survey, batch, skip_unchanged=True)
+    pipeline.file_away(settings, survey, result)
+    return result
 
 
 @task(retries=1, retry_delay_seconds=60, cache_policy=NO_CACHE)
 def retry_outbox() -> list[dict[str, Any]]:
     """Reports that wait as pending (the mail server refused or said 4xx) are tried again every night."""
     return [o.as_json() for o in pipeline.retry_pending(load_settings())]
+
+
+@task(cache_policy=NO_CACHE)
+def prune_inbox() -> list[dict[str, Any]]:
+    """Read sheets older than BFS_INBOX_KEEP_DAYS are removed, each logged with its digest."""
+    return pipeline.prune_inbox(load_settings())
 
 
 INBOX = catalog.INBOX
@@ -193,6 +201,8 @@ def nightly_ingest(
         results += [r for sid in survey_ids(survey_id) for r in ingest_survey(sid, sector, wave)]
     for d in retry_outbox():
         logger.info("outbox: %s %s", d["recipient"], d["state"])
+    for removed in prune_inbox():
+        logger.info("removed %s (sha256 %s), read %s", removed["file"], removed["sha256"], removed["read_at"])
     return log_results(results)
 
 

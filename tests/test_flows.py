@@ -155,8 +155,12 @@ def test_nightly_flow_reads_each_survey_folder_against_its_own_survey(
     again = nightly_ingest(return_state=True)
     with pytest.raises(SourcesFailed) as failed:
         again.result()
-    second = {r["source"]: r["status"] for r in failed.value.results}
-    assert second == {str(stray): "failed", str(b_file): "unchanged", str(k_file): "unchanged"}
+    second = {Path(r["source"]).relative_to(settings.inbox).as_posix(): r["status"] for r in failed.value.results}
+    assert second == {  # read without trouble, each sheet moved to read/WAVE/ in its survey's folder
+        "polis-2026-Q1.csv": "failed",
+        "blekinge-behov/read/2026-Q1/kommun-2026-Q1.csv": "unchanged",
+        "kalmar-behov/read/2026-Q1/kommun-2026-Q1.csv": "unchanged",
+    }
     with Session(engine) as s:
         assert len(s.scalars(select(IngestRun)).all()) == 2  # nothing read the second time
     engine.dispose()

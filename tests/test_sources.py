@@ -132,15 +132,31 @@ def test_a_fake_source_goes_through_the_one_loop(settings: Settings, survey: Sur
     assert first.as_json()["status"] == "ok"
 
 
-def test_an_unchanged_file_is_not_parsed_again(settings: Settings, survey: Survey, sheet, monkeypatch):
+def test_a_read_sheet_moves_to_read_and_a_held_one_stays_unparsed(
+    settings: Settings, survey: Survey, sheet, monkeypatch
+):
+    """A sheet read without trouble moves to inbox/read/WAVE/; a held one stays, and is not parsed again while its
+    bytes are the same (status unchanged)."""
     settings.inbox.mkdir(parents=True)
     sheet().write(settings.inbox / "kommun-2026-Q1.csv", [good_row()])
-    (first,) = pipeline.nightly(settings)
+    sheet("polis", extra_titles=["Okänd"]).write(settings.inbox / "polis-2026-Q1.csv", [good_row()])
+    first = {Path(r.source).name: r for r in pipeline.nightly(settings)}
+    assert (first["kommun-2026-Q1.csv"].status, first["polis-2026-Q1.csv"].status) == (RunStatus.OK, RunStatus.HELD)
+    assert sorted(p.relative_to(settings.inbox).as_posix() for p in settings.inbox.rglob("*.csv")) == [
+        "polis-2026-Q1.csv",
+        "read/2026-Q1/kommun-2026-Q1.csv",
+    ]
     reads: list[str] = []
     real = FileSource.read
     monkeypatch.setattr(FileSource, "read", lambda self: reads.append(self.name) or real(self))
-    (second,) = pipeline.nightly(settings)
-    assert (first.status, second.status, second.run_id, reads) == (RunStatus.OK, RunStatus.UNCHANGED, first.run_id, [])
+    second = {
+        Path(r.source).relative_to(settings.inbox).as_posix(): (r.status, r.run_id) for r in pipeline.nightly(settings)
+    }
+    assert second == {
+        "polis-2026-Q1.csv": (RunStatus.UNCHANGED, first["polis-2026-Q1.csv"].run_id),
+        "read/2026-Q1/kommun-2026-Q1.csv": (RunStatus.UNCHANGED, first["kommun-2026-Q1.csv"].run_id),
+    }
+    assert reads == []  # neither was parsed
 
 
 def test_describe_header_says_what_maps_what_not_and_what_is_missing(survey: Survey):

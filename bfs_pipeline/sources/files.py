@@ -239,7 +239,10 @@ def infer_from_name(path: Path, sectors: list[str]) -> tuple[str | None, str | N
     """Sector and wave named in a file's path, as in inbox/kommun-2026-Q1.csv."""
     parts = re.split(r"[^0-9A-Za-zåäöÅÄÖ]+", "/".join(path.parts[-3:]).lower())
     sector = next((p for p in reversed(parts) if p in sectors), None)
-    m = WAVE_IN_NAME.search(path.name) or WAVE_IN_NAME.search(str(path.parent.name))
+    # a folder named after a wave says the wave, but not read/WAVE/: that is where retention put a read sheet, whose
+    # wave came from its own name or its answers' timestamps, and must stay so (the same sheet, the same key)
+    named = path.parent.parent.name != "read"
+    m = WAVE_IN_NAME.search(path.name) or (WAVE_IN_NAME.search(path.parent.name) if named else None)
     wave = f"{m.group(1)}-Q{m.group(2)}" if m else None
     return sector, wave
 
