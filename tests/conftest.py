@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import uuid
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from bfs_pipeline.config import Settings, default_surveys_dir, load_settings
 from bfs_pipeline.db import open_database
@@ -149,3 +150,20 @@ def sheet(survey: Survey) -> Callable[..., Sheet]:
         return Sheet(survey, sector, **kw)
 
     return make
+
+
+@contextlib.contextmanager
+def migrated_to(engine: Engine, revision: str, down: bool = False) -> Iterator[Connection]:
+    """The schema taken to an Alembic revision (up, or down with down=True), in a transaction left open for the
+    block: what a database made by an earlier version holds."""
+    from alembic import command
+    from alembic.config import Config
+
+    from bfs_pipeline import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+        yield conn

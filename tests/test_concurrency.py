@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bfs_pipeline.models import Response
-from tests.conftest import good_row
+from tests.conftest import good_row, migrated_to
 
 BFS = [sys.executable, "-m", "bfs_pipeline"]
 ROWS = 4000
@@ -133,8 +133,6 @@ def _empty(db_url: str) -> None:
 def test_upgrade_repairs_answers_that_an_earlier_race_doubled(db_url, settings, sheet, tmp_path):
     """A database where two answers of one respondent both count (as concurrent ingests left them before 0006):
     the upgrade keeps the newest current and the index then refuses a second current answer."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy.exc import IntegrityError
 
     from bfs_pipeline import db, pipeline
@@ -143,11 +141,7 @@ def test_upgrade_repairs_answers_that_an_earlier_race_doubled(db_url, settings, 
     rows.append(good_row(email="s@x.se"))
     pipeline.ingest_files(settings, file=sheet().write(tmp_path / "kommun-2026-Q1.csv", rows))
     engine = db.make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(db.MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+    with migrated_to(engine, "0005", down=True) as conn:
         conn.execute(text("UPDATE responses SET is_current = :on"), {"on": True})  # what the race left
     assert current(db_url)[0] == 4
     db.upgrade(engine)

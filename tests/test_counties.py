@@ -10,7 +10,7 @@ import pytest
 from bfs_pipeline import pipeline, roster
 from bfs_pipeline.config import Settings
 from bfs_pipeline.survey import load_survey
-from tests.conftest import SURVEY_FILE, Sheet, good_row
+from tests.conftest import SURVEY_FILE, Sheet, good_row, migrated_to
 
 
 def two_surveys(tmp_path: Path) -> Path:
@@ -106,18 +106,12 @@ def test_each_county_its_own_inbox_roster_recipients_and_report(two_counties: Se
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_upgrade_gives_an_existing_roster_its_county(db_url: str):
     """A database made before rosters had a county: upgrading keeps every actor, each in its municipalities' county."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import inspect, text
 
     from bfs_pipeline import db
 
     engine = db.make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(db.MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
+    with migrated_to(engine, "0003") as conn:
         conn.execute(
             text(
                 "INSERT INTO actors (name, name_key, sector, municipalities, active, updated_at) VALUES "
@@ -137,8 +131,6 @@ def test_upgrade_gives_an_existing_roster_its_county(db_url: str):
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_rehashed_answers_are_still_duplicates(db_url: str, settings: Settings, sheet, tmp_path: Path):
     """Answers stored under the earlier hash get the new one on upgrade: the same sheet read again adds nothing."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
     from bfs_pipeline import db
@@ -148,11 +140,7 @@ def test_rehashed_answers_are_still_duplicates(db_url: str, settings: Settings, 
     engine = db.make_engine(db_url)
     with engine.connect() as conn:
         stored = sorted(conn.execute(text("SELECT content_hash FROM responses")).scalars())
-    cfg = Config()
-    cfg.set_main_option("script_location", str(db.MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0004")  # the hashes as versions before 0005 wrote them
+    with migrated_to(engine, "0004", down=True) as conn:  # the hashes as versions before 0005 wrote them
         older = sorted(conn.execute(text("SELECT content_hash FROM responses")).scalars())
     db.upgrade(engine)
     with engine.connect() as conn:

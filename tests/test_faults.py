@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from bfs_pipeline import pipeline, store
 from bfs_pipeline.ingest import RunStatus
-from tests.conftest import good_row
+from tests.conftest import good_row, migrated_to
 
 BFS = [sys.executable, "-m", "bfs_pipeline"]
 
@@ -138,20 +138,14 @@ def test_no_raw_address_in_quarantine_held_rows_listings_or_output(env, settings
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_upgrade_hashes_addresses_kept_in_clear_by_earlier_versions(settings, db_url):
-    from alembic import command
-    from alembic.config import Config
 
     from bfs_pipeline import db
     from bfs_pipeline.privacy import email_hash, hash_key
 
     engine = db.make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(db.MIGRATIONS))
     raw = '{"E-postadress": "Kalle@Example.se", "Kommentar": "och anna@example.se"}'
     reasons = '[{"column": "ORG", "value": "kalle@example.se", "rule": "required", "message": "x"}]'
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006")
+    with migrated_to(engine, "0006") as conn:
         conn.execute(
             text(
                 "INSERT INTO ingest_runs (started_at, source, survey_id, status, rows_seen, accepted, "
