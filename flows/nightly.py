@@ -57,16 +57,10 @@ def list_sources(survey_id: str, only: str | None, sector: str | None, wave: str
 
 @task(cache_policy=NO_CACHE)
 def stray_files() -> list[IngestResult]:
-    """Inbox files in no survey's folder: reported as failed, never read."""
-    return [IngestResult.failed(s.name, "", s.hints, _error_of(s)) for s in catalog.stray_sources(load_settings())]
-
-
-def _error_of(source: Any) -> str:
-    try:
-        source.read()
-    except SourceError as exc:
-        return str(exc)
-    return f"{source.name} was read although it belongs to no survey"
+    """Inbox files in no survey's folder: reported as failed, never read (pipeline.pull settles them)."""
+    settings = load_settings()
+    with pipeline.database(settings) as engine:
+        return [cast(IngestResult, pipeline.pull(engine, None, s)) for s in catalog.stray_sources(settings)]
 
 
 def _pull(
