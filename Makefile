@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.bfs-installed
 
 .DEFAULT_GOAL := install
-.PHONY: demo test lint install clean bench new-venv
+.PHONY: demo test lint install clean bench new-venv i18n
 
 # Every goal but clean needs $(PYTHON). It is checked when make reads this file, so that a refusal is one line.
 ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
@@ -53,6 +53,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# The words people read: extract the messages from the code and templates, merge them into the English catalogue
+# (Swedish is the source language), then compile it. Fill in each new msgstr in messages.po and run it again.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --sort-output --omit-header -o bfs_pipeline/locale/messages.pot .
+	$(BIN)/pybabel update --quiet -i bfs_pipeline/locale/messages.pot -d bfs_pipeline/locale -D messages -l en --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -d bfs_pipeline/locale -D messages
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
