@@ -167,3 +167,56 @@ def migrated_to(engine: Engine, revision: str, down: bool = False) -> Iterator[C
         cfg.attributes["connection"] = conn
         (command.downgrade if down else command.upgrade)(cfg, revision)
         yield conn
+
+
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright through its executable path (no download).
+
+    Fails (never skips) in CI or with BFS_REQUIRE_BROWSER set; elsewhere skips with a reason when it is missing.
+    """
+    path = os.environ.get("BFS_CHROMIUM") or next((p for p in CHROMIUM_PATHS if os.path.exists(p)), None)
+    if path is None:
+        if os.environ.get("CI") or os.environ.get("BFS_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chrome = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield chrome
+        finally:
+            chrome.close()
+
+
+@pytest.fixture
+def page_at(browser: Any) -> Iterator[Callable[[int], Any]]:
+    """A new page at a viewport width (the height is the phone's or the desktop's); closed after the test."""
+    contexts: list[Any] = []
+
+    def make(width: int) -> Any:
+        # No request may leave the machine: everything but file: and loopback is aborted and fails the test.
+        context = browser.new_context(viewport={"width": width, "height": 800 if width < 700 else 900})
+        contexts.append(context)
+        outside: list[str] = []
+
+        def guard(route: Any) -> None:
+            url = route.request.url
+            if url.startswith(("file:", "data:", "about:", "http://127.0.0.1", "http://localhost", "cid:")):
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.outside_requests = outside
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
