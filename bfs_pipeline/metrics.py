@@ -6,12 +6,21 @@ No clock, no environment, no I/O: DataFrames in, DataFrames out.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 MIN_N = 5  # cells with fewer respondents are suppressed, never shown as a number
+MIN_MEDIAN = 3  # a county median needs this many municipalities shown (not suppressed, with answers)
+
+
+class NoMedian(StrEnum):
+    """Why a wave has no county median."""
+
+    NO_MUNICIPALITIES = "no_municipalities"  # no municipality shown at all: no answers, or all suppressed
+    TOO_FEW_MUNICIPALITIES = "too_few_municipalities"  # one or two shown: their median says nothing of the county
 
 
 def prev_wave(wave: str, back: int = 1) -> str:
@@ -110,7 +119,10 @@ def need_table(
 
 
 def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -> pd.DataFrame:
-    """Per (wave, item) over the municipalities shown (not suppressed): floor (lowest), median, maximum, gap."""
+    """Per (wave, item) over the municipalities shown (not suppressed): floor (lowest), median, maximum, gap.
+
+    The median is NaN where fewer than MIN_MEDIAN municipalities are shown (`municipalities` says how many).
+    """
     cols = ["wave", "item", "municipalities", "floor", "floor_municipality", "median", "max", "max_municipality", "gap"]
     m = table[(table["municipality"] != county) & ~table["suppressed"].astype(bool)].dropna(subset=[value])
     if m.empty:
@@ -121,6 +133,7 @@ def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -
     out["floor_municipality"] = m["municipality"].to_numpy()[g.idxmin().to_numpy()]
     out["max_municipality"] = m["municipality"].to_numpy()[g.idxmax().to_numpy()]
     out["gap"] = out["max"] - out["floor"]
+    out.loc[out["municipalities"] < MIN_MEDIAN, "median"] = np.nan
     return out.reset_index()[cols]
 
 
@@ -200,6 +213,33 @@ def need_index(
     out["suppressed"] = out["n"] < min_n
     out.loc[out["suppressed"], "index"] = np.nan
     return out[cols]
+
+
+def shown(index: pd.DataFrame, county: str) -> pd.DataFrame:
+    """The need index rows of the municipalities shown: not the county, not suppressed, with scored answers."""
+    return index[(index["municipality"] != county) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+
+
+def median_waves(index: pd.DataFrame, county: str, waves: Sequence[str]) -> dict[str, NoMedian | None]:
+    """Per wave: None when it has a county median of the need index, else why not (fewer than MIN_MEDIAN shown)."""
+    counts = shown(index, county).groupby("wave")["municipality"].nunique()
+    out: dict[str, NoMedian | None] = {}
+    for w in waves:
+        n = int(counts.get(w, 0))
+        out[w] = (
+            None if n >= MIN_MEDIAN else (NoMedian.NO_MUNICIPALITIES if n == 0 else NoMedian.TOO_FEW_MUNICIPALITIES)
+        )
+    return out
+
+
+def county_median(index: pd.DataFrame, county: str, waves: Sequence[str]) -> pd.Series:
+    """The median of the shown municipalities' need index per wave (indexed by `waves`); NaN where median_waves
+    gives a reason."""
+    m = shown(index, county)
+    median = m.groupby("wave")["index"].median().reindex(list(waves)).astype("float64")
+    missing = [w for w, why in median_waves(index, county, waves).items() if why is not None]
+    median[missing] = np.nan
+    return median
 
 
 def noise(p1: float, n1: float, p2: float, n2: float) -> float:

@@ -98,3 +98,47 @@ def test_a_response_counts_once_in_each_municipality_it_names():
     ]
     per_m = metrics.explode_municipalities(frame(rows), "C01", "10")
     assert list(zip(per_m["id"], per_m["municipality"], strict=True)) == [(0, "1080"), (0, "1081")]
+
+
+def index_rows(wave: str, shares: dict[str, float | None]) -> list[dict[str, object]]:
+    """Need index rows; None: suppressed (fewer than MIN_N respondents)."""
+    return [
+        {
+            "municipality": m,
+            "wave": wave,
+            "n": 3 if s is None else 8,
+            "answers": 27 if s is None else 72,
+            "index": math.nan if s is None else s,
+            "suppressed": s is None,
+        }
+        for m, s in shares.items()
+    ]
+
+
+def test_county_median_only_from_three_municipalities_shown():
+    index = pd.DataFrame(
+        index_rows("2026-Q1", {"1080": 0.2, "1081": 0.4, "1082": None, "10": 0.9})  # two shown, the county aside
+        + index_rows("2026-Q2", {"1080": 0.2, "1081": 0.4, "1082": 0.3, "10": 0.9})  # three shown
+        + index_rows("2026-Q3", {"1080": None, "1081": None})  # none shown
+    )
+    waves = ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    assert metrics.median_waves(index, "10", waves) == {
+        "2025-Q4": metrics.NoMedian.NO_MUNICIPALITIES,
+        "2026-Q1": metrics.NoMedian.TOO_FEW_MUNICIPALITIES,
+        "2026-Q2": None,
+        "2026-Q3": metrics.NoMedian.NO_MUNICIPALITIES,
+    }
+    median = metrics.county_median(index, "10", waves)
+    assert list(median.index) == waves and math.isclose(median["2026-Q2"], 0.3)
+    assert all(math.isnan(median[w]) for w in ("2025-Q4", "2026-Q1", "2026-Q3"))
+
+
+def test_spread_has_no_median_of_two_municipalities():
+    rows = []
+    for wave, shares in (("2026-Q1", {"1080": 5, "1081": 1}), ("2026-Q2", {"1080": 5, "1081": 1, "1082": 2})):
+        for m, high in shares.items():
+            rows += [(wave, [m], {"B01": "5"})] * high + [(wave, [m], {"B01": "1"})] * (5 - high)
+    s = metrics.county_spread(metrics.need_table(frame(rows), ["B01"], "C01", "10"), "10").set_index("wave")
+    assert s.loc["2026-Q1", "municipalities"] == 2 and math.isnan(s.loc["2026-Q1", "median"])
+    assert s.loc["2026-Q1", "gap"] == 0.8  # floor, maximum and gap stay: they name municipalities, not the county
+    assert s.loc["2026-Q2", "municipalities"] == 3 and math.isclose(s.loc["2026-Q2", "median"], 0.4)
