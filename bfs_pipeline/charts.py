@@ -1,14 +1,25 @@
-"""Charts as PNG bytes (matplotlib, Agg, bundled fonts only), each with an alt text that says what it shows."""
+"""Charts as PNG bytes (matplotlib, Agg, bundled fonts only), each with an alt text that says what it shows.
+
+Each chart has a `*_figure` function that returns the matplotlib Figure and its alt text (what tests inspect) and
+a function that renders it to a Chart. Words through gettext; the county median follows metrics.median_waves
+(no median for a wave with fewer than three municipalities shown: a gap in the dashed line).
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-BLUE, GREY, RED = "#1e3a5f", "#9ca3af", "#b91c1c"
+from bfs_pipeline import i18n
+from bfs_pipeline.alerts import median_notes
+from bfs_pipeline.metrics import county_median, shown
+
+BLUE, GREY, RED = "#1e3a5f", "#6b7280", "#b91c1c"
+GAP_FILL = "#9db4cf"
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ def _figure(width: float, height: float) -> Any:
     matplotlib.rcParams.update(
         {"font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False, "axes.spines.right": False}
     )
-    return Figure(figsize=(width, height))
+    return Figure(figsize=(width, height), layout="constrained")
 
 
 def _png(fig: Any) -> bytes:
@@ -36,101 +47,210 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def small_multiples(
-    index: pd.DataFrame, waves: list[str], county: str, names: dict[str, str], lang: str = "sv", most: int = 6
-) -> Chart | None:
-    """Each municipality's need index over the waves against the county median.
+def _from_to(values: pd.Series, lang: str, points: bool = False) -> str:
+    """First → last of a series (NaN left out), the last with its unit: "40 → 50 %" or "11 → 61 procentenheter"."""
+    v = values.dropna()
+    if v.empty:
+        return i18n.SUPPRESSED
+    last = i18n.fmt_pp(v.iloc[-1], lang, signed=False) if points else i18n.fmt_pct(v.iloc[-1], lang)
+    return f"{i18n.fmt_int(round(v.iloc[0] * 100), lang)} → {last}"
 
-    At most `most` panels: the municipalities with the highest needs.
-    """
+
+def quarter_label(wave: str, lang: str = "sv") -> str:
+    """A wave's quarter as a short tick label: "K3" in Swedish, "Q3" in English."""
+    _ = i18n.translator(lang)
+    return _("K{q}").format(q=wave[-1])
+
+
+def _wave_axis(ax: Any, waves: Sequence[str], lang: str) -> None:
+    """Every wave's quarter as a tick label, and each year once, centred under its quarters on a second line."""
+    x = list(range(len(waves)))
+    ax.set_xticks(x, [quarter_label(w, lang) for w in waves], fontsize=6.5)
+    ax.tick_params(axis="x", labelbottom=True, length=2, pad=2)
+    ax.set_xlim(-0.5, len(waves) - 0.5)
+    years: dict[str, list[int]] = {}
+    for i, w in enumerate(waves):
+        years.setdefault(w[:4], []).append(i)
+    centres = [sum(ix) / len(ix) for ix in years.values()]
+    # A year alone under one quarter gets its short form, so that it cannot run into the next year's label.
+    labels = [y if len(ix) > 1 else f"’{y[2:]}" for y, ix in years.items()]
+    year_axis = ax.secondary_xaxis("bottom")
+    year_axis.set_xticks(centres, labels, fontsize=6.5)
+    year_axis.tick_params(length=0, pad=11)
+    year_axis.spines["bottom"].set_visible(False)
+    for i in range(1, len(waves)):  # a faint line where a year begins
+        if waves[i][:4] != waves[i - 1][:4]:
+            ax.axvline(i - 0.5, color="#e5e7eb", linewidth=0.6, zorder=0)
+
+
+def _order(index: pd.DataFrame, waves: Sequence[str], county: str, order: Sequence[str] | None) -> list[str]:
+    """The caller's order (codes with rows in these waves); without one, highest need index in the last wave first."""
     m = index[(index["municipality"] != county) & index["wave"].isin(waves)]
-    if m.empty:
+    present = set(m["municipality"].astype(str))
+    if order is not None:
+        return [c for c in order if c in present]
+    last = shown(m, county)
+    last = last[last["wave"] == waves[-1]].sort_values(["index", "municipality"], ascending=[False, True])
+    first = list(dict.fromkeys(str(c) for c in last["municipality"]))
+    return first + sorted(present - set(first))
+
+
+def needs_trend_figure(
+    index: pd.DataFrame,
+    waves: list[str],
+    county: str,
+    names: dict[str, str],
+    lang: str = "sv",
+    most: int = 6,
+    order: Sequence[str] | None = None,
+) -> tuple[Any, str] | None:
+    """Small multiples: each municipality's need index over the waves against the county median.
+
+    Panels in `order` (municipality codes, the report's one order: need index highest first), at most `most`.
+    Returns the Figure and its alt text, or None when no municipality has rows in the waves.
+    """
+    _ = i18n.translator(lang)
+    codes = _order(index, waves, county, order)[:most]
+    if not codes:
         return None
-    median = m.groupby("wave")["index"].median().reindex(waves)
-    last = m[m["wave"] == waves[-1]].dropna(subset=["index"]).sort_values("index", ascending=False)
-    codes = list(last["municipality"][:most]) or sorted(m["municipality"].unique())[:most]
+    visible = shown(index, county)
+    visible = visible[visible["wave"].isin(waves)]
+    median = county_median(index, county, waves)
     cols = min(3, len(codes))
     rows = (len(codes) + cols - 1) // cols
-    fig = _figure(5.4, 1.7 * rows)
-    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    fig = _figure(5.3, 0.45 + 1.75 * rows)
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
     x = list(range(len(waves)))
     described = []
     for ax, code in zip(axes.flat, codes, strict=False):
-        own = m[m["municipality"] == code].set_index("wave")["index"].reindex(waves)
-        ax.plot(x, median.values * 100, color=GREY, linestyle="--", linewidth=1)
-        ax.plot(x, own.values * 100, color=BLUE, linewidth=1.8, marker="o", markersize=2.5)
-        ax.set_title(names.get(code, code), fontsize=8, loc="left")
+        own = visible[visible["municipality"] == code].set_index("wave")["index"].reindex(waves)
+        ax.plot(x, median.to_numpy() * 100, color=GREY, linestyle="--", linewidth=1, marker="o", markersize=1.6)
+        ax.plot(x, own.to_numpy() * 100, color=BLUE, linewidth=1.8, marker="o", markersize=2.5)
+        name = names.get(code, code)
+        ax.set_title(name, fontsize=8, loc="left", fontweight="bold")
         ax.set_ylim(0, 100)
-        ax.set_xticks([x[0], x[-1]], [waves[0][2:], waves[-1][2:]])
-        first, latest = own.dropna().head(1), own.dropna().tail(1)
-        if not first.empty and not latest.empty:
-            described.append(f"{names.get(code, code)} {round(first.iloc[0] * 100)} → {round(latest.iloc[0] * 100)} %")
+        ax.set_yticks([0, 25, 50, 75, 100])
+        ax.grid(axis="y", color="#e5e7eb", linewidth=0.5)
+        ax.set_axisbelow(True)
+        _wave_axis(ax, waves, lang)
+        values = own.dropna()
+        if values.empty:
+            ax.text(
+                0.5,
+                0.5,
+                _("För få svar att visa"),
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=GREY,
+            )
+        else:
+            described.append(f"{name} {_from_to(values, lang)}")
     for ax in list(axes.flat)[len(codes) :]:
         ax.set_visible(False)
-    for i, ax in enumerate(list(axes.flat)[: len(codes)]):
-        if i + cols >= len(codes):  # no panel below: this one shows the waves itself
-            ax.tick_params(labelbottom=True)
-    fig.supylabel("% 4–5", fontsize=8)
-    med_first, med_last = median.dropna().head(1), median.dropna().tail(1)
-    med = (
-        f"{round(med_first.iloc[0] * 100)} → {round(med_last.iloc[0] * 100)} %"
-        if not med_first.empty and not med_last.empty
-        else "–"
+    fig.supylabel(_("Andel behovssvar 4–5 (%)"), fontsize=7)
+    from matplotlib.lines import Line2D
+
+    fig.legend(
+        handles=[
+            Line2D([], [], color=BLUE, linewidth=1.8, marker="o", markersize=2.5, label=_("Kommunen")),
+            Line2D([], [], color=GREY, linestyle="--", linewidth=1, label=_("Länets median")),
+        ],
+        loc="outside upper left",
+        ncols=2,
+        frameon=False,
+        fontsize=7.5,
     )
-    if lang == "sv":
-        alt = (
-            f"Linjediagram per kommun: andel behovssvar 4–5 från {waves[0]} till {waves[-1]} (heldragen linje) "
-            f"mot länets median (streckad, {med}). " + "; ".join(described) + "."
-        )
-    else:
-        alt = (
-            f"Line chart per municipality: share of need answers 4–5 from {waves[0]} to {waves[-1]} (solid) "
-            f"against the county median (dashed, {med}). " + "; ".join(described) + "."
-        )
+    alt = _(
+        "Linjediagram per kommun: andel behovssvar 4–5 från {first} till {last} (heldragen linje) mot länets "
+        "median (streckad, {median})."
+    ).format(first=waves[0], last=waves[-1], median=_from_to(median, lang))
+    if described:
+        alt += " " + "; ".join(described) + "."
+    notes = median_notes(index, county, waves, lang)
+    if notes:
+        alt += " " + " ".join(notes)
+    return fig, alt
+
+
+def small_multiples(
+    index: pd.DataFrame,
+    waves: list[str],
+    county: str,
+    names: dict[str, str],
+    lang: str = "sv",
+    most: int = 6,
+    order: Sequence[str] | None = None,
+) -> Chart | None:
+    """The need index per municipality against the county median, as a PNG (needs_trend_figure)."""
+    made = needs_trend_figure(index, waves, county, names, lang, most, order)
+    if made is None:
+        return None
+    fig, alt = made
     return Chart("needs-trend@bfs", "behov-per-kommun.png", _png(fig), alt)
 
 
-def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str = "sv") -> Chart | None:
-    """The worst-off municipality's need index (the floor), the median and the gap over the waves."""
-    m = index[(index["municipality"] != county) & index["wave"].isin(waves) & ~index["suppressed"].astype(bool)].dropna(
-        subset=["index"]
-    )
+def need_and_gap_figure(index: pd.DataFrame, waves: list[str], county: str, lang: str = "sv") -> tuple[Any, str] | None:
+    """The greatest need (the municipality's need index highest that wave), the county median and the gap."""
+    _ = i18n.translator(lang)
+    m = shown(index, county)
+    m = m[m["wave"].isin(waves)]
     if m.empty:
         return None
     g = m.groupby("wave")["index"]
-    worst, median, gap = g.max().reindex(waves), g.median().reindex(waves), (g.max() - g.min()).reindex(waves)
-    fig = _figure(5.4, 2.2)
+    worst, gap = g.max().reindex(waves), (g.max() - g.min()).reindex(waves)
+    median = county_median(index, county, waves)
+    fig = _figure(5.3, 2.5)
     ax = fig.subplots()
     x = list(range(len(waves)))
-    sv = lang == "sv"
+    ax.bar(x, gap.to_numpy() * 100, color=GAP_FILL, width=0.6, label=_("Skillnad störst–minst behov (procentenheter)"))
     ax.plot(
         x,
-        worst.values * 100,
+        worst.to_numpy() * 100,
         color=RED,
         linewidth=1.8,
         marker="o",
         markersize=2.5,
-        label="Golv (störst behov)" if sv else "Floor (greatest need)",
+        label=_("Störst behov"),
     )
-    ax.plot(x, median.values * 100, color=GREY, linestyle="--", linewidth=1, label="Median")
-    ax.bar(x, gap.values * 100, color=BLUE, alpha=0.25, label="Spridning" if sv else "Gap")
-    ax.set_xticks(x, waves, rotation=45, ha="right")
+    ax.plot(
+        x,
+        median.to_numpy() * 100,
+        color=GREY,
+        linestyle="--",
+        linewidth=1,
+        marker="o",
+        markersize=1.6,
+        label=_("Länets median"),
+    )
+    _wave_axis(ax, waves, lang)
     ax.set_ylim(0, 100)
-    ax.set_ylabel("%")
-    ax.legend(frameon=False, fontsize=7, loc="upper left")
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.grid(axis="y", color="#e5e7eb", linewidth=0.5)
+    ax.set_axisbelow(True)
+    ax.set_ylabel(_("Andel behovssvar 4–5 (%)"), fontsize=7)
+    fig.legend(loc="outside upper left", ncols=3, frameon=False, fontsize=7)  # the lines first, then the bars
+    alt = _(
+        "Diagram {first}–{last}: störst behov (den kommun som har högst andel det kvartalet) {worst}, länets median "
+        "{median}, skillnaden mellan störst och minst behov {gap}."
+    ).format(
+        first=waves[0],
+        last=waves[-1],
+        worst=_from_to(worst, lang),
+        median=_from_to(median, lang),
+        gap=_from_to(gap, lang, points=True),
+    )
+    return fig, alt
 
-    def fmt(s: pd.Series) -> str:
-        v = s.dropna()
-        return f"{round(v.iloc[0] * 100)} → {round(v.iloc[-1] * 100)} %" if not v.empty else "–"
 
-    if sv:
-        alt = (
-            f"Diagram {waves[0]}–{waves[-1]}: golvet (kommunen med störst behov) {fmt(worst)}, medianen {fmt(median)}, "
-            f"spridningen mellan kommunerna {fmt(gap)}."
-        )
-    else:
-        alt = (
-            f"Chart {waves[0]}–{waves[-1]}: the floor (municipality with the greatest need) {fmt(worst)}, "
-            f"the median {fmt(median)}, the gap between municipalities {fmt(gap)}."
-        )
-    return Chart("floor-gap@bfs", "golv-och-spridning.png", _png(fig), alt)
+def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str = "sv") -> Chart | None:
+    """The greatest need, the county median and the gap over the waves, as a PNG (need_and_gap_figure).
+
+    The name is kept for callers; for needs the chart says "störst behov", not floor.
+    """
+    made = need_and_gap_figure(index, waves, county, lang)
+    if made is None:
+        return None
+    fig, alt = made
+    return Chart("need-gap@bfs", "storst-behov-och-spridning.png", _png(fig), alt)
