@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from babel.lists import format_list
 
 from bfs_pipeline import i18n
 from bfs_pipeline.alerts import median_notes
@@ -121,7 +122,7 @@ def needs_trend_figure(
     fig = _figure(5.3, 0.45 + 1.75 * rows)
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
     x = list(range(len(waves)))
-    described = []
+    described, hidden_now = [], []
     for ax, code in zip(axes.flat, codes, strict=False):
         own = visible[visible["municipality"] == code].set_index("wave")["index"].reindex(waves)
         ax.plot(x, median.to_numpy() * 100, color=GREY, linestyle="--", linewidth=1, marker="o", markersize=1.6)
@@ -145,6 +146,8 @@ def needs_trend_figure(
                 fontsize=7,
                 color=GREY,
             )
+        if pd.isna(own.iloc[-1]):  # described by name only: a number from an earlier wave would read as now
+            hidden_now.append(name)
         else:
             described.append(f"{name} {_from_to(values, lang)}")
     for ax in list(axes.flat)[len(codes) :]:
@@ -168,6 +171,10 @@ def needs_trend_figure(
     ).format(first=waves[0], last=waves[-1], median=_from_to(median, lang))
     if described:
         alt += " " + "; ".join(described) + "."
+    if hidden_now:
+        alt += " " + _("För få svar för {wave}: {names}.").format(
+            wave=waves[-1], names=format_list(hidden_now, locale=i18n.babel_locale(lang))
+        )
     notes = median_notes(index, county, waves, lang)
     if notes:
         alt += " " + " ".join(notes)

@@ -73,7 +73,18 @@ def test_panels_follow_the_callers_order_and_a_hidden_municipality_keeps_its_pla
     panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title(loc="left")]
     assert [ax.get_title(loc="left") for ax in panels] == [NAMES[c] for c in order]
     assert "För få svar att visa" in [t.get_text() for t in panels[0].texts]
-    assert "Karlshamn" not in alt  # no number from a hidden municipality
+    assert "Karlshamn" not in alt.split("För få svar")[0] and "För få svar för 2026-Q3: Karlshamn." in alt
+
+
+def test_a_municipality_hidden_in_the_last_wave_is_named_without_an_earlier_number_as_if_now() -> None:
+    index = demo_index()
+    index.loc[(index["municipality"] == "1083") & (index["wave"] == "2026-Q3"), ["index", "suppressed"]] = [
+        math.nan,
+        True,
+    ]
+    _fig, alt = charts.needs_trend_figure(index, WAVES, COUNTY, NAMES)
+    assert "Sölvesborg" not in alt.split("För få svar")[0] and "För få svar för 2026-Q3: Sölvesborg." in alt
+    assert "Karlskrona 20 → 20\u00a0%" in alt
 
 
 def test_every_panel_labels_every_wave_and_no_labels_overlap() -> None:
