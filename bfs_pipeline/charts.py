@@ -66,7 +66,7 @@ def quarter_label(wave: str, lang: str = "sv") -> str:
 def _wave_axis(ax: Any, waves: Sequence[str], lang: str) -> None:
     """Every wave's quarter as a tick label, and each year once, centred under its quarters on a second line."""
     x = list(range(len(waves)))
-    ax.set_xticks(x, [quarter_label(w, lang) for w in waves], fontsize=6.5)
+    ax.set_xticks(x, [quarter_label(w, lang) for w in waves], fontsize=7.5)
     ax.tick_params(axis="x", labelbottom=True, length=2, pad=2)
     ax.set_xlim(-0.5, len(waves) - 0.5)
     years: dict[str, list[int]] = {}
@@ -76,8 +76,8 @@ def _wave_axis(ax: Any, waves: Sequence[str], lang: str) -> None:
     # A year alone under one quarter gets its short form, so that it cannot run into the next year's label.
     labels = [y if len(ix) > 1 else f"’{y[2:]}" for y, ix in years.items()]
     year_axis = ax.secondary_xaxis("bottom")
-    year_axis.set_xticks(centres, labels, fontsize=6.5)
-    year_axis.tick_params(length=0, pad=11)
+    year_axis.set_xticks(centres, labels, fontsize=7.5)
+    year_axis.tick_params(length=0, pad=12)
     year_axis.spines["bottom"].set_visible(False)
     for i in range(1, len(waves)):  # a faint line where a year begins
         if waves[i][:4] != waves[i - 1][:4]:
@@ -117,9 +117,9 @@ def needs_trend_figure(
     visible = shown(index, county)
     visible = visible[visible["wave"].isin(waves)]
     median = county_median(index, county, waves)
-    cols = min(3, len(codes))
+    cols = min(2, len(codes))  # two columns: still readable when a phone shrinks the image to 375 px
     rows = (len(codes) + cols - 1) // cols
-    fig = _figure(5.3, 0.45 + 1.75 * rows)
+    fig = _figure(5.3, 0.5 + 1.75 * rows)
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
     x = list(range(len(waves)))
     described, hidden_now = [], []
@@ -128,7 +128,7 @@ def needs_trend_figure(
         ax.plot(x, median.to_numpy() * 100, color=GREY, linestyle="--", linewidth=1, marker="o", markersize=1.6)
         ax.plot(x, own.to_numpy() * 100, color=BLUE, linewidth=1.8, marker="o", markersize=2.5)
         name = names.get(code, code)
-        ax.set_title(name, fontsize=8, loc="left", fontweight="bold")
+        ax.set_title(name, fontsize=9, loc="left", fontweight="bold")
         ax.set_ylim(0, 100)
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.grid(axis="y", color="#e5e7eb", linewidth=0.5)
@@ -152,7 +152,7 @@ def needs_trend_figure(
             described.append(f"{name} {_from_to(values, lang)}")
     for ax in list(axes.flat)[len(codes) :]:
         ax.set_visible(False)
-    fig.supylabel(_("Andel behovssvar 4–5 (%)"), fontsize=7)
+    fig.supylabel(_("Andel behovssvar 4–5 (%)"), fontsize=8)
     from matplotlib.lines import Line2D
 
     fig.legend(
@@ -163,7 +163,7 @@ def needs_trend_figure(
         loc="outside upper left",
         ncols=2,
         frameon=False,
-        fontsize=7.5,
+        fontsize=8.5,
     )
     alt = _(
         "Linjediagram per kommun: andel behovssvar 4–5 från {first} till {last} (heldragen linje) mot länets "
@@ -208,7 +208,7 @@ def need_and_gap_figure(index: pd.DataFrame, waves: list[str], county: str, lang
     g = m.groupby("wave")["index"]
     worst, gap = g.max().reindex(waves), (g.max() - g.min()).reindex(waves)
     median = county_median(index, county, waves)
-    fig = _figure(5.3, 2.5)
+    fig = _figure(5.3, 2.8)
     ax = fig.subplots()
     x = list(range(len(waves)))
     ax.bar(x, gap.to_numpy() * 100, color=GAP_FILL, width=0.6, label=_("Skillnad störst–minst behov (procentenheter)"))
@@ -236,8 +236,8 @@ def need_and_gap_figure(index: pd.DataFrame, waves: list[str], county: str, lang
     ax.set_yticks([0, 25, 50, 75, 100])
     ax.grid(axis="y", color="#e5e7eb", linewidth=0.5)
     ax.set_axisbelow(True)
-    ax.set_ylabel(_("Andel behovssvar 4–5 (%)"), fontsize=7)
-    fig.legend(loc="outside upper left", ncols=3, frameon=False, fontsize=7)  # the lines first, then the bars
+    ax.set_ylabel(_("Andel behovssvar 4–5 (%)"), fontsize=8)
+    fig.legend(loc="outside upper left", ncols=2, frameon=False, fontsize=8.5)  # the lines first, then the bars
     alt = _(
         "Diagram {first}–{last}: störst behov (den kommun som har högst andel det kvartalet) {worst}, länets median "
         "{median}, skillnaden mellan störst och minst behov {gap}."
