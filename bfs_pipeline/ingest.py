@@ -11,7 +11,7 @@ import os
 import re
 import socket
 from collections.abc import Callable
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bfs_pipeline import db, validation
 from bfs_pipeline import normalize as nz
 from bfs_pipeline.errors import HeaderError, SourceError
-from bfs_pipeline.models import IngestRun, QuarantinedRow, Response
+from bfs_pipeline.models import IngestRun, KeptKind, QuarantinedRow, Response
 from bfs_pipeline.privacy import hash_of, masked
 from bfs_pipeline.sources.base import CHUNK_ROWS, RawBatch, SheetHints, Source
 from bfs_pipeline.survey import Survey
@@ -53,7 +53,9 @@ class RunStatus(StrEnum):
 class IngestResult:
     """What one source run did; rows_seen == accepted + duplicates + blank + quarantined.
 
-    run_id is None where no run was stored (a source that could not be read).
+    run_id is None where no run was stored (a source that could not be read). set_aside counts answers, not rows:
+    the invalid answers to optional questions this run kept apart from rows it accepted. sector_inferred is the
+    sector told by the header alone (no hint, file name or sector column said it), and note says why.
     """
 
     run_id: int | None
@@ -67,8 +69,11 @@ class IngestResult:
     duplicates: int = 0
     blank: int = 0
     quarantined: int = 0
+    set_aside: int = 0
     error: str | None = None
     waves: list[str] = field(default_factory=list)
+    sector_inferred: str | None = None
+    note: str | None = None
 
     @classmethod
     def started(cls, run_id: int, batch: RawBatch, survey: Survey) -> IngestResult:
@@ -185,7 +190,8 @@ def unread_since(engine: Engine, source: Source, survey: Survey) -> int | None:
     if digest is None:
         return None
     hints = source.hints
-    return _last_run(engine, None, sheet_key(survey.id, hints.sector, hints.wave, digest))
+    sector = survey.sector_code(hints.sector) or hints.sector
+    return _last_run(engine, None, sheet_key(survey.id, sector, hints.wave, digest))
 
 
 def _last_run(engine: Engine, source: str | None, key: str) -> int | None:
@@ -347,6 +353,9 @@ def ingest_batch(
     "unchanged", every count 0): what the nightly flow does, so that an idle night costs next to nothing.
     on_chunk is called with the counts so far after each chunk of rows is stored.
     """
+    code = survey.sector_code(batch.sector)
+    if code is not None and code != batch.sector:  # "Polis" from a configuration: the same sheet as "polis"
+        batch = replace(batch, sector=code)
     if skip_unchanged:
         earlier = unchanged_since(engine, batch, survey)
         if earlier is not None:
@@ -378,22 +387,19 @@ class Counts:
     duplicates: int = 0
     blank: int = 0
     quarantined: int = 0
+    set_aside: int = 0
 
     @classmethod
     def of(cls, r: IngestResult) -> Counts:
-        return cls(r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined)
+        return cls(r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined, r.set_aside)
 
     def take(self, r: IngestResult) -> None:
-        self.rows_seen, self.accepted, self.duplicates, self.blank, self.quarantined = astuple(Counts.of(r))
+        (self.rows_seen, self.accepted, self.duplicates, self.blank, self.quarantined, self.set_aside) = astuple(
+            Counts.of(r)
+        )
 
     def put(self, r: IngestResult) -> None:
-        r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined = (
-            self.rows_seen,
-            self.accepted,
-            self.duplicates,
-            self.blank,
-            self.quarantined,
-        )
+        r.rows_seen, r.accepted, r.duplicates, r.blank, r.quarantined, r.set_aside = astuple(self)
 
 
 def _ingest_rows(
@@ -419,6 +425,9 @@ def _ingest_rows(
     except HeaderError as exc:
         _hold(engine, batch, result, exc, lang, key)
         return
+    if header.inferred is not None:
+        result.sector = result.sector_inferred = header.inferred.sector
+        result.note = header.inferred.note()
     stamp = next((i for i, c in header.positions.items() if c.type == "timestamp"), None)
     locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
     assert result.run_id is not None
@@ -429,11 +438,9 @@ def _ingest_rows(
         cells = nz.answer_cells(rows, len(batch.header), header)
         live = cells.answered()
         result.blank += len(rows) - len(live)
-        quarantine, candidates = _judge(
-            ctx, Chunk(cells.take(live), [rows[i] for i in live], [numbers[i] for i in live])
-        )
-        result.quarantined += len(quarantine)
-        fresh = _store_chunk(engine, ctx, quarantine, candidates, result, analyze=number % 4 == 0)
+        verdicts = _judge(ctx, Chunk(cells.take(live), [rows[i] for i in live], [numbers[i] for i in live]))
+        result.quarantined += len(verdicts.quarantine)
+        fresh = _store_chunk(engine, ctx, verdicts, result, analyze=number % 4 == 0)
         result.accepted += len(fresh)
         stored.take(result)
         waves.update(c["wave"] for c in fresh)
@@ -476,19 +483,17 @@ def _hold(engine: Engine, batch: RawBatch, result: IngestResult, exc: HeaderErro
 
 
 def _store_chunk(
-    engine: Engine,
-    ctx: SheetContext,
-    quarantine: list[dict[str, Any]],
-    candidates: list[dict[str, Any]],
-    result: IngestResult,
-    analyze: bool,
+    engine: Engine, ctx: SheetContext, verdicts: Verdicts, result: IngestResult, analyze: bool
 ) -> list[dict[str, Any]]:
     """Store one chunk's verdicts in one transaction; returns the answers that were new (the others are duplicates).
+
+    An answer set aside is kept only with a response stored now: a duplicate sets nothing aside again.
 
     The transaction holds the lock on the survey's waves it writes (BEGIN IMMEDIATE on SQLite, advisory locks on
     PostgreSQL) from its first read: a concurrent ingest of the same respondents waits and then sees these answers,
     so that one answer per respondent and wave counts, as the partial unique index uq_responses_current demands.
     """
+    quarantine, candidates = verdicts.quarantine, verdicts.candidates
     with Session(db.writer(engine)) as s, s.begin():
         db.lock(s, *(f"responses:{ctx.survey.id}:{w}" for w in sorted({c["wave"] for c in candidates})))
         known = _existing_hashes(s, [c["content_hash"] for c in candidates])  # earlier chunks are committed
@@ -506,6 +511,10 @@ def _store_chunk(
             stored = _insert_new(s, engine.dialect.name, fresh, ctx.run_id)
             result.duplicates += len(fresh) - len(stored)  # already there after all: a duplicate, never an error
             fresh = [c for c in fresh if c["content_hash"] in stored]
+            aside = [entry for c in fresh for entry in verdicts.aside.get(c["content_hash"], ())]
+            if aside:
+                s.execute(insert(QUARANTINE_TABLE), aside)
+                result.set_aside += len(aside)
             if engine.dialect.name == "postgresql" and analyze:
                 s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
         s.execute(update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen))  # progress
@@ -539,40 +548,39 @@ def _insert_new(s: Session, dialect: str, rows: list[dict[str, Any]], run_id: in
     return ours
 
 
-def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Validate a chunk of rows: quarantined rows with their reasons, and the answers to store."""
+@dataclass
+class Verdicts:
+    """A chunk judged: rows quarantined, answers to store, and per answer (by content hash) the answers set aside."""
+
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    aside: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
+    """Validate a chunk of rows: quarantined rows with their reasons, the answers to store, and the invalid answers
+    to optional questions set aside from them (the row is accepted without them)."""
     batch, survey, header, rows = ctx.batch, ctx.survey, ctx.header, chunk.cells
     prepared = validation.prepare(rows, header.columns, survey, header.sector, ctx.tz, ctx.locale)
     failures = validation.validator().failures(prepared, header.columns)
-    quarantine: list[dict[str, Any]] = []
-    candidates: list[dict[str, Any]] = []
+    out = Verdicts()
+    quarantine, candidates = out.quarantine, out.candidates
     org_id = ctx.org_id
     emails = rows.column("email")
     for pos, (raw_row, sheet_row) in enumerate(zip(chunk.raw, chunk.sheet_rows, strict=True)):
-        fails = failures.get(pos)
-        reasons = validation.reasons_for(fails, rows.row(pos), header.columns, survey, ctx.lang) if fails else []
-        if pos in rows.extra:
-            reasons.append(
-                validation.Reason(
-                    f"(kolumn {len(batch.header) + 1}+)",
-                    rows.extra[pos],
-                    "extra_cells",
-                    validation.message("extra_cells", ctx.lang),
-                )
-            )
-        reasons += _swallowing(ctx, raw_row, sheet_row)
-        sector = prepared.sectors[pos]
-        submitted = prepared.submitted[pos]
-        if submitted is not None and ctx.implausible(submitted):
-            reasons.append(_out_of_range(ctx, rows.row(pos).get("timestamp", "")))
-        if reasons or sector is None or submitted is None:
+        fails = failures.get(pos) or []
+        keep_out, set_aside = validation.split_failures(fails, header.columns)
+        sector, submitted = prepared.sectors[pos], prepared.submitted[pos]
+        about_row = _row_reasons(ctx, rows, pos, raw_row, sheet_row, submitted)
+        if keep_out or about_row or sector is None or submitted is None:  # every failing cell named, optional too
+            reasons = validation.reasons_for(fails, rows.row(pos), header.columns, survey, ctx.lang) + about_row
             quarantine.append(
                 {
                     "run_id": ctx.run_id,
                     "source": batch.source,
                     "sheet_row": sheet_row,
                     "raw": _raw_row(batch, raw_row, ctx.key),
-                    "reasons": [{**r.as_json(), "value": masked(r.value, ctx.key)} for r in reasons],
+                    "reasons": _kept_reasons(reasons, ctx.key),
                 }
             )
             continue
@@ -581,8 +589,11 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[
         email = emails[pos]
         ehash = hash_of(email, ctx.key) if email else None
         answers = prepared.answers[pos]
+        if set_aside:
+            answers = {q: v for q, v in answers.items() if q not in set_aside}
         org = answers.get(org_id)
         respondent = ehash or (content_hash({"org": nz.key(org), "sector": sector}) if org else None)
+        digest = answer_hash(survey.id, sector, wave, submitted, ehash, answers)
         candidates.append(
             {
                 "survey_id": survey.id,
@@ -592,7 +603,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[
                 "respondent_key": respondent,
                 "email_hash": ehash,
                 "organisation": org,
-                "content_hash": answer_hash(survey.id, sector, wave, submitted, ehash, answers),
+                "content_hash": digest,
                 "answers": answers,
                 "source": batch.source,
                 "sheet_row": sheet_row,
@@ -600,7 +611,63 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> tuple[list[dict[str, Any]], list[
                 "is_current": True,
             }
         )
-    return quarantine, candidates
+        if digest not in out.aside:  # the first of identical rows is the one stored; the others are duplicates
+            aside = _set_aside(ctx, set_aside, rows.row(pos), raw_row, sheet_row, digest) if set_aside else []
+            out.aside[digest] = aside
+    return out
+
+
+def _row_reasons(
+    ctx: SheetContext, rows: nz.Cells, pos: int, raw_row: list[str], sheet_row: int, submitted: dt.datetime | None
+) -> list[validation.Reason]:
+    """What is wrong with a row as a whole, not with one answer: cells beyond the header, a cell that swallowed
+    rows, a timestamp that cannot be right."""
+    out = []
+    if pos in rows.extra:
+        out.append(
+            validation.Reason(
+                f"(kolumn {len(ctx.batch.header) + 1}+)",
+                rows.extra[pos],
+                "extra_cells",
+                validation.message("extra_cells", ctx.lang),
+            )
+        )
+    out += _swallowing(ctx, raw_row, sheet_row)
+    if submitted is not None and ctx.implausible(submitted):
+        out.append(_out_of_range(ctx, rows.row(pos).get("timestamp", "")))
+    return out
+
+
+def _kept_reasons(reasons: list[validation.Reason], key: bytes) -> list[dict[str, str]]:
+    """Reasons as kept: the value as it stood, e-mail addresses as their keyed hashes."""
+    return [{**r.as_json(), "value": masked(r.value, key)} for r in reasons]
+
+
+def _set_aside(
+    ctx: SheetContext,
+    failures: dict[str, list[validation.Failure]],
+    cells: dict[str, str],
+    raw_row: list[str],
+    sheet_row: int,
+    digest: str,
+) -> list[dict[str, Any]]:
+    """One quarantine entry of kind answer per optional question whose answer is invalid, tied to its response."""
+    raw = _raw_row(ctx.batch, raw_row, ctx.key)
+    return [
+        {
+            "run_id": ctx.run_id,
+            "source": ctx.batch.source,
+            "sheet_row": sheet_row,
+            "raw": raw,
+            "reasons": _kept_reasons(
+                validation.reasons_for(fails, cells, ctx.header.columns, ctx.survey, ctx.lang), ctx.key
+            ),
+            "kind": KeptKind.ANSWER.value,
+            "question_id": ident,
+            "response_hash": digest,
+        }
+        for ident, fails in failures.items()
+    ]
 
 
 def _swallowing(ctx: SheetContext, raw_row: list[str], sheet_row: int) -> list[validation.Reason]:
@@ -701,5 +768,7 @@ def _finish(s: Session, result: IngestResult) -> None:
             duplicates=result.duplicates,
             blank=result.blank,
             quarantined=result.quarantined,
+            set_aside=result.set_aside,
+            sector=result.sector,
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
@@ -37,6 +38,7 @@ class IngestRun(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     blank: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    set_aside: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # answers, not rows (0010)
 
 
 class Response(Base):
@@ -75,8 +77,19 @@ class Response(Base):
     stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class KeptKind(StrEnum):
+    """What a quarantine entry keeps (stored as text in quarantine.kind)."""
+
+    ROW = "row"  # the whole response was quarantined: not stored as an answer
+    ANSWER = "answer"  # the response was accepted; this one answer to an optional question was set aside
+
+
 class QuarantinedRow(Base):
-    """A row kept out of the answers, with its raw values and every reason."""
+    """A row kept out of the answers, or one answer set aside from an accepted row: its raw values and reasons.
+
+    Raw values are kept as read, e-mail addresses as their keyed hashes. An answer set aside names its question and
+    the content hash of the response it was taken from (migration 0010).
+    """
 
     __tablename__ = "quarantine"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -85,6 +98,9 @@ class QuarantinedRow(Base):
     sheet_row: Mapped[int] = mapped_column(Integer)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(10), default=KeptKind.ROW, server_default=KeptKind.ROW.value)
+    question_id: Mapped[str | None] = mapped_column(String(100))
+    response_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Delivery(Base):

@@ -238,6 +238,21 @@ class ChoiceIndex:
         return [(raw, code) for raw, code in out if raw]
 
 
+@dataclass(frozen=True)
+class SectorInference:
+    """A sheet's sector told by its header: the titles of questions that only this sector's module asks."""
+
+    sector: str
+    titles: tuple[str, ...]
+
+    def note(self) -> str:
+        """Which sector was inferred and why, in a line for the operator."""
+        n = len(self.titles)
+        columns = "1 column" if n == 1 else f"{n} columns"
+        example = self.titles[0] if len(self.titles[0]) <= 60 else self.titles[0][:59] + "…"
+        return f"sector {self.sector} inferred from the header: {columns} only {self.sector} asks, e.g. '{example}'"
+
+
 @dataclass
 class HeaderMap:
     """Which sheet column holds which form column; the form's columns are those of one sector, or all."""
@@ -245,6 +260,7 @@ class HeaderMap:
     columns: list[Column]  # the form's columns found in the sheet
     positions: dict[int, Column]  # sheet column index -> column
     sector: str | None  # the batch's sector, or None when a sector column says it per row
+    inferred: SectorInference | None = None  # set where the sector came from the header alone
 
 
 @dataclass
@@ -292,10 +308,61 @@ def describe_header(titles: list[str], survey: Survey, sector: str | None, wave:
     return HeaderDescription(entries, missing)
 
 
+def module_titles(titles: list[str], survey: Survey, wave: str | None) -> dict[str, list[str]]:
+    """Per sector, the sheet's titles of questions in that sector's module (questions no other sector has)."""
+    owner = {
+        key(a): c.question.sector
+        for c in survey.columns(None, wave)
+        if c.question is not None and c.question.sector
+        for a in (c.title, *c.aliases)
+    }
+    found: dict[str, list[str]] = {}
+    for raw in titles:
+        title = clean(raw)
+        sector = owner.get(key(title)) if title else None
+        if sector is not None:
+            found.setdefault(sector, []).append(title)
+    return found
+
+
+def infer_sector(titles: list[str], survey: Survey, wave: str | None) -> SectorInference | None:
+    """The sector whose module the header's questions belong to, when exactly one sector's do; else None."""
+    found = module_titles(titles, survey, wave)
+    if len(found) != 1:
+        return None
+    ((sector, named),) = found.items()
+    return SectorInference(sector, tuple(named))
+
+
+def _no_sector(batch: RawBatch, survey: Survey) -> HeaderError:
+    """Why a sheet's sector cannot be told: neither hint, name, sector column nor its module questions say it."""
+    found = module_titles(batch.header, survey, batch.wave)
+    why = ""
+    if len(found) > 1:
+        several = ", ".join(f"{s}: {len(t)}" for s, t in found.items())
+        why = f" (its header has questions of several sectors' modules: {several})"
+    elif not found:
+        why = " (its header has no question that only one sector is asked)"
+    return HeaderError(
+        f"Cannot tell which sector answered {batch.source}{why}: pass --sector ({', '.join(survey.sectors)}), "
+        f'name the file after the sector (kommun-2026-Q1.csv), or add the column "{survey.meta["sector"]["sv"]}".'
+    )
+
+
 def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
-    """Map the sheet's titles to the survey's columns; any problem holds the whole batch."""
+    """Map the sheet's titles to the survey's columns; any problem holds the whole batch.
+
+    A sheet that names its sector nowhere (no hint, no sector in its file name, no sector column) takes the sector
+    whose module questions its header has, where exactly one sector's are there.
+    """
     sector = survey.check_sector(batch.sector)
     described = describe_header(batch.header, survey, sector, batch.wave)
+    inferred = None
+    if sector is None and not any(c.type == "sector" for _, _, c in described.mapped):
+        inferred = infer_sector(batch.header, survey, batch.wave)
+        if inferred is not None:
+            sector = inferred.sector
+            described = describe_header(batch.header, survey, sector, batch.wave)
     elsewhere = {key(a): c for c in survey.columns(None, batch.wave) for a in (c.title, *c.aliases)}
     positions: dict[int, Column] = {}
     seen: dict[str, int] = {}
@@ -329,10 +396,7 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
         positions[i] = col
     has_sector_col = any(c.type == "sector" for c in positions.values())
     if sector is None and not has_sector_col:
-        raise HeaderError(
-            f"Cannot tell which sector answered {batch.source}: pass --sector ({', '.join(survey.sectors)}), "
-            f'name the file after the sector (kommun-2026-Q1.csv), or add the column "{survey.meta["sector"]["sv"]}".'
-        )
+        raise _no_sector(batch, survey)
     for c in described.missing:
         raise HeaderError(
             f'{batch.source} lacks the required column "{c.title}" (row 1). '
@@ -341,7 +405,10 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
     form = survey.columns(sector, batch.wave)
     found = {c.question_id or c.type for c in positions.values()}
     return HeaderMap(
-        columns=[c for c in form if (c.question_id or c.type) in found], positions=positions, sector=sector
+        columns=[c for c in form if (c.question_id or c.type) in found],
+        positions=positions,
+        sector=sector,
+        inferred=inferred,
     )
 
 

@@ -184,6 +184,8 @@ class SourceCheck:
     sector: str | None = None
     wave: str | None = None
     timezone: str | None = None
+    sector_inferred: str | None = None  # the sector told by the header alone, and note says why
+    note: str | None = None
     columns: list[dict[str, Any]] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -210,19 +212,21 @@ def check_source(survey: Survey | None, source: Source) -> SourceCheck:
     except SourceError as exc:
         entry.error = str(exc)
         return entry
-    entry.readable, entry.rows, entry.sector, entry.wave = True, batch.row_count(), batch.sector, batch.wave
+    sector = survey.sector_code(batch.sector)
+    entry.readable, entry.rows, entry.sector, entry.wave = True, batch.row_count(), sector, batch.wave
     entry.timezone = batch.timezone or survey.timezone
-    described = nz.describe_header(
-        batch.header, survey, batch.sector if batch.sector in survey.sectors else None, batch.wave
-    )
+    try:
+        header = nz.map_header(batch, survey)
+        entry.ok = True
+        if header.inferred is not None:
+            sector = entry.sector = entry.sector_inferred = header.inferred.sector
+            entry.note = header.inferred.note()
+    except HeaderError as exc:
+        entry.error = str(exc)
+    described = nz.describe_header(batch.header, survey, sector, batch.wave)
     entry.columns = [{"title": t, "question_id": c.question_id, "type": c.type} for _, t, c in described.mapped]
     entry.unmapped = described.unmapped
     entry.missing = [c.title for c in described.missing]
-    try:
-        nz.map_header(batch, survey)
-        entry.ok = True
-    except HeaderError as exc:
-        entry.error = str(exc)
     return entry
 
 

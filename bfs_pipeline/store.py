@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bfs_pipeline.models import Delivery, IngestRun, QuarantinedRow, Response
+from bfs_pipeline.models import Delivery, IngestRun, KeptKind, QuarantinedRow, Response
 
 
 def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
@@ -36,20 +36,35 @@ def latest_runs(s: Session) -> Any:
     return select(func.max(IngestRun.id)).where(IngestRun.status.in_(("ok", "held"))).group_by(IngestRun.source)
 
 
+def waiting_rows(s: Session) -> ColumnElement[bool]:
+    """Quarantined rows of each source's latest run: the rows that still wait for a fix."""
+    return and_(QuarantinedRow.kind == KeptKind.ROW, QuarantinedRow.run_id.in_(latest_runs(s)))
+
+
+def answers_set_aside() -> ColumnElement[bool]:
+    """Answers set aside from responses that count now (one that a resubmission replaced no longer waits)."""
+    current = select(Response.content_hash).where(Response.is_current.is_(True))
+    return and_(QuarantinedRow.kind == KeptKind.ANSWER, QuarantinedRow.response_hash.in_(current))
+
+
 def quarantine_rows(engine: Engine, run_id: int | None = None) -> list[dict[str, Any]]:
-    """Quarantined rows of one run, or (by default) of each source's latest run: what still waits for a fix."""
+    """What was kept out, each entry of kind "row" (a quarantined row) or "answer" (an answer set aside from an
+    accepted row): those of one run, or by default what still waits for a fix (the quarantined rows of each source's
+    latest run, and the answers set aside from responses that count now, whichever run stored them)."""
     with Session(engine) as s:
-        q = select(QuarantinedRow).order_by(QuarantinedRow.run_id, QuarantinedRow.sheet_row)
+        q = select(QuarantinedRow).order_by(QuarantinedRow.run_id, QuarantinedRow.sheet_row, QuarantinedRow.id)
         if run_id is not None:
             q = q.where(QuarantinedRow.run_id == run_id)
         else:
-            q = q.where(QuarantinedRow.run_id.in_(latest_runs(s)))
+            q = q.where(or_(waiting_rows(s), answers_set_aside()))
         return [
             {
                 "id": r.id,
+                "kind": r.kind,
                 "run_id": r.run_id,
                 "source": r.source,
                 "sheet_row": r.sheet_row,
+                "question_id": r.question_id,
                 "reasons": r.reasons,
                 "raw": r.raw,
             }
@@ -64,6 +79,7 @@ class StoreStatus:
     responses: int  # responses that count now (one per respondent and wave)
     stored_versions: int  # every stored answer, older versions of resubmissions included
     quarantined: int  # quarantined rows of each source's latest run
+    set_aside: int  # answers set aside from responses that count now
     waves: list[str]
     responses_per_wave: dict[str, int]
     outbox: dict[str, int]
@@ -81,10 +97,8 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> Stor
             cond.append(Response.survey_id == survey_id)
         responses = s.scalar(select(func.count()).select_from(Response).where(*cond)) or 0
         history = s.scalar(select(func.count()).select_from(Response)) or 0
-        quarantined = (
-            s.scalar(select(func.count()).select_from(QuarantinedRow).where(QuarantinedRow.run_id.in_(latest_runs(s))))
-            or 0
-        )
+        quarantined = s.scalar(select(func.count()).select_from(QuarantinedRow).where(waiting_rows(s))) or 0
+        set_aside = s.scalar(select(func.count()).select_from(QuarantinedRow).where(answers_set_aside())) or 0
         waves = sorted(w for (w,) in s.execute(select(Response.wave).where(*cond).distinct()))
         per_wave = {
             w: n for w, n in s.execute(select(Response.wave, func.count()).where(*cond).group_by(Response.wave))
@@ -95,6 +109,7 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> Stor
             responses=responses,
             stored_versions=history,
             quarantined=quarantined,
+            set_aside=set_aside,
             waves=waves,
             responses_per_wave=per_wave,
             outbox=outbox,
@@ -109,6 +124,7 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> Stor
                     "duplicates": r.duplicates,
                     "blank": r.blank,
                     "quarantined": r.quarantined,
+                    "set_aside": r.set_aside,
                     "error": r.error,
                 }
                 for r in last

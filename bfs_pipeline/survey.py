@@ -111,7 +111,7 @@ class Survey:
         """The questions asked of a sector (core then module); all of them when sector is None."""
         if sector is None:
             return list(self.core) + [q for qs in self.modules.values() for q in qs]
-        return list(self.core) + list(self.modules[sector])
+        return list(self.core) + list(self.modules[self.check_sector(sector) or sector])
 
     def question(self, qid: str) -> Question:
         for q in self.questions(None):
@@ -119,16 +119,29 @@ class Survey:
                 return q
         raise SurveyError(f'Survey "{self.id}" has no question {qid!r}.')
 
+    def sector_code(self, text: str | None) -> str | None:
+        """The survey's code for a sector named in any letter case ("Polis", "POLIS": polis); None when unknown."""
+        if text is None:
+            return None
+        if text in self.sectors:
+            return text
+        folded = text.strip().casefold()
+        return next((code for code in self.sectors if code.casefold() == folded), None)
+
     def check_sector(self, sector: str | None) -> str | None:
-        if sector is not None and sector not in self.sectors:
+        """The sector's code as the survey spells it (letter case does not matter); SurveyError when it has none."""
+        if sector is None:
+            return None
+        code = self.sector_code(sector)
+        if code is None:
             raise SurveyError(
                 f'Survey "{self.id}" has no sector {sector!r}; its sectors are {", ".join(self.sectors)}.'
             )
-        return sector
+        return code
 
     def columns(self, sector: str | None = None, wave: str | None = None, lang: str = "sv") -> list[Column]:
         """The form's columns in order: a per-sector form, or (sector None) one form with a sector question."""
-        self.check_sector(sector)
+        sector = self.check_sector(sector)
         renamed = {qid: title for title, qid in self.waves.get(wave or "", {}).items()}
         all_titles: dict[str, list[str]] = {}
         for w in self.waves.values():
@@ -366,10 +379,17 @@ def _load_survey(path: Path) -> Survey:
     meta = {}
     for m in META_TYPES:
         meta[m] = _labels(loc, ("meta", m), (data["meta"] or {}).get(m))
-    sectors = {}
+    sectors: dict[str, dict[str, str]] = {}
     for k, v in (data["sectors"] or {}).items():
         if not ID_RE.match(str(k)):
             raise loc.error(("sectors", k), f"{k!r} is not a valid sector id", "Use lower-case letters, as kommun.")
+        twin = next((code for code in sectors if code.casefold() == str(k).casefold()), None)
+        if twin is not None:
+            raise loc.error(
+                ("sectors", k),
+                f"{k!r} differs from the sector {twin!r} only in letter case",
+                "Sector codes are matched without regard to case: give it another code.",
+            )
         sectors[str(k)] = _labels(loc, ("sectors", k), v)
     core = tuple(
         _question(loc, ("questions", i), q, scales, None, county) for i, q in enumerate(data["questions"] or [])

@@ -351,6 +351,29 @@ def validator() -> Validator:
         return _VALIDATOR
 
 
+Failure = tuple[str, str, str]  # (column ident, title, rule)
+
+
+def keeps_row_out(c: Column) -> bool:
+    """Whether an invalid cell in this column quarantines its whole row: the timestamp, the sector, a required
+    question (a module's required question in a one-form-for-all sheet too, where it is its sector's question).
+    An invalid answer to an optional question is only set aside."""
+    return c.question is None or c.required or c.question.required
+
+
+def split_failures(failures: list[Failure], columns: list[Column]) -> tuple[list[Failure], dict[str, list[Failure]]]:
+    """A row's failing cells: those that keep the whole row out, and per optional question those set aside."""
+    by_ident = {_ident(c): c for c in columns}
+    row: list[Failure] = []
+    aside: dict[str, list[Failure]] = {}
+    for f in failures:
+        if keeps_row_out(by_ident[f[0]]):
+            row.append(f)
+        else:
+            aside.setdefault(f[0], []).append(f)
+    return row, aside
+
+
 def reasons_for(
     failures: list[tuple[str, str, str]], cells: dict[str, str], columns: list[Column], survey: Survey, lang: str
 ) -> list[Reason]:

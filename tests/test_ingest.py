@@ -32,21 +32,35 @@ def answers(settings: Settings) -> list[Response]:
     return rows
 
 
-def reasons(settings: Settings) -> dict[int, list[tuple[str, str]]]:
+def kept(settings: Settings) -> list[dict]:
     eng = pipeline.open_store(settings)
-    out = {r["sheet_row"]: [(x["rule"], x["value"]) for x in r["reasons"]] for r in store.quarantine_rows(eng)}
+    out = store.quarantine_rows(eng)
     eng.dispose()
     return out
 
 
-def one_bad(settings: Settings, sheet, tmp_path: Path, **cells: str) -> tuple[IngestResult, list[tuple[str, str]]]:
-    """A sheet with a good row (sheet row 2) and a row with the given cells (sheet row 3)."""
+def reasons(settings: Settings) -> dict[int, list[tuple[str, str]]]:
+    """Sheet row -> (rule, value) of every reason kept for it, quarantined or set aside."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    for r in kept(settings):
+        out.setdefault(r["sheet_row"], []).extend((x["rule"], x["value"]) for x in r["reasons"])
+    return out
+
+
+def one_bad(
+    settings: Settings, sheet, tmp_path: Path, kind: str = "row", **cells: str
+) -> tuple[IngestResult, list[tuple[str, str]]]:
+    """A sheet with a good row (sheet row 2) and a row with the given cells (sheet row 3).
+
+    kind "row": the row is quarantined (a required answer or the timestamp is wrong); kind "answer": the row is
+    accepted and its invalid answer to an optional question set aside.
+    """
     path = sheet().write(tmp_path / "kommun-2026-Q1.csv", [good_row(), good_row(email="other@example.se", **cells)])
     res = run(settings, path)
-    assert (res.accepted, res.quarantined) == (1, 1), res
-    found = reasons(settings)
-    assert list(found) == [3]
-    return res, found[3]
+    expected = (1, 1, 0) if kind == "row" else (2, 0, len(cells))
+    assert (res.accepted, res.quarantined, res.set_aside) == expected, res
+    assert {(r["sheet_row"], r["kind"]) for r in kept(settings)} == {(3, kind)}
+    return res, reasons(settings)[3]
 
 
 # What is normalised and accepted
@@ -162,12 +176,12 @@ def test_a_town_named_like_its_county_is_the_town(text, county, code):
 
 
 def test_unknown_choice(settings, sheet, tmp_path):
-    _, r = one_bad(settings, sheet, tmp_path, C02="Praktikant")
+    _, r = one_bad(settings, sheet, tmp_path, "answer", C02="Praktikant")
     assert r == [("unknown_choice", "Praktikant")]
 
 
 def test_unknown_checkbox_label(settings, sheet, tmp_path):
-    _, r = one_bad(settings, sheet, tmp_path, K05="Folkhälsa/ANDTS, Fiske")
+    _, r = one_bad(settings, sheet, tmp_path, "answer", K05="Folkhälsa/ANDTS, Fiske")
     assert r == [("unknown_choice", "Folkhälsa/ANDTS, Fiske")]
 
 
@@ -185,17 +199,17 @@ def test_likert_outside_scale(settings, sheet, tmp_path):
 
 
 def test_text_in_numeric_question(settings, sheet, tmp_path):
-    _, r = one_bad(settings, sheet, tmp_path, K04="en halv")
+    _, r = one_bad(settings, sheet, tmp_path, "answer", K04="en halv")
     assert r == [("not_a_number", "en halv")]
 
 
 def test_fraction_in_integer_question(settings, sheet, tmp_path):
-    _, r = one_bad(settings, sheet, tmp_path, K07="2,5")
+    _, r = one_bad(settings, sheet, tmp_path, "answer", K07="2,5")
     assert r == [("not_integer", "2,5")]
 
 
 def test_number_outside_min_max(settings, sheet, tmp_path):
-    _, r = one_bad(settings, sheet, tmp_path, K04="51")
+    _, r = one_bad(settings, sheet, tmp_path, "answer", K04="51")
     assert r == [("out_of_range", "51")]
 
 
@@ -297,8 +311,10 @@ def test_module_column_of_another_sector_holds_batch(settings, sheet, tmp_path):
     assert held.status == "held" and re.search("belongs to the polis module", held.error or ""), held
 
 
-def test_sector_unknown_is_an_error(settings, sheet, tmp_path):
-    path = sheet().write(tmp_path / "answers.csv", [good_row()])
+def test_sector_unknown_is_an_error(settings, survey, sheet, tmp_path):
+    """Neither hint, file name, sector column nor a module question says the sector: the sheet is held."""
+    module = {q.id for q in survey.modules["kommun"]}
+    path = sheet(drop=module).write(tmp_path / "answers.csv", [good_row()])
     held = run(settings, path)
     assert held.status == "held" and re.search("Cannot tell which sector", held.error or ""), held
     assert run(settings, path, sector="kommun").accepted == 1

@@ -482,10 +482,11 @@ def _without(survey: Survey, qid: str) -> list[str]:
             ),
         ),
         (
-            lambda s: [c.title for c in s.columns("kommun")],
+            lambda s: [c.title for c in s.columns("kommun") if c.question is None or c.question.sector is None],
             None,
             msg(
-                "Cannot tell which sector answered kommun.csv: ",
+                "Cannot tell which sector answered kommun.csv (its header has no question that only one sector is ",
+                "asked): ",
                 "pass --sector (kommun, polis, myndighet, naringsliv, ideburen), ",
                 "name the file after the sector (kommun-2026-Q1.csv), ",
                 'or add the column "Vilken sektor tillhör er organisation?".',

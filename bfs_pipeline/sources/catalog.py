@@ -106,7 +106,8 @@ def stray_sources(settings: Settings) -> list[Source]:
     strays = [p for p in inbox_files(settings.inbox) if p.relative_to(settings.inbox).parts[0] not in known]
     move = f"move it to {settings.inbox}/SURVEY-ID/ (bfs survey list)"
     return [
-        FailingSource(str(p), SourceError(f"{p} is in no survey's folder: {move}."), SourceKind.STRAY) for p in strays
+        FailingSource(str(p.resolve()), SourceError(f"{p} is in no survey's folder: {move}."), SourceKind.STRAY)
+        for p in strays
     ]
 
 

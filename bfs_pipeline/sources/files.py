@@ -236,9 +236,11 @@ def read_xlsx(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
 
 
 def infer_from_name(path: Path, sectors: list[str]) -> tuple[str | None, str | None]:
-    """Sector and wave named in a file's path, as in inbox/kommun-2026-Q1.csv."""
-    parts = re.split(r"[^0-9A-Za-zåäöÅÄÖ]+", "/".join(path.parts[-3:]).lower())
-    sector = next((p for p in reversed(parts) if p in sectors), None)
+    """Sector and wave named in a file's path, as in inbox/kommun-2026-Q1.csv (or Polis-2026-Q1.csv: letter case does
+    not matter); the sector as the survey spells its code."""
+    parts = re.split(r"[^0-9A-Za-zåäöÅÄÖ]+", "/".join(path.parts[-3:]).casefold())
+    codes = {s.casefold(): s for s in sectors}
+    sector = next((codes[p] for p in reversed(parts) if p in codes), None)
     # a folder named after a wave says the wave, but not read/WAVE/: that is where retention put a read sheet, whose
     # wave came from its own name or its answers' timestamps, and must stay so (the same sheet, the same key)
     named = path.parent.parent.name != "read"
@@ -261,13 +263,20 @@ def inbox_files(folder: Path) -> list[Path]:
 @dataclass
 class FileSource:
     """One CSV/XLSX answer sheet: an inbox file, or the one given with --file. Its sector and wave come from the
-    operator's hints, else from the file's name (inbox/kommun-2026-Q1.csv)."""
+    operator's hints, else from the file's name (inbox/kommun-2026-Q1.csv).
+
+    The path is made absolute (symbolic links resolved) before it becomes the source's name: one file is one
+    source, whether it was given as kommun.csv, ./kommun.csv or /home/…/kommun.csv.
+    """
 
     path: Path
     sectors: list[str]
     survey_id: str | None = None
     given: SheetHints = field(default_factory=SheetHints)
     kind: SourceKind = SourceKind.FILE
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path).expanduser().resolve()
 
     @property
     def name(self) -> str:
