@@ -263,12 +263,16 @@ def test_each_data_sheet_has_widths_a_frozen_header_and_an_autofilter(survey, st
             assert width >= min(longest, export.MAX_WIDTH), (ws.title, h)
             assert ws.cell(1, i).font.b and ws.cell(1, i).alignment.wrap_text
         lines = max(
-            export.wrapped_lines(h, int(ws.column_dimensions[get_column_letter(i)].width) - 2)
+            export.wrapped_lines(h, int((ws.column_dimensions[get_column_letter(i)].width - 2) / export.BOLD))
             for i, h in enumerate(headers(ws), start=1)
         )
         assert ws.row_dimensions[1].height == export.LINE_HEIGHT * lines
     key = wb.worksheets[-1]
     assert key.column_dimensions["B"].width > 60 and key["A2"].font.b
+    for row in key.iter_rows(min_row=3):  # each meaning wraps, in a row tall enough for its lines
+        lines = export.wrapped_lines(row[1].value, export.KEY_WIDTH)
+        assert row[1].alignment.wrap_text and key.row_dimensions[row[1].row].height == export.LINE_HEIGHT * lines
+    assert max(export.wrapped_lines(row[1].value, export.KEY_WIDTH) for row in key.iter_rows(min_row=3)) > 1
 
 
 def test_text_that_excel_would_run_is_neutralised_and_numbers_are_not(survey, stored):
