@@ -18,10 +18,15 @@ import math
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 LANGS = ("sv", "en")
 SOURCE = "sv"
@@ -67,10 +72,11 @@ def missing(v: float | None) -> bool:
 
 
 def fmt_pct(v: float | None, lang: str = "sv") -> str:
-    """A share 0..1 as a whole percent: "25 %" in Swedish, "25%" in English; "–" when missing."""
+    """A share 0..1 as a whole percent: "25\u00a0%" in Swedish, "25%" in English; "–" when missing."""
     if missing(v):
         return SUPPRESSED
-    return format_percent(float(v), format="#,##0 %" if lang == "sv" else "#,##0%", locale=babel_locale(lang))  # type: ignore[arg-type]
+    pattern = "#,##0\u00a0%" if lang == "sv" else "#,##0%"  # a no-break space: "25 %" never splits over two lines
+    return format_percent(float(v), format=pattern, locale=babel_locale(lang))  # type: ignore[arg-type]
 
 
 def fmt_num(v: float | None, lang: str = "sv", digits: int = 1) -> str:
@@ -111,3 +117,34 @@ def fmt_pp(v: float | None, lang: str = "sv", signed: bool = True) -> str:
     number = fmt_change(v, lang) if signed else str(abs(pts))
     unit = plural(lang)("procentenhet", "procentenheter", abs(pts))
     return f"{number}\u00a0{unit}"
+
+
+def fmt_list(items: list[str], lang: str = "sv") -> str:
+    """Words joined as the language joins them: "A, B och C" / "A, B, and C"."""
+    return format_list(items, locale=babel_locale(lang)) if items else ""
+
+
+@cache
+def environment(folder: str, lang: str) -> Environment:
+    """A Jinja2 environment for the templates in `folder` with `lang`'s catalogue installed (jinja2.ext.i18n).
+
+    One environment per folder and language: the translations are installed into the environment, so sharing
+    one between languages would let a render in one language use another's words. HTML is autoescaped.
+    """
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def in_context(lang: str) -> Callable[[str, str], str]:
+    """pgettext: a message with a context, where one Swedish word has two English ones (a sheet, a heading)."""
+    return translations(lang).pgettext

@@ -2,6 +2,8 @@
 
 `report_data` computes once what every section reads (`ReportData`); each section is a function of it, and
 `build_report` composes them and renders. A new section arrives as a new function and a line in `build_report`.
+The words are gettext messages (Swedish msgids, English in the catalogue): `_()` here and `{{ _() }}` in the
+templates, rendered by one Jinja2 environment per language (i18n.environment).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -19,12 +22,12 @@ import pandas as pd
 
 from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
-from bfs_pipeline import export, metrics, reference
+from bfs_pipeline import export, i18n, metrics, reference
 from bfs_pipeline.errors import ReportError
+from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 from bfs_pipeline.normalize import org_key
 from bfs_pipeline.resources import templates_dir
 from bfs_pipeline.survey import Survey
-from bfs_pipeline.wording import SUPPRESSED, WORDS, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 
 NEED_PREFIX = {"sv": "Behov av stöd: ", "en": "Need of support: "}
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -42,13 +45,17 @@ CAPACITY = {
 CAPACITY_FUNCTIONS = ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")  # counted in the county line
 CAPACITY_COLUMNS = ("fte", "fte_10k", "combined", "council", "meetings", *CAPACITY_FUNCTIONS)  # the workbook's sheet
 HISTORY = 8
-MAX_COLS = 8  # municipalities side by side that still fit 600 px
+MAX_COLS = 8  # municipalities side by side in the needs table; the workbook has them all
+STANDS_OUT = 10  # a municipality's share this many percentage points or more above the county's is marked
+MAX_ACTIONS = 3  # needs named per municipality in "what the numbers point to", the highest first
+POP_YEAR = 2016  # the population figures' year (reference data)
 __all__ = [
     "Capacity",
     "Coverage",
     "NeedsTable",
     "Report",
     "ReportData",
+    "actions_section",
     "alerts_section",
     "build_report",
     "capacity_section",
@@ -59,6 +66,7 @@ __all__ = [
     "fmt_num",
     "fmt_pct",
     "history_section",
+    "median_notes_section",
     "message_id",
     "needs_section",
     "page_context",
@@ -66,6 +74,7 @@ __all__ = [
     "spread_section",
     "summary_section",
     "workbook_section",
+    "workbook_words",
     "write_report",
 ]
 
@@ -88,6 +97,7 @@ class Report:
     xlsx_name: str = "behovsrapport.xlsx"
     coverage_rate: float | None = None
     files: dict[str, str] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
 
     def message(self, sender: str, recipient: str) -> EmailMessage:
         """mixed → alternative(text, related(html, PNGs)) + the XLSX; a Message-ID stable per report and recipient."""
@@ -122,16 +132,15 @@ def item_label(survey: Survey, item: str, lang: str) -> str:
     return title[:1].upper() + title[1:]
 
 
-def _environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+def short_label(label: str) -> str:
+    """A need's label for a sentence: without its trailing example in parentheses, lower-cased first letter."""
+    short = re.sub(r"\s*\([^)]*\)\s*$", "", label) or label
+    return short[:1].lower() + short[1:]
 
-    return Environment(
-        loader=FileSystemLoader(str(templates_dir())),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+
+def _environment(lang: str = i18n.SOURCE) -> Any:
+    """The templates' Jinja2 environment with `lang`'s catalogue installed; one per language (i18n.environment)."""
+    return i18n.environment(str(templates_dir()), lang)
 
 
 def need_items(survey: Survey) -> list[str]:
@@ -166,6 +175,44 @@ def _changes(table: pd.DataFrame) -> pd.DataFrame:
     return t.merge(y.rename(columns={"share_high_change": "y_change"}), on=[*keys, "wave"], how="left")
 
 
+def workbook_words(lang: str) -> dict[str, str]:
+    """The words the workbook's sheets and headers read (workbook_section), in `lang`."""
+    _ = i18n.translator(lang)
+    pgettext = i18n.in_context(lang)
+    return {
+        "heading": _("Behovsrapport"),
+        "municipality": _("Kommun"),
+        "need": _("Behov"),
+        "floor": _("Störst behov"),
+        "least": _("Minst behov"),
+        "median": _("Median"),
+        "gap": _("Spridning"),
+        "rate": _("Andel"),
+        "missing": _("Har inte svarat"),
+        "needs_intro": _("Andel som svarar 4–5 (stort eller mycket stort behov)"),
+        "history_intro": _("Behovsindex: andel av alla behovssvar som är 4–5."),
+        "legend": _(
+            "– = färre än {min_n} svarande, eller dold för att en annan dold cell inte ska kunna räknas fram; "
+            "visas inte av integritetsskäl."
+        ),
+        "fte": _("Årsarb."),
+        "fte_10k": _("Per 10 000"),
+        "combined": _("Kombinerad roll"),
+        "council": _("Lokalt råd"),
+        "meetings": _("Möten (kv)"),
+        "lagesbild": _("Lägesbild"),
+        "atgardsplan": _("Åtgärdsplan"),
+        "samordning": _("Samordningsfunktion"),
+        "agreement": _("Samverkansöverenskommelse"),
+        "promises": _("Medborgarlöften"),
+        "sheet_needs": pgettext("blad", "Behov"),
+        "sheet_spread": pgettext("blad", "Spridning"),
+        "sheet_index": pgettext("blad", "Behovsindex"),
+        "sheet_coverage": pgettext("blad", "Täckning"),
+        "sheet_capacity": pgettext("blad", "Kapacitet"),
+    }
+
+
 @dataclass(frozen=True)
 class ReportData:
     """What the sections read, computed once per report. County rows in the tables carry the county code."""
@@ -176,8 +223,8 @@ class ReportData:
     generated: dt.date
     county: str  # the county's code
     county_name: str
-    munis: list[reference.Municipality]  # the county's municipalities
-    shown: list[reference.Municipality]  # side by side in the body: all, or the highest need index first
+    munis: list[reference.Municipality]  # the county's municipalities, in reference order
+    shown: list[reference.Municipality]  # side by side in the needs table: the first MAX_COLS of `order`
     names: dict[str, str]  # municipality and county codes to names
     items: list[str]  # the needs battery
     labels: dict[str, str]  # item to its label in lang
@@ -194,7 +241,13 @@ class ReportData:
 
     @property
     def words(self) -> dict[str, str]:
-        return WORDS[self.lang]
+        """The workbook's words (workbook_words)."""
+        return workbook_words(self.lang)
+
+    @property
+    def order(self) -> list[reference.Municipality]:
+        """The one municipality order of the report: the period's need index, highest first; hidden ones last."""
+        return _highest_need_first(self.index, self.period, self.munis)
 
     @property
     def previous(self) -> str:
@@ -221,7 +274,7 @@ def report_data(
     max_rows: int = 20,
 ) -> ReportData:
     """Score the answers up to the period and build the need table, the need index and the roster coverage once."""
-    if lang not in WORDS:
+    if lang not in i18n.LANGS:
         raise ReportError(f"Language {lang!r} is not supported: use --lang sv or --lang en.")
     county = survey.county
     county_name = reference.counties()[county].name
@@ -249,7 +302,7 @@ def report_data(
         county=county,
         county_name=county_name,
         munis=munis,
-        shown=_highest_need_first(index, period, munis)[:MAX_COLS] if len(munis) > MAX_COLS else munis,
+        shown=_highest_need_first(index, period, munis)[:MAX_COLS],
         names={m.code: m.name for m in munis} | {county: county_name},
         items=items,
         labels={i: item_label(survey, i, lang) for i in items},
@@ -292,33 +345,32 @@ def build_report(
 ) -> Report:
     """Render the report for one period from the stored responses (and the roster, for coverage)."""
     data = report_data(survey, responses, period, lang, roster, generated, alert_coverage, max_rows)
+    _ = i18n.translator(lang)
     found = alerts_section(data)
     summary = summary_section(data, found)
+    actions = actions_section(data, found)
     charts = charts_section(data)
     needs, coverage, capacity = needs_section(data), coverage_section(data), capacity_section(data)
     ctx = {
         **page_context(data),
-        "items": needs.items,
-        "rows": needs.rows,
-        "county_row": needs.county_row,
-        "cut": needs.cut,
+        "needs": needs,
         "spread": spread_section(data),
         "history": history_section(data),
-        "sectors": coverage.sectors,
-        "coverage": coverage.rows,
-        "fallback": coverage.fallback,
+        "median_notes": median_notes_section(data),
+        "coverage": coverage,
         "capacity": capacity.rows[:max_rows],
         "capacity_county": capacity.county,
         "summary": summary,
         "alerts": found,
+        "actions": actions,
         "charts": charts,
     }
-    env = _environment()
+    env = _environment(lang)
     return Report(
         survey_id=survey.id,
         period=period,
         lang=lang,
-        subject=data.words["subject"].format(county=data.county_name, period=period),
+        subject=_("Behovsrapport {county} {period}").format(county=data.county_name, period=period),
         html=env.get_template("report.html").render(**ctx),
         text=env.get_template("report.txt").render(**ctx),
         summary=summary,
@@ -328,36 +380,33 @@ def build_report(
         xlsx=workbook_section(data, capacity.rows),
         xlsx_name=f"behovsrapport-{data.county}-{period}.{lang}.xlsx",
         coverage_rate=coverage.rate,
+        actions=actions,
     )
 
 
 def page_context(data: ReportData) -> dict[str, Any]:
-    """The heading, the respondent count and the template's words (`t`) with the period's values filled in."""
-    generated = data.generated.isoformat()
-    values = {
-        "previous": data.previous,
-        "year_ago": data.year_ago,
-        "period": data.period,
-        "min_n": metrics.MIN_N,
-        "generated": generated,
-        "shown": len(data.shown),
-        "total": len(data.munis),
-        "pop_year": 2016,
-    }
+    """What the page's fixed words are filled with: the heading's values, the waves compared, the limits."""
     return {
         "lang": data.lang,
         "period": data.period,
+        "previous": data.previous,
+        "year_ago": data.year_ago,
         "county": data.county_name,
         "title": data.survey.title.get(data.lang, data.survey.title["sv"]),
-        "generated": generated,
+        "generated": i18n.fmt_date(data.generated, data.lang),
         "respondents": fmt_int(data.respondents, data.lang),
+        "respondents_n": data.respondents,
         "min_n": metrics.MIN_N,
-        "t": {k: v.format(**values) for k, v in data.words.items() if k != "subject"},
+        "min_median": metrics.MIN_MEDIAN,
+        "stands_out": STANDS_OUT,
+        "shown": len(data.shown),
+        "total": len(data.munis),
+        "pop_year": POP_YEAR,
     }
 
 
 def alerts_section(data: ReportData) -> list[dict[str, Any]]:
-    """What needs attention: the floor falling, the gap widening, coverage under alert_coverage."""
+    """What needs attention: the greatest need rising, the gap widening, coverage under alert_coverage."""
     return alerting.alerts(
         data.index,
         data.coverage,
@@ -370,7 +419,7 @@ def alerts_section(data: ReportData) -> list[dict[str, Any]]:
 
 
 def summary_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
-    """The summary's sentences: respondents and coverage, the county's level and change, floor and least, alerts."""
+    """The summary's sentences: respondents and coverage, the county's level and change, most and least, alerts."""
     return alerting.summary(
         data.index,
         data.coverage,
@@ -383,56 +432,157 @@ def summary_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
     )
 
 
+def _stand_out(data: ReportData) -> dict[str, list[tuple[str, float]]]:
+    """Per municipality: the needs whose share is STANDS_OUT points or more above the county's, highest first.
+
+    Only cells shown in the report count (neither side suppressed); points as printed (whole percentage points).
+    """
+    now = data.table[data.table["wave"] == data.period]
+    now = now[~now["suppressed"].astype(bool)].dropna(subset=["share_high"])
+    county = now[now["municipality"] == data.county].set_index("item")["share_high"]
+    out: dict[str, list[tuple[str, float]]] = {}
+    for r in now[now["municipality"] != data.county].itertuples():
+        if r.item in county.index and _above(float(r.share_high), float(county[r.item])):
+            out.setdefault(str(r.municipality), []).append((str(r.item), float(r.share_high)))
+    return {m: sorted(v, key=lambda x: (-x[1], data.items.index(x[0]))) for m, v in out.items()}
+
+
+def _above(share: float, county: float) -> bool:
+    return i18n.points(share) - i18n.points(county) >= STANDS_OUT  # type: ignore[operator]
+
+
+def actions_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
+    """What the numbers point to, per municipality that stands out, in the report's order.
+
+    A municipality stands out with a need STANDS_OUT points or more above the county (the needs table's marks)
+    or a low-coverage alert; its sentence names those needs (the MAX_ACTIONS highest, then how many more) and the
+    organisations in the roster that have not answered. Nothing else: no advice beyond the figures. Empty when
+    nothing stands out.
+    """
+    _ = i18n.translator(data.lang)
+    ngettext = i18n.plural(data.lang)
+    lang = data.lang
+    high = _stand_out(data)
+    low = {a["municipality"]["code"] for a in found if a["kind"] == "low_coverage" and a.get("municipality")}
+    out = []
+    for m in data.order:
+        if m.code not in high and m.code not in low:
+            continue
+        parts = []
+        if m.code in high:
+            needs = [
+                _("{need} ({share})").format(need=short_label(data.labels[i]), share=fmt_pct(v, lang))
+                for i, v in high[m.code][:MAX_ACTIONS]
+            ]
+            more = len(high[m.code]) - MAX_ACTIONS
+            if more > 0:  # the needs table marks them all
+                needs.append(ngettext("{n} behov till", "{n} behov till", more).format(n=fmt_int(more, lang)))
+            parts.append(_("störst behov av {needs}").format(needs=i18n.fmt_list(needs, lang)))
+        cov = data.coverage[data.coverage["municipality"] == m.code] if not data.coverage.empty else data.coverage
+        silent = sorted({n for lst in cov["missing"] for n in lst}) if not cov.empty else []
+        if silent:
+            parts.append(
+                ngettext(
+                    "{n} organisation har inte svarat: {names}",
+                    "{n} organisationer har inte svarat: {names}",
+                    len(silent),
+                ).format(n=fmt_int(len(silent), lang), names=i18n.fmt_list(silent, lang))
+            )
+        if parts:
+            out.append(_("{name}: {what}.").format(name=m.name, what="; ".join(parts)))
+        if len(out) == data.max_rows:
+            break
+    return out
+
+
 def charts_section(data: ReportData) -> list[charting.Chart]:
-    """The need index per municipality over the history waves, and the county's floor and gap."""
+    """The need index per municipality over the history waves, and the county's greatest need and gap."""
     charts = (
-        charting.small_multiples(data.index, data.history, data.county, data.names, data.lang),
+        charting.small_multiples(
+            data.index, data.history, data.county, data.names, data.lang, order=[m.code for m in data.order]
+        ),
         charting.floor_and_gap(data.index, data.history, data.county, data.lang),
     )
     return [c for c in charts if c]
 
 
+def median_notes_section(data: ReportData) -> list[str]:
+    """Why a wave with answers has no county median (fewer than MIN_MEDIAN municipalities shown), one sentence each.
+
+    Waves without any answers are not named: there is nothing to draw there at all.
+    """
+    answered = set(data.index[data.index["municipality"] == data.county]["wave"])
+    waves = [w for w in data.history if w in answered]
+    return alerting.median_notes(data.index, data.county, waves, data.lang)
+
+
 @dataclass(frozen=True)
 class NeedsTable:
-    """Needs per municipality: one row per shown municipality, one cell per need, and the county's row."""
+    """Needs per municipality: one row per need, one cell per shown municipality, and the county's cell."""
 
-    items: list[str]  # the needs' labels, the table's columns
-    rows: list[dict[str, Any]]  # code, name, cells
+    items: list[str]  # the needs' labels, the table's rows
+    rows: list[dict[str, Any]]  # per shown municipality: code, name, cells (one per need)
     county_row: dict[str, Any]
     cut: bool  # not all municipalities fit: the workbook has them all
+    marked: bool = False  # some cell stands out (STANDS_OUT points or more above the county): the legend explains
+    n_varies: bool = False  # n differs between the needs of one municipality ("Vet ej" is not counted)
 
 
-def _need_cell(now: pd.DataFrame, code: str, item: str) -> dict[str, Any]:
+def _need_cell(now: pd.DataFrame, code: str, item: str, county: float | None, lang: str) -> dict[str, Any]:
     r = now[(now["municipality"] == code) & (now["item"] == item)]
-    if r.empty or bool(r.iloc[0]["suppressed"]):
-        return {"value": SUPPRESSED, "n": None, "q": "", "y": "", "suppressed": True}
+    if r.empty or bool(r.iloc[0]["suppressed"]) or missing(r.iloc[0]["share_high"]):
+        return {"value": SUPPRESSED, "n": None, "q": "", "y": "", "suppressed": True, "above": False}
     row = r.iloc[0]
     return {
-        "value": fmt_pct(row["share_high"]),
+        "value": fmt_pct(row["share_high"], lang),
         "n": int(row["n"]),
         "q": fmt_change(row["q_change"]),
         "y": fmt_change(row["y_change"]),
         "suppressed": False,
+        "above": county is not None and _above(float(row["share_high"]), county),
     }
 
 
-def _need_row(now: pd.DataFrame, code: str, name: str, items: list[str]) -> dict[str, Any]:
-    return {"code": code, "name": name, "cells": [_need_cell(now, code, i) for i in items]}
+def _need_row(
+    now: pd.DataFrame, code: str, name: str, items: list[str], county: dict[str, float], lang: str
+) -> dict[str, Any]:
+    return {"code": code, "name": name, "cells": [_need_cell(now, code, i, county.get(i), lang) for i in items]}
 
 
 def needs_section(data: ReportData) -> NeedsTable:
-    """The period's share answering 4–5 per need and municipality, with its change; hidden cells show as –."""
+    """The period's share answering 4–5 per need and municipality, with its change; hidden cells show as –.
+
+    A cell STANDS_OUT points or more above the county's share for that need is marked (`above`).
+    """
+    _ = i18n.translator(data.lang)
     now = data.table[data.table["wave"] == data.period]
+    whole = now[(now["municipality"] == data.county) & ~now["suppressed"].astype(bool)].dropna(subset=["share_high"])
+    county = {str(r.item): float(r.share_high) for r in whole.itertuples()}
+    rows = [_need_row(now, m.code, m.name, data.items, county, data.lang) for m in data.shown]
+    county_row = _need_row(now, data.county, _("Hela länet"), data.items, {}, data.lang)
+    ns = [{c["n"] for c in r["cells"] if c["n"] is not None} for r in [*rows, county_row]]
     return NeedsTable(
         items=[data.labels[i] for i in data.items],
-        rows=[_need_row(now, m.code, m.name, data.items) for m in data.shown],
-        county_row=_need_row(now, data.county, data.words["county_row"], data.items),
+        rows=rows,
+        county_row=county_row,
         cut=len(data.munis) > MAX_COLS,
+        marked=any(c["above"] for r in rows for c in r["cells"]),
+        n_varies=any(len(n) > 1 for n in ns),
     )
 
 
+def _points(v: float | None, lang: str) -> str:
+    """A gap in whole percentage points, the unit in the column's heading."""
+    pts = i18n.points(v)
+    return SUPPRESSED if pts is None else fmt_int(pts, lang)
+
+
 def spread_section(data: ReportData) -> list[dict[str, str]]:
-    """Per need: the floor (highest need) and least, each with its municipality, the median and the gap's change."""
+    """Per need: the greatest and least need, each with its municipality, the median and the gap with its change.
+
+    The gap is in percentage points; the median is – where fewer than metrics.MIN_MEDIAN municipalities are shown.
+    """
+    lang = data.lang
     spread = metrics.with_change(metrics.county_spread(data.table, data.county), ["item"], "gap")
     spread = spread.set_index(["wave", "item"])
     rows = []
@@ -441,8 +591,8 @@ def spread_section(data: ReportData) -> list[dict[str, str]]:
             rows.append(
                 {
                     "item": data.labels[i],
-                    "floor": SUPPRESSED,
-                    "floor_name": "",
+                    "most": SUPPRESSED,
+                    "most_name": "",
                     "median": SUPPRESSED,
                     "least": SUPPRESSED,
                     "least_name": "",
@@ -455,12 +605,12 @@ def spread_section(data: ReportData) -> list[dict[str, str]]:
         rows.append(
             {
                 "item": data.labels[i],
-                "floor": fmt_pct(s["max"]),
-                "floor_name": data.names[s["max_municipality"]],
-                "median": fmt_pct(s["median"]),
-                "least": fmt_pct(s["floor"]),
+                "most": fmt_pct(s["max"], lang),
+                "most_name": data.names[s["max_municipality"]],
+                "median": fmt_pct(s["median"], lang),
+                "least": fmt_pct(s["floor"], lang),
                 "least_name": data.names[s["floor_municipality"]],
-                "gap": fmt_pct(s["gap"]),
+                "gap": _points(s["gap"], lang),
                 "gap_change": fmt_change(s["gap_change"]),
             }
         )
@@ -468,9 +618,13 @@ def spread_section(data: ReportData) -> list[dict[str, str]]:
 
 
 def history_section(data: ReportData) -> list[dict[str, str]]:
-    """The floor and the gap over the history waves, from the need index of the municipalities shown."""
-    index = data.index
-    shown = index[(index["municipality"] != data.county) & ~index["suppressed"].astype(bool)].dropna(subset=["index"])
+    """The greatest need, the county median and the gap over the history waves, from the shown need index.
+
+    The median is – in a wave with fewer than metrics.MIN_MEDIAN municipalities shown (median_notes_section says why).
+    """
+    lang = data.lang
+    shown = metrics.shown(data.index, data.county)
+    medians = metrics.county_median(data.index, data.county, data.history)
     rows = []
     for wave in data.history:
         m = shown[shown["wave"] == wave]
@@ -480,10 +634,10 @@ def history_section(data: ReportData) -> list[dict[str, str]]:
         rows.append(
             {
                 "wave": wave,
-                "floor": fmt_pct(hi["index"]),
-                "floor_name": data.names.get(hi["municipality"], hi["municipality"]),
-                "median": fmt_pct(m["index"].median()),
-                "gap": fmt_pct(hi["index"] - lo["index"]),
+                "most": fmt_pct(hi["index"], lang),
+                "most_name": data.names.get(hi["municipality"], hi["municipality"]),
+                "median": fmt_pct(medians.get(wave), lang),
+                "gap": _points(hi["index"] - lo["index"], lang),
             }
         )
     return rows
@@ -494,18 +648,23 @@ class Coverage:
     """Who answered: per municipality and sector against the roster, or without a roster the respondent counts."""
 
     sectors: list[str]  # the sectors' labels, the table's columns
-    rows: list[dict[str, Any]]  # with a roster: the lowest rates first when there are more than max_rows
+    rows: list[dict[str, Any]]  # with a roster, in the report's order (the lowest rates when there are more)
     fallback: list[dict[str, str]]  # without a roster: respondents per municipality, under 5 shown as <5
     rate: float | None  # organisations answered / expected in the county
 
 
 def coverage_section(data: ReportData) -> Coverage:
-    """Who answered in the period, against the roster and the quarter before."""
+    """Who answered in the period, against the roster and the quarter before, in the report's municipality order.
+
+    With more municipalities than max_rows, the ones with the lowest response rates are listed.
+    """
     sectors = list(data.survey.sectors)
-    rows, rate = _coverage_rows(data.coverage, data.coverage_prev, data.munis, sectors)
+    order = data.order
+    rows, rate = _coverage_rows(data.coverage, data.coverage_prev, order, sectors, data.lang)
     if rows and len(rows) > data.max_rows:
-        rows = sorted(rows, key=lambda r: r["rate_value"])[: data.max_rows]
-    fallback = [] if not data.roster.empty else _respondent_counts(data)[: data.max_rows]
+        keep = {r["name"] for r in sorted(rows, key=lambda r: r["rate_value"])[: data.max_rows]}
+        rows = [r for r in rows if r["name"] in keep]
+    fallback = [] if not data.roster.empty else _respondent_counts(data, order)[: data.max_rows]
     labels = [data.survey.sectors[s].get(data.lang, data.survey.sectors[s]["sv"]) for s in sectors]
     return Coverage(sectors=labels, rows=rows, fallback=fallback, rate=rate)
 
@@ -515,6 +674,7 @@ def _coverage_rows(
     prev: pd.DataFrame,
     munis: list[reference.Municipality],
     sectors: list[str],
+    lang: str,
 ) -> tuple[list[dict[str, Any]], float | None]:
     if now.empty:
         return [], None
@@ -535,7 +695,7 @@ def _coverage_rows(
                 "name": m.name,
                 "cells": cells,
                 "total": f"{ans}/{exp}",
-                "rate": fmt_pct(rate),
+                "rate": fmt_pct(rate, lang),
                 "rate_value": rate if rate is not None else 1.0,
                 "change": fmt_change(rate - prate) if rate is not None and prate is not None else "",
                 "missing": sorted(n for lst in c["missing"] for n in lst),
@@ -545,10 +705,10 @@ def _coverage_rows(
     return rows, (ans / exp if exp else None)
 
 
-def _respondent_counts(data: ReportData) -> list[dict[str, str]]:
+def _respondent_counts(data: ReportData, order: list[reference.Municipality]) -> list[dict[str, str]]:
     c = metrics.coverage(data.responses, data.mq, data.county, data.period)
     out = []
-    for m in data.munis:
+    for m in order:
         n = int(c[c["municipality"] == m.code]["n"].sum())
         out.append({"name": m.name, "n": "<5" if 0 < n < metrics.MIN_N else fmt_int(n, data.lang)})
     return out
@@ -558,7 +718,7 @@ def _respondent_counts(data: ReportData) -> list[dict[str, str]]:
 class Capacity:
     """The municipalities' own figures: organisational facts reported by the municipality, not opinions."""
 
-    rows: list[dict[str, Any]]  # every municipality, unknown FTE first, then the fewest FTE
+    rows: list[dict[str, Any]]  # every municipality, in the report's order
     county: str  # the county line; "" when the survey asks no capacity questions
 
 
@@ -577,7 +737,7 @@ def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
     latest = latest.set_index("municipality")
     labelled = [k for k in ("combined", "council", *CAPACITY_FUNCTIONS) if k in ids]
     rows = []
-    for m in data.munis:
+    for m in data.order:
         got = latest.loc[m.code] if m.code in latest.index else None
 
         def val(k: str, got: Any = got) -> Any:
@@ -594,22 +754,42 @@ def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
             "meetings": SUPPRESSED if val("meetings") is None else str(val("meetings")),
         }
         rows.append(row)
-    return sorted(rows, key=lambda r: (r["fte_value"] is not None, r["fte_value"] or 0))
+    return rows
 
 
 def _capacity_county(rows: list[dict[str, Any]], munis: list[reference.Municipality], lang: str) -> str:
-    """The county picture: FTE in total and per 10 000 inhabitants, and how many municipalities have each function."""
+    """The county picture: FTE in total and per 10 000 inhabitants, and how many municipalities have each function.
+
+    Every count says what it counts: "k of N municipalities", N being all the county's municipalities.
+    """
     if not rows:
         return ""
+    _ = i18n.translator(lang)
+    ngettext = i18n.plural(lang)
+    words = workbook_words(lang)
     known = [r for r in rows if r["fte_value"] is not None]
     total = sum(r["fte_value"] for r in known)
     pop = sum(m.population or 0 for m in munis if any(r["name"] == m.name for r in known))
-    w = WORDS[lang]
-    have = {k: sum(1 for r in rows if str(r.get(k, "")).startswith(w["yes"])) for k in CAPACITY_FUNCTIONS}
-    per10k = fmt_num(total / pop * 10_000 if pop else None, lang, 2)
-    parts = [f"{w['fte']} {fmt_num(total, lang, 2)} ({w['fte_10k']}: {per10k}; {len(known)}/{len(munis)})"]
-    parts += [f"{w[k]}: {n}/{len(munis)}" for k, n in have.items()]
-    return f"{w['county_row']}: " + "; ".join(parts) + "."
+    yes = _("Ja")
+    have = [(words[k], sum(1 for r in rows if str(r.get(k, "")).startswith(yes))) for k in CAPACITY_FUNCTIONS]
+    fte = ngettext(
+        "Hela länet: {fte} årsarbetskrafter ({per10k} per {base} invånare) i de {known} av {total} kommun som "
+        "uppgett sina årsarbetskrafter.",
+        "Hela länet: {fte} årsarbetskrafter ({per10k} per {base} invånare) i de {known} av {total} kommuner som "
+        "uppgett sina årsarbetskrafter.",
+        len(munis),
+    ).format(
+        fte=fmt_num(total, lang, 2),
+        per10k=fmt_num(total / pop * 10_000 if pop else None, lang, 2),
+        base=fmt_int(10_000, lang),
+        known=fmt_int(len(known), lang),
+        total=fmt_int(len(munis), lang),
+    )
+    functions = _("Antal kommuner av {total} som har: {counts}.").format(
+        total=fmt_int(len(munis), lang),
+        counts="; ".join(f"{label.lower()} {fmt_int(n, lang)}" for label, n in have),
+    )
+    return f"{fte} {functions}"
 
 
 def _data_hash(responses: pd.DataFrame) -> str:

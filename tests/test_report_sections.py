@@ -45,6 +45,23 @@ def roster(*actors: tuple[str, str, list[str]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def answers_for_marks(planted: bool = True) -> list[dict[str, Any]]:
+    """Six answers per Blekinge municipality in the period and the quarter before, all 3 ("some need"); planted:
+    Olofström's 5 on B05 (method support, 100 %) and B04 (horizon scanning, 83 %), and "Vet ej" (not scored, so n
+    is 5 there) from one of its respondents on B09."""
+    rows = []
+    for wave in ("2026-Q2", PERIOD):
+        for muni in ("1060", "1080", "1081", "1082", "1083"):
+            for i in range(6):
+                need = {f"B0{k}": "3" for k in range(1, 10)}
+                if planted and muni == "1060" and wave == PERIOD:
+                    need |= {"B05": "5", "B04": "5" if i < 5 else "3"}
+                    if i == 0:
+                        need["B09"] = "9"  # "Vet ej": not scored
+                rows.append(answer(muni, wave, org=f"Org {muni}-{i}", **need))
+    return rows
+
+
 def data_for(survey: Survey, rows: list[dict[str, Any]] | None = None, **fields: Any) -> rp.ReportData:
     """ReportData from a few answers (three in the period by default), then fields replaced by hand-made ones."""
     rows = rows or [answer("1080", B01="5"), answer("1081", B01="2"), answer("1082", B01="4")]
@@ -157,11 +174,36 @@ def test_needs_section_shows_share_n_and_change_and_hides_small_cells(survey):
     assert needs.items == ["Trygghet"] and not needs.cut
     assert [r["name"] for r in needs.rows] == BLEKINGE
     cells = {r["code"]: r["cells"][0] for r in needs.rows}
-    assert cells["1080"] == {"value": "50\u00a0%", "n": 6, "q": "+10", "y": "", "suppressed": False}
-    hidden = {"value": "–", "n": None, "q": "", "y": "", "suppressed": True}
+    assert cells["1080"] == {"value": "50\u00a0%", "n": 6, "q": "+10", "y": "", "suppressed": False, "above": False}
+    hidden = {"value": "–", "n": None, "q": "", "y": "", "suppressed": True, "above": False}
     assert cells["1081"] == cells["1082"] == cells["1060"] == hidden
     assert needs.county_row["name"] == "Hela länet"
-    assert needs.county_row["cells"] == [{"value": "44\u00a0%", "n": 17, "q": "−5", "y": "±0", "suppressed": False}]
+    assert needs.county_row["cells"] == [
+        {"value": "44\u00a0%", "n": 17, "q": "−5", "y": "±0", "suppressed": False, "above": False}
+    ]
+    assert not needs.marked and not needs.n_varies
+
+
+def test_needs_section_marks_cells_ten_points_or_more_above_the_county_and_says_when_n_varies(survey):
+    table = pd.DataFrame(
+        [
+            need("1080", 6, 0.70),  # 70 against the county's 60: marked
+            need("1081", 8, 0.69),  # 69: nine points, not marked
+            need("1082", 3, 0.95),  # hidden: never marked
+            need("10", 17, 0.60),
+            need("1080", 5, 0.80, item="B02"),  # another n for the same municipality: "Vet ej" left out
+            need("10", 16, 0.80, item="B02"),
+        ]
+    )
+    data = data_for(survey, items=["B01", "B02"], labels={"B01": "Trygghet", "B02": "Droger"}, table=table)
+    needs = rp.needs_section(data)
+    marks = {r["code"]: [c["above"] for c in r["cells"]] for r in needs.rows}
+    assert marks["1080"] == [True, False] and marks["1081"] == [False, False] and marks["1082"] == [False, False]
+    assert needs.marked and needs.n_varies
+    assert not any(c["above"] for c in needs.county_row["cells"])
+    html = rp.build_report(survey, frame(answers_for_marks()), PERIOD).html
+    body = html[html.index("Behov av stöd per kommun") :]
+    assert "▲" in body and "minst 10 procentenheter över länet för samma behov." in body
 
 
 def test_needs_section_follows_shown_order(survey):
@@ -174,61 +216,82 @@ def test_needs_section_follows_shown_order(survey):
     ]
 
 
-def test_spread_section_floor_least_median_gap_and_its_change(survey):
+def test_spread_section_greatest_and_least_need_median_gap_in_points_and_its_change(survey):
     table = pd.DataFrame(
         [
             need("1080", 6, 0.6),
             need("1081", 5, 0.2),
-            need("1082", 2, 0.95),  # hidden: neither floor nor median
+            need("1083", 7, 0.4),
+            need("1082", 2, 0.95),  # hidden: neither greatest need nor median
             need("10", 13, 0.45),  # the county row is not a municipality
             need("1080", 6, 0.5, wave="2026-Q2"),
             need("1081", 6, 0.3, wave="2026-Q2"),
+            need("1080", 6, 0.5, item="B03"),  # two municipalities shown: no county median
+            need("1081", 6, 0.3, item="B03"),
         ]
     )
-    data = data_for(survey, items=["B01", "B02"], labels={"B01": "Trygghet", "B02": "Droger"}, table=table)
+    labels = {"B01": "Trygghet", "B02": "Droger", "B03": "Skola"}
+    data = data_for(survey, items=["B01", "B02", "B03"], labels=labels, table=table)
     assert rp.spread_section(data) == [
         {
             "item": "Trygghet",
-            "floor": "60\u00a0%",
-            "floor_name": "Karlskrona",
+            "most": "60\u00a0%",
+            "most_name": "Karlskrona",
             "median": "40\u00a0%",
             "least": "20\u00a0%",
             "least_name": "Ronneby",
-            "gap": "40\u00a0%",
+            "gap": "40",
             "gap_change": "+20",
         },
         {
             "item": "Droger",
-            "floor": "–",
-            "floor_name": "",
+            "most": "–",
+            "most_name": "",
             "median": "–",
             "least": "–",
             "least_name": "",
             "gap": "–",
             "gap_change": "",
         },
+        {
+            "item": "Skola",
+            "most": "50\u00a0%",
+            "most_name": "Karlskrona",
+            "median": "–",
+            "least": "30\u00a0%",
+            "least_name": "Ronneby",
+            "gap": "20",
+            "gap_change": "",
+        },
     ]
 
 
-def test_history_section_floor_and_gap_per_wave_without_county_or_hidden_rows(survey):
+def test_history_section_greatest_need_median_and_gap_per_wave_without_county_or_hidden_rows(survey):
     index = pd.DataFrame(
         [
             index_row("1080", 6, 0.7),
             index_row("1081", 7, 0.2),
-            index_row("10", 13, 0.9),  # the county: never the floor
+            index_row("1083", 9, 0.3),
+            index_row("10", 22, 0.9),  # the county: never the greatest need
             index_row("1082", 3, 0.8, wave="2026-Q2"),  # hidden: its wave has no row
+            index_row("10", 3, 0.8, wave="2026-Q2"),
+            index_row("1080", 6, 0.6, wave="2026-Q1"),  # two municipalities shown: no county median
+            index_row("1081", 6, 0.4, wave="2026-Q1"),
+            index_row("10", 12, 0.5, wave="2026-Q1"),
         ]
     )
     data = data_for(survey, index=index)
     assert rp.history_section(data) == [
-        {
-            "wave": PERIOD,
-            "floor": "70\u00a0%",
-            "floor_name": "Karlskrona",
-            "median": "45\u00a0%",
-            "gap": "50\u00a0%",
-        },
+        {"wave": "2026-Q1", "most": "60\u00a0%", "most_name": "Karlskrona", "median": "–", "gap": "20"},
+        {"wave": PERIOD, "most": "70\u00a0%", "most_name": "Karlskrona", "median": "30\u00a0%", "gap": "50"},
     ]
+    notes = rp.median_notes_section(data)  # why the waves with answers but no median have none
+    assert len(notes) == 2 and all(PERIOD not in n for n in notes)
+    assert "2026-Q1" in notes[0] and "färre än tre kommuner" in notes[0]
+    assert "2026-Q2" in notes[1] and "ingen kommun" in notes[1]
+    assert not any(w in " ".join(notes) for w in data.history[:5])  # waves without answers are not named
+    full = rp.report_data(survey, frame(answers_for_marks()), PERIOD)
+    assert rp.median_notes_section(full) == []  # five municipalities shown in both waves with answers
 
 
 def test_coverage_section_against_the_roster_lowest_rates_first_when_cut(survey):
@@ -252,7 +315,7 @@ def test_coverage_section_against_the_roster_lowest_rates_first_when_cut(survey)
         ("Sölvesborg", "0/0", "–"),
     ]
     cut = rp.coverage_section(dataclasses.replace(data, max_rows=2))
-    ronneby, karlskrona = cut.rows
+    karlskrona, ronneby = cut.rows  # the two lowest rates, in the report's one order
     assert ronneby["name"] == "Ronneby" and karlskrona["name"] == "Karlskrona"
     assert ronneby["cells"] == ["0/2", "", "", "", ""] and ronneby["missing"] == ["A-föreningen", "B-föreningen"]
     assert ronneby["change"] == ""  # nobody expected there the quarter before
@@ -269,32 +332,41 @@ def test_coverage_section_without_roster_counts_respondents_under_five_as_lt5(su
     data = data_for(survey, rows)
     c = rp.coverage_section(data)
     assert c.rows == [] and c.rate is None
-    assert c.fallback == [
-        {"name": "Olofström", "n": "0"},
+    assert c.fallback == [  # Karlskrona's need index is the only one shown: it comes first, the rest as listed
         {"name": "Karlskrona", "n": "5"},
+        {"name": "Olofström", "n": "0"},
         {"name": "Ronneby", "n": "<5"},
         {"name": "Karlshamn", "n": "0"},
         {"name": "Sölvesborg", "n": "0"},
     ]
-    assert [r["name"] for r in rp.coverage_section(dataclasses.replace(data, max_rows=2)).fallback] == BLEKINGE[:2]
+    cut = rp.coverage_section(dataclasses.replace(data, max_rows=2)).fallback
+    assert [r["name"] for r in cut] == ["Karlskrona", "Olofström"]
 
 
-def test_capacity_section_the_municipalities_own_figures_fewest_fte_last_unknown_first(survey):
+def test_capacity_section_the_municipalities_own_figures_in_the_reports_order(survey):
     rows = [
         answer("1080", K04="2.5", K01="1", K07="3"),
         answer("1081", K04="1"),
         answer("1082", sector="ideburen", K04="9"),  # not the municipality's own figure
     ]
-    capacity = rp.capacity_section(data_for(survey, rows))
-    assert [r["name"] for r in capacity.rows] == ["Olofström", "Karlshamn", "Sölvesborg", "Ronneby", "Karlskrona"]
-    karlskrona = capacity.rows[-1]
+    data = data_for(survey, rows)
+    capacity = rp.capacity_section(data)
+    assert [r["name"] for r in capacity.rows] == [m.name for m in data.order] == BLEKINGE  # all hidden: as listed
+    karlskrona = capacity.rows[1]
     assert karlskrona["fte"] == "2,50" and karlskrona["fte_10k"] == "0,38"  # 2.5 / 66 262 inhabitants
     assert karlskrona["lagesbild"] == "Ja, beslutad inom de senaste 12 månaderna" and karlskrona["meetings"] == "3"
     assert karlskrona["atgardsplan"] == "–"
-    assert capacity.rows[1]["fte"] == "–" and capacity.rows[1]["meetings"] == "–"
-    assert capacity.county == (
-        "Hela länet: Årsarb. 3,50 (Per 10 000: 0,37; 2/5); Lägesbild: 1/5; Åtgärdsplan: 0/5; "
-        "Samordningsfunktion: 0/5; Samverkansöverenskommelse: 0/5; Medborgarlöften: 0/5."
+    assert capacity.rows[0]["fte"] == "–" and capacity.rows[0]["meetings"] == "–"  # Olofström gave nothing
+    assert capacity.county == (  # every count says what it counts: k of the county's 5 municipalities
+        "Hela länet: 3,50 årsarbetskrafter (0,37 per 10\u00a0000 invånare) i de 2 av 5 kommuner som uppgett sina "
+        "årsarbetskrafter. Antal kommuner av 5 som har: lägesbild 1; åtgärdsplan 0; samordningsfunktion 0; "
+        "samverkansöverenskommelse 0; medborgarlöften 0."
+    )
+    en = rp.capacity_section(dataclasses.replace(data, lang="en")).county
+    assert en.startswith("Whole county: 3.50 FTE (0.37 per 10,000 inhabitants) in the 2 of 5 municipalities")
+    assert en.endswith(
+        "Municipalities of 5 that have: situation picture 1; action plan 0; coordination function 0; "
+        "collaboration agreement 0; citizen promises 0."
     )
 
 
@@ -331,28 +403,40 @@ def test_charts_section_two_charts_over_the_history_none_without_municipal_rows(
     data = data_for(survey, index=index)
     trend, floor = rp.charts_section(data)
     assert trend.filename == "behov-per-kommun.png" and trend.png.startswith(b"\x89PNG")
-    assert "Karlskrona 40 → 50 %" in trend.alt and "Ronneby 20 → 20 %" in trend.alt
-    assert floor.filename == "golv-och-spridning.png" and "2024-Q4–2026-Q3" in floor.alt
+    assert "Karlskrona 40 → 50\u00a0%" in trend.alt and "Ronneby 20 → 20\u00a0%" in trend.alt
+    assert floor.filename == "storst-behov-och-spridning.png" and "2024-Q4–2026-Q3" in floor.alt
     assert rp.charts_section(dataclasses.replace(data, index=pd.DataFrame([index_row("10", 13, 0.3)]))) == []
 
 
-def test_page_context_fills_the_words_with_the_periods_values(survey):
+def test_page_context_gives_the_words_the_periods_values(survey):
     two = reference.county_municipalities("10")[:2]
     ctx = rp.page_context(data_for(survey, respondents=1234, shown=two))
     assert (ctx["county"], ctx["period"], ctx["generated"], ctx["respondents"]) == (
         "Blekinge län",
         PERIOD,
-        "2026-10-01",
+        "1 okt. 2026",
         "1\u00a0234",
     )
-    t = ctx["t"]
-    assert "subject" not in t
-    assert t["needs_intro"].endswith("mot 2026-Q2 | mot 2025-Q3.")
-    assert t["needs_cut"] == "Visar de 2 kommuner med störst behov av 5; alla finns i bilagan."
-    assert t["footer"].startswith("Skapad 2026-10-01 ")
+    assert (ctx["previous"], ctx["year_ago"], ctx["shown"], ctx["total"]) == ("2026-Q2", "2025-Q3", 2, 5)
     en = rp.page_context(data_for(survey, lang="en"))
     assert en["title"] == "Crime-prevention needs and capacity in Blekinge County"
-    assert en["t"]["heading"] == "Needs report"
+    assert en["generated"] == "Oct 1, 2026"
+
+
+def test_the_templates_fill_the_words_in_the_reports_language(survey):
+    rows = answers_for_marks()
+    sv = rp.build_report(survey, frame(rows), PERIOD, generated=dt.date(2026, 10, 1))
+    en = rp.build_report(survey, frame(rows), PERIOD, "en", generated=dt.date(2026, 10, 1))
+    for r in (sv, en):
+        assert "{" not in r.text and "%(" not in r.text and "%(" not in r.html  # every placeholder filled
+    assert "förändring i procentenheter mot 2026-Q2 | mot 2025-Q3." in sv.text
+    assert "change in percentage points against 2026-Q2 | against 2025-Q3." in en.text
+    assert "Skapad 1 okt. 2026 av bfs-pipeline" in sv.html and "Made Oct 1, 2026 by bfs-pipeline" in en.html
+    assert sv.subject == "Behovsrapport Blekinge län 2026-Q3" and en.subject == "Needs report Blekinge län 2026-Q3"
+    assert "Störst behov och spridning per behov" in sv.html and "Greatest need and gap per need" in en.html
+    for r in (sv, en):
+        assert "golv" not in r.html.lower() and "floor" not in r.html.lower()  # "golv" is for capacity only
+    assert "Behov av stöd per kommun" not in en.html and "Hela länet" not in en.html
 
 
 def sheet(xlsx: bytes, name: str) -> list[tuple[Any, ...]]:
@@ -390,8 +474,8 @@ def test_workbook_section_every_table_hidden_cells_marked_and_text_neutralised(s
         (PERIOD, "1081", "Ronneby", "–", "–"),
     ]
     assert sheet(xlsx, "Spridning")[1:] == [  # a municipality alone is floor, median and least
-        ("2026-Q2", "Trygghet", 0.4, "Karlskrona", 0.4, 0.4, "Karlskrona", 0),
-        (PERIOD, "Trygghet", 0.5, "Karlskrona", 0.5, 0.5, "Karlskrona", 0),
+        ("2026-Q2", "Trygghet", 0.4, "Karlskrona", None, 0.4, "Karlskrona", 0),  # no median from one municipality
+        (PERIOD, "Trygghet", 0.5, "Karlskrona", None, 0.5, "Karlskrona", 0),
     ]
     assert sheet(xlsx, "Täckning")[1:] == [(PERIOD, "Karlskrona", "kommun", 2, 1, 0.5, "'" + formula)]
     assert sheet(xlsx, "Kapacitet") == [
@@ -399,3 +483,71 @@ def test_workbook_section_every_table_hidden_cells_marked_and_text_neutralised(s
         ("Karlskrona", "2,50", "0,38", "3"),
     ]
     assert sheet(xlsx, "Teckenförklaring")[0] == ("Behovsrapport Blekinge län 2026-Q3", None)
+
+
+def test_actions_name_the_needs_that_stand_out_and_who_has_not_answered(survey):
+    actors = roster(
+        *[(f"Org 1060-{i}", "kommun", ["1060"]) for i in range(6)],
+        ("Olofströms IF", "ideburen", ["1060"]),
+        ("Företagarna Olofström", "naringsliv", ["1060"]),
+        ("Org 1081-0", "kommun", ["1081"]),
+        ("Polisen Ronneby", "polis", ["1081"]),  # Ronneby stands out in nothing (half answered): not named
+    )
+    data = rp.report_data(survey, frame(answers_for_marks()), PERIOD, roster=actors)
+    found = rp.alerts_section(data)
+    assert rp.actions_section(data, found) == [
+        "Olofström: störst behov av metodstöd (100\u00a0%) och omvärldsbevakning (83\u00a0%); "
+        "2 organisationer har inte svarat: Företagarna Olofström och Olofströms IF."
+    ]
+    report = rp.build_report(survey, frame(answers_for_marks()), PERIOD, roster=actors)
+    html = report.html
+    assert html.index("Att uppmärksamma") < html.index("Vad siffrorna pekar på") < html.index("Sammanfattning")
+    assert "Olofström: störst behov av metodstöd" in report.text
+    en = rp.build_report(survey, frame(answers_for_marks()), PERIOD, "en", roster=actors)
+    assert en.actions == [
+        "Olofström: greatest need for method support (100%) and horizon scanning (83%); "
+        "2 organisations have not answered: Företagarna Olofström and Olofströms IF."
+    ]
+    assert "What the numbers point to" in en.html
+
+
+def test_no_actions_section_when_nothing_stands_out(survey):
+    report = rp.build_report(survey, frame(answers_for_marks(planted=False)), PERIOD)
+    assert report.actions == [] and "Vad siffrorna pekar på" not in report.html
+    assert "VAD SIFFRORNA PEKAR PÅ" not in report.text and "▲" not in report.html
+
+
+def test_actions_for_low_coverage_alone_and_at_most_three_needs_named(survey):
+    rows = answers_for_marks(planted=False)
+    for r in rows:  # Karlshamn answers 5 on five needs: three named, then how many more
+        if r["answers"]["C01"] == ["1082"] and r["wave"] == PERIOD:
+            r["answers"] |= {f"B0{k}": "5" for k in range(1, 6)}
+    actors = roster(("Org 1081-0", "kommun", ["1081"]), *[(f"Tyst {i}", "polis", ["1081"]) for i in range(3)])
+    data = rp.report_data(survey, frame(rows), PERIOD, roster=actors)
+    found = rp.alerts_section(data)
+    assert [a["municipality"]["name"] for a in found if a["kind"] == "low_coverage"] == ["Ronneby"]
+    assert rp.actions_section(data, found) == [
+        "Karlshamn: störst behov av goda exempel från andra kommuner/aktörer (100\u00a0%), att ta fram eller "
+        "utveckla en lokal lägesbild/problembild (100\u00a0%), utbildning av det lokala brottsförebyggande rådet "
+        "eller motsvarande forum (100\u00a0%) och 2 behov till.",
+        "Ronneby: 3 organisationer har inte svarat: Tyst 0, Tyst 1 och Tyst 2.",
+    ]
+
+
+def test_one_municipality_order_in_the_needs_table_coverage_capacity_and_charts(survey):
+    rows = answers_for_marks(planted=False)
+    high = {"1083": 9, "1081": 5, "1080": 3, "1082": 1, "1060": 0}  # needs answered 4: the need index's order
+    for r in rows:
+        code = r["answers"]["C01"][0]
+        if r["wave"] == PERIOD:
+            r["answers"] |= {f"B0{k}": "4" for k in range(1, high[code] + 1)} | {"K04": "1"}
+    actors = roster(*[(f"Org {m}-0", "kommun", [m]) for m in ("1060", "1080", "1081", "1082", "1083")])
+    data = rp.report_data(survey, frame(rows), PERIOD, roster=actors)
+    expected = ["Sölvesborg", "Ronneby", "Karlskrona", "Karlshamn", "Olofström"]
+    assert [m.name for m in data.order] == [m.name for m in data.shown] == expected
+    assert [r["name"] for r in rp.needs_section(data).rows] == expected
+    assert [r["name"] for r in rp.coverage_section(data).rows] == expected
+    assert [r["name"] for r in rp.capacity_section(data).rows] == expected
+    trend = rp.charts_section(data)[0]
+    described = [trend.alt.index(f"{name} ") for name in expected]  # the panels, as the alt text describes them
+    assert described == sorted(described)
