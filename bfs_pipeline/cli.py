@@ -11,9 +11,15 @@ import click
 
 from bfs_pipeline import __version__
 from bfs_pipeline.config import SETTINGS, Settings, load_settings
-from bfs_pipeline.errors import BfsError, SourceError
+from bfs_pipeline.errors import EXIT_CODES, BfsError, NotDelivered, SourceError
 
 SETTINGS_HELP = "\n".join(f"  {name:<34} {help_}" for name, _default, help_ in SETTINGS)
+EXIT_HELP = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
+READ_ONLY_HELP = (
+    "status, report, quarantine list, outbox list/resend, actors list, privacy export/erase and archive export only "
+    "read: they refuse a database that is not there (one line saying where they looked), and create nothing. "
+    "ingest, actors import, demo and the flows (serve, run) create it."
+)
 
 
 def emit(data: Any) -> None:
@@ -28,14 +34,29 @@ def settings_of(ctx: click.Context) -> Settings:
     return settings
 
 
+def existing(ctx: click.Context) -> Settings:
+    """The settings of a command that only reads: their database must be there already (nothing is created)."""
+    from bfs_pipeline.db import require_database
+
+    settings = settings_of(ctx)
+    require_database(settings.database_url)
+    return settings
+
+
+def rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 def counts_line(r: dict[str, Any]) -> str:
     name = Path(r["source"]).name
     if r["status"] == "held":
-        return f"{name}: HELD, nothing stored ({r['rows_seen']} rows): {r['error']}"
+        return f"{name}: HELD, nothing stored ({rows(r['rows_seen'])}): {r['error']}"
     if r["status"] in ("failed", "interrupted"):
         return f"{name}: {r['status'].upper()}: {r['error']}"
+    set_aside = r.get("set_aside") or 0
+    aside = f" ({set_aside} answer{'' if set_aside == 1 else 's'} set aside)" if set_aside else ""
     return (
-        f"{name}: {r['rows_seen']} rows: {r['accepted']} accepted, {r['duplicates']} duplicates, "
+        f"{name}: {rows(r['rows_seen'])}: {r['accepted']} accepted{aside}, {r['duplicates']} duplicates, "
         f"{r['blank']} blank, {r['quarantined']} quarantined (run {r['run_id']})"
     )
 
@@ -43,7 +64,11 @@ def counts_line(r: dict[str, Any]) -> str:
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
     epilog="Settings (environment variables, or keys of bfs.toml in the working folder or BFS_HOME):\n\n\b\n"
-    + SETTINGS_HELP,
+    + SETTINGS_HELP
+    + "\n\nExit codes:\n\n\b\n"
+    + EXIT_HELP
+    + "\n\n"
+    + READ_ONLY_HELP,
 )
 @click.version_option(__version__, prog_name="bfs")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
@@ -114,15 +139,26 @@ def ingest(
     )
     if not results and not as_json:
         click.echo(f"No answer sheets in {settings.inbox}.")
-    fail_on_bad([r.as_json() for r in results])
+    fail_on_bad([r.as_json() for r in results], as_json)
 
 
-def fail_on_bad(results: list[dict[str, Any]]) -> None:
-    """Exit 1 naming the first source that was held or failed, after every source was shown."""
+def fail_on_bad(results: list[dict[str, Any]], as_json: bool = True) -> None:
+    """Exit 1 when a source was held or failed, after every source was shown.
+
+    With --json the error line carries the first source's message (stdout is for programs); without it, each
+    message was printed once already (stdout), so the error line only names the sources.
+    """
     bad = [r for r in results if r["status"] in ("held", "failed")]
-    if bad:
+    if not bad:
+        return
+    if as_json:
         more = f" ({len(bad) - 1} more source(s) held or failed)" if len(bad) > 1 else ""
         raise SourceError(f"{bad[0]['error']}{more}")
+    names = ", ".join(Path(r["source"]).name for r in bad)
+    raise SourceError(
+        f"{len(bad)} source{'' if len(bad) == 1 else 's'} held or failed: {names} (why: see above). "
+        "Fix the sheet, or the survey file, and run it again."
+    )
 
 
 @cli.group()
@@ -202,6 +238,7 @@ def actors_list(ctx: click.Context, everyone: bool, survey_id: str | None, as_js
 
     settings = settings_of(ctx)
     county = pipeline.survey_for(settings, survey_id).county if survey_id else None
+    existing(ctx)
     with pipeline.database(settings) as engine:
         frame = roster_frame(engine, active_only=not everyone, county=county)
     rows = [{k: v for k, v in r.items() if k != "name_key"} for r in frame.to_dict(orient="records")]
@@ -229,7 +266,7 @@ def outbox_list(ctx: click.Context, as_json: bool) -> None:
     from bfs_pipeline import pipeline
     from bfs_pipeline.mailer import outbox_rows
 
-    with pipeline.database(settings_of(ctx)) as engine:
+    with pipeline.database(existing(ctx)) as engine:
         rows = outbox_rows(engine)
     if as_json:
         emit([r.as_json() for r in rows])
@@ -243,20 +280,22 @@ def outbox_list(ctx: click.Context, as_json: bool) -> None:
         )
 
 
-@outbox.command("resend")
+@outbox.command("resend", epilog="Exit code 3 when the message is again left pending, failed or uncertain.")
 @click.argument("delivery_id", type=int)
 @click.pass_context
 def outbox_resend(ctx: click.Context, delivery_id: int) -> None:
     """Send one message again that is uncertain or failed: only when you have checked it did not arrive."""
     from bfs_pipeline import pipeline
 
-    for o in pipeline.resend(settings_of(ctx), delivery_id):
-        click.echo(f"{o.recipient}: {o.state}" + (f" ({o.error})" if o.error else ""))
+    deliveries = [o.as_json() for o in pipeline.resend(existing(ctx), delivery_id)]
+    for d in deliveries:
+        click.echo(delivery_line(d))
+    not_delivered(deliveries)
 
 
 @cli.group()
 def quarantine() -> None:
-    """Rows kept out of the answers, with their reasons."""
+    """Rows kept out of the answers, and answers set aside, with their reasons."""
 
 
 @quarantine.command("list")
@@ -264,18 +303,20 @@ def quarantine() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_context
 def quarantine_list(ctx: click.Context, run_id: int | None, as_json: bool) -> None:
-    """List quarantined rows: run, source, sheet row (header = row 1) and every reason."""
+    """List quarantined rows (the response was kept out) and answers set aside (the response was accepted without
+    an invalid answer to an optional question): run, source, sheet row (header = row 1) and every reason."""
     from bfs_pipeline import pipeline, store
 
-    with pipeline.database(settings_of(ctx)) as engine:
-        rows = store.quarantine_rows(engine, run_id)
+    with pipeline.database(existing(ctx)) as engine:
+        entries = store.quarantine_rows(engine, run_id)
     if as_json:
-        emit(rows)
+        emit(entries)
         return
-    if not rows:
+    if not entries:
         click.echo("No quarantined rows." if run_id is None else f"No quarantined rows in run {run_id}.")
-    for r in rows:
-        click.echo(f"run {r['run_id']}  {Path(r['source']).name}  row {r['sheet_row']}")
+    for r in entries:
+        what = "answer set aside (the response counts without it)" if r.get("kind") == "answer" else "row kept out"
+        click.echo(f"run {r['run_id']}  {Path(r['source']).name}  row {r['sheet_row']}: {what}")
         for reason in r["reasons"]:
             click.echo(f"    {reason['column']}: {reason['value']!r}: {reason['message']} [{reason['rule']}]")
 
@@ -287,7 +328,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Stored responses, quarantined rows, waves with answers, last runs and the outbox."""
     from bfs_pipeline import pipeline, store
 
-    settings = settings_of(ctx)
+    settings = existing(ctx)
     with pipeline.database(settings) as engine:
         data = store.status(engine).as_json()
         data["database"] = engine.url.render_as_string(hide_password=True)
@@ -386,7 +427,92 @@ def survey_template(ctx: click.Context, survey_id: str, sector: str, out: Path, 
     click.echo(f"Wrote {path} ({len(s.columns(sector))} columns).")
 
 
-@cli.command()
+@survey.command("guide")
+@click.argument("survey_id")
+@click.option("--sector", required=True, help="The sector whose Google Form this is.")
+@click.option("--wave", help="Use this wave's question titles (YYYY-Qn).")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of the guide.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="FILE.html to write, or - for standard output (default: guide-SURVEY-SECTOR.html in the working folder).",
+)
+@click.pass_context
+def survey_guide(
+    ctx: click.Context, survey_id: str, sector: str, wave: str | None, lang: str, out: Path | None
+) -> None:
+    """Write a printable page for building the sector's Google Form so that its answers load: every question in
+    order, with the title to paste, the Google Forms question type to choose, the choices to paste, whether it is
+    required, and the validation to set (number ranges)."""
+    from bfs_pipeline.survey import load_surveys, pick_survey, wave_of
+
+    s = pick_survey(load_surveys(settings_of(ctx).surveys_dir), survey_id)
+    code = s.check_sector(sector)
+    assert code is not None  # --sector is required
+    the_wave = wave_of(wave) if wave else None
+    from bfs_pipeline.guide import render_guide  # written alongside; imported only when a guide is asked for
+
+    html = render_guide(s, code, the_wave, lang)
+    if out is not None and str(out) == "-":
+        click.echo(html, nl=not html.endswith("\n"))
+        return
+    path = out or Path(f"guide-{s.id}-{code}.html")
+    if path.parent != Path():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    click.echo(f"Wrote {path}: open it in a browser and print it, or keep it beside the form while you build it.")
+
+
+FILE_LABELS = {"html": "HTML report", "text": "Text version", "xlsx": "Excel attachment"}
+
+
+def file_label(kind: str) -> str:
+    """What a written file is, for people: 'chart:need-index.png' is a Chart."""
+    return FILE_LABELS.get(kind, "Chart" if kind.startswith("chart:") else kind)
+
+
+def delivery_line(d: dict[str, Any]) -> str:
+    """One recipient's delivery, as a person reads it: what happened now, or that it happened before."""
+    state, who, where = d["state"], d["recipient"], d.get("path")
+    error = f": {d['error']}" if d.get("error") else ""
+    resend = f"bfs outbox resend {d['delivery_id']}" if d.get("delivery_id") is not None else "bfs outbox resend ID"
+    before = " (since an earlier run)" if d.get("already") else ""
+    if state in ("sent", "written") and d.get("already"):
+        how = f"written to {where}" if state == "written" else "sent over SMTP"
+        return f"{who}: already sent ({how} by an earlier run); nothing sent again"
+    if state == "sent":
+        return f"{who}: sent over SMTP" + (f", archived as {where}" if where else "") + error
+    if state == "written":
+        return f"{who}: written to {where} (no BFS_SMTP_HOST: the .eml file waits there)"
+    if state == "pending":
+        return f"{who}: NOT SENT, pending{before}{error}; the nightly run tries again"
+    if state == "busy":
+        return f"{who}: another run is sending it right now"
+    if state == "sending":
+        return f"{who}: UNCERTAIN, left sending by a run that stopped{before}: if it did not arrive, {resend}"
+    if state == "failed":
+        return f"{who}: FAILED{before}{error}: fix it, then {resend}"
+    return f"{who}: {state.upper()}{before}{error}: if it did not arrive, {resend}"
+
+
+def not_delivered(deliveries: list[dict[str, Any]]) -> None:
+    """Exit 3 (NotDelivered) when a message is left pending, failed or uncertain, after every line was shown."""
+    from bfs_pipeline.mailer import LEFT
+
+    left = [d for d in deliveries if d["state"] in LEFT]
+    if left:
+        states = ", ".join(sorted({str(d["state"]) for d in left}))
+        raise NotDelivered(
+            f"{len(left)} of {len(deliveries)} message(s) not delivered ({states}): see bfs outbox list."
+        )
+
+
+@cli.command(
+    epilog="Exit codes: 0 rendered (and with --send, every recipient has it: sent, written, or already before); "
+    "1 an error (no database, no answers, a bad period, the data-quality gate); "
+    "3 rendered, but a message was left pending, failed or uncertain (see bfs outbox list)."
+)
 @click.option("--period", required=True, help="The quarter to report on, YYYY-Qn.")
 @click.option(
     "--out",
@@ -410,10 +536,16 @@ def report(
     survey_id: str | None,
     as_json: bool,
 ) -> None:
-    """Render the quarterly needs report; with --send, deliver it once to each BFS_REPORT_TO recipient."""
+    """Render the quarterly needs report; with --send, deliver it once to each BFS_REPORT_TO recipient.
+
+    A recipient who has it already is not sent it again: a second --send says "already sent".
+    """
     from bfs_pipeline import pipeline
 
     settings = settings_of(ctx)
+    period = pipeline.resolve_period(period)  # a bad period or survey is named before the database is looked for
+    pipeline.survey_for(settings, survey_id)
+    existing(ctx)
     rep = pipeline.render(settings, period, lang, survey_id, out)
     deliveries = [o.as_json() for o in pipeline.send(settings, rep)] if send else []
     if as_json:
@@ -428,15 +560,37 @@ def report(
                 "deliveries": deliveries,
             }
         )
-        return
-    click.echo(f"{rep.subject}")
-    for kind, path in rep.files.items():
-        click.echo(f"  {kind}: {path}")
-    for s in rep.summary:
-        click.echo(f"  {s}")
-    for d in deliveries:
-        where = d["path"] or d["transport"]
-        click.echo(f"  {d['recipient']}: {d['state']} ({where}){' – ' + d['error'] if d['error'] else ''}")
+    else:
+        show_report(rep.subject, rep.alerts, rep.summary, rep.files, deliveries)
+    not_delivered(deliveries)
+
+
+def show_report(
+    subject: str,
+    alerts: list[dict[str, Any]],
+    summary: list[str],
+    files: dict[str, str],
+    deliveries: list[dict[str, Any]],
+) -> None:
+    """A report as `bfs report` prints it: the alerts first (the summary points to them), then what it wrote."""
+    if subject:
+        click.echo(subject)
+    if alerts:
+        click.echo(f"Alerts ({len(alerts)}):")
+        for a in alerts:
+            click.echo(f"  ! {a['message']}")
+    if summary:
+        click.echo("Summary:")
+        for line in summary:
+            click.echo(f"  {line}")
+    click.echo("Files:")
+    width = max((len(file_label(k)) for k in files), default=0) + 1
+    for kind, path in files.items():
+        click.echo(f"  {file_label(kind) + ':':<{width}} {path}")
+    if deliveries:
+        click.echo("Delivery:")
+        for d in deliveries:
+            click.echo(f"  {delivery_line(d)}")
 
 
 @cli.command()
@@ -493,9 +647,9 @@ def privacy_export(ctx: click.Context, address: str, out: Path) -> None:
     from bfs_pipeline.privacy import hash_key
     from bfs_pipeline.records.access import export_respondent
 
-    settings = settings_of(ctx)
+    settings = existing(ctx)
     with pipeline.database(settings) as engine:
-        counts = export_respondent(engine, hash_key(settings.hash_key, settings.home), address, out)
+        counts = export_respondent(engine, hash_key(settings.hash_key, settings.home, create=False), address, out)
     click.echo(f"Wrote {out}: {counts['answers']} answer(s), {counts['kept_rows']} kept row(s).")
 
 
@@ -511,9 +665,9 @@ def privacy_erase(ctx: click.Context, address: str, decision: str) -> None:
     from bfs_pipeline.privacy import hash_key
     from bfs_pipeline.records.access import erase_respondent
 
-    settings = settings_of(ctx)
+    settings = existing(ctx)
     with pipeline.database(settings) as engine:
-        counts = erase_respondent(engine, hash_key(settings.hash_key, settings.home), address, decision)
+        counts = erase_respondent(engine, hash_key(settings.hash_key, settings.home, create=False), address, decision)
     click.echo(f"Erased {counts['answers']} answer(s) and {counts['kept_rows']} kept row(s) (decision {decision}).")
 
 
@@ -537,8 +691,10 @@ def archive_export(ctx: click.Context, wave: str, out: Path, survey_id: str | No
 
     settings = settings_of(ctx)
     survey = pipeline.survey_for(settings, survey_id)
+    wave = wave_of(wave)
+    existing(ctx)
     with pipeline.database(settings) as engine:
-        files = export_wave(engine, survey, wave_of(wave), out, __version__)
+        files = export_wave(engine, survey, wave, out, __version__)
     for kind, path in files.items():
         click.echo(f"  {kind}: {path}")
 
@@ -569,12 +725,14 @@ def run_nightly(ctx: click.Context, survey_id: str | None, as_json: bool) -> Non
         )
     if not results and not as_json:
         click.echo("No sources: put answer sheets in the inbox, or add [[sources]] to bfs.toml.")
-    fail_on_bad(results)
+    fail_on_bad(results, as_json)
     if error:
         raise SourceError(error)
 
 
-@run_group.command("quarterly")
+@run_group.command(
+    "quarterly", epilog="Exit code 3 when --send left a message pending, failed or uncertain (see bfs outbox list)."
+)
 @click.option("--period", default="previous", show_default=True, help="The quarter to report on, YYYY-Qn, or previous.")
 @click.option("--send", is_flag=True, help="Deliver each report once per recipient (SMTP, or .eml files without it).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written and what each report says as JSON.")
@@ -586,15 +744,11 @@ def run_quarterly(ctx: click.Context, period: str, send: bool, as_json: bool) ->
     out = run_once(settings_of(ctx), period, send)
     if as_json:
         emit(out)
-        return
-    for rep in out["reports"]:
-        click.echo(f"{rep['survey']}:")
-        for kind, path in rep["files"].items():
-            click.echo(f"  {kind}: {path}")
-        for s in rep["summary"]:
-            click.echo(f"  {s}")
-        for d in rep["deliveries"]:
-            click.echo(f"  {d['recipient']}: {d['state']}" + (f" ({d['path']})" if d.get("path") else ""))
+    else:
+        for rep in out["reports"]:
+            click.echo(f"{rep['survey']}:")
+            show_report(rep.get("subject", ""), rep["alerts"], rep["summary"], rep["files"], rep["deliveries"])
+    not_delivered([d for rep in out["reports"] for d in rep["deliveries"]])
 
 
 def one_line(exc: Exception) -> str | None:
@@ -629,7 +783,7 @@ def main() -> None:
         if debug:
             raise
         click.echo(f"bfs: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)

@@ -173,6 +173,28 @@ def _float(name: str, value: str) -> float:
         raise SettingsError(f"{name}={value!r} is not a number: use for example {name}=30.") from None
 
 
+ADDRESS_RE = re.compile(r"[^@\s<>,;:\"()\[\]]+@[^@\s<>,;:\"()\[\]]+")
+NAMED_RE = re.compile(r"\s*(?P<name>[^<>]*?)\s*<(?P<address>[^<>]*)>\s*")
+
+
+def _address(name: str, value: str, named: bool = False) -> str:
+    """One e-mail address (user@domain; `Name <user@domain>` too when named), as given but trimmed."""
+    v = value.strip()
+    m = NAMED_RE.fullmatch(v) if named else None
+    if ADDRESS_RE.fullmatch(m.group("address").strip() if m else v) and "\n" not in v:
+        return v
+    example = "bfs@kommun.se, or Samordnaren <bfs@kommun.se>" if named else "samordnare@kommun.se"
+    raise SettingsError(f"{name}: {value.strip()!r} is not an e-mail address: write it as {example}.")
+
+
+def _addresses(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated recipient addresses, each one checked."""
+    out = tuple(_address(name, a) for a in value.split(",") if a.strip())
+    if not out:
+        raise SettingsError(f"{name} is empty: give at least one recipient address, for example samordnare@kommun.se.")
+    return out
+
+
 SOURCE_KEYS = {"name", "sector", "spreadsheet", "worksheet", "survey", "wave"}
 
 
@@ -262,9 +284,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if not home.is_absolute():
         home = (cwd / home).resolve()
     url = values.get("BFS_DATABASE_URL") or f"sqlite:///{home / 'bfs.sqlite3'}"
-    to = tuple(a.strip() for a in values.get("BFS_REPORT_TO", "samordnare@localhost").split(",") if a.strip())
-    if not to:
-        raise SettingsError("BFS_REPORT_TO is empty: give at least one recipient address.")
+    to = _addresses("BFS_REPORT_TO", values.get("BFS_REPORT_TO", "samordnare@localhost"))
     lang = values.get("BFS_LANG", "sv").strip().lower() or "sv"
     if lang not in ("sv", "en"):
         raise SettingsError(f"BFS_LANG={lang!r} is not supported: use sv or en.")
@@ -279,7 +299,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         smtp_password=resolve_secret("BFS_SMTP_PASSWORD", values.get("BFS_SMTP_PASSWORD")),
         smtp_starttls=_bool("BFS_SMTP_STARTTLS", values.get("BFS_SMTP_STARTTLS", "true")),
         smtp_timeout=_float("BFS_SMTP_TIMEOUT", values.get("BFS_SMTP_TIMEOUT", "30")),
-        report_from=values.get("BFS_REPORT_FROM", "bfs@localhost"),
+        report_from=_address("BFS_REPORT_FROM", values.get("BFS_REPORT_FROM") or "bfs@localhost", named=True),
         report_to=to,
         google_service_account_file=Path(gsa) if gsa else None,
         hash_key=resolve_secret("BFS_HASH_KEY", values.get("BFS_HASH_KEY")),

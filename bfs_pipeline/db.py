@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
 
-from bfs_pipeline.errors import StoreError
+from bfs_pipeline.errors import MissingDatabaseError, StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 IMMEDIATE = "bfs_sqlite_immediate"  # execution option: a SQLite transaction that takes the write lock when it begins
@@ -174,6 +174,67 @@ def opened(url: str, hash_key: KeyProvider | None = None) -> Iterator[Engine]:
         raise store_error(exc, url) from None
     finally:
         engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database, or SQLite in memory)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def database_exists(url: str) -> bool:
+    """Whether bfs's database is there: a SQLite file that exists, or a PostgreSQL schema with Alembic's version table.
+
+    Creates nothing: no folder, no file, no table (what `open_database` would).
+    """
+    if url in _UPGRADED:
+        return True
+    path = sqlite_file(url)
+    if path is not None:
+        return path.is_file()
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":  # in memory: there is nothing to find, and nothing to refuse
+        engine.dispose()
+        return True
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table("alembic_version")
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise StoreError(
+            f"Cannot open the database {where}: {str(exc.orig).splitlines()[0]}. "
+            "Check BFS_DATABASE_URL and that the server runs."
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def require_database(url: str, cwd: Path | None = None) -> None:
+    """Refuse, in one line, a database that is not there: what only reads must never create it (only ingest,
+    actors import, demo and the flows do). Says where it looked and how to point at the right one."""
+    if database_exists(url):
+        return
+    path = sqlite_file(url)
+    if path is None:
+        where = make_url(url).render_as_string(hide_password=True)
+        raise MissingDatabaseError(
+            f"The database {where} has no bfs tables yet: run bfs ingest (or bfs actors import) to create them, "
+            "or point BFS_DATABASE_URL (environment or bfs.toml) at the right database."
+        )
+    cwd = cwd or Path.cwd()
+    here = next((c for c in (cwd / path.name, cwd / "bfs-home" / path.name) if c.is_file() and c != path), None)
+    hint = (
+        f'There is one in {here.parent}: run with BFS_HOME={here.parent}, or put home = "{here.parent}" in bfs.toml.'
+        if here
+        else "Set BFS_HOME to the data folder (or BFS_DATABASE_URL to the database), in the environment or in "
+        "bfs.toml in the working folder; or run bfs ingest to start one there."
+    )
+    raise MissingDatabaseError(f"No database at {path}: nothing has been stored there. {hint}")
 
 
 def table_names(engine: Engine) -> list[str]:

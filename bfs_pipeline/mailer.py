@@ -43,14 +43,26 @@ DONE = {DeliveryState.SENT}  # delivered: never again
 HOLD = {DeliveryState.UNCERTAIN, DeliveryState.SENDING, DeliveryState.FAILED}  # a person decides (bfs outbox resend)
 
 
+LEFT = {DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNCERTAIN, DeliveryState.SENDING}  # not delivered
+
+
 @dataclass
 class Outcome:
+    """One recipient's delivery as this call left it; `already`: settled by an earlier run, nothing done now."""
+
     recipient: str
     state: DeliveryState
     transport: Transport
     message_id: str
     path: str | None = None
     error: str | None = None
+    already: bool = False
+    delivery_id: int | None = None  # the outbox row (bfs outbox list, bfs outbox resend ID)
+
+    @property
+    def left(self) -> bool:
+        """Not delivered: waits for the next run (pending) or for a person (failed, uncertain, stuck sending)."""
+        return self.state in LEFT
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "state": str(self.state), "transport": str(self.transport)}
@@ -257,7 +269,14 @@ def deliver(
         if not claimed:
             out.append(
                 Outcome(
-                    recipient, DeliveryState(row.state), Transport(row.transport), row.message_id, row.path, row.error
+                    recipient,
+                    DeliveryState(row.state),
+                    Transport(row.transport),
+                    row.message_id,
+                    row.path,
+                    row.error,
+                    already=True,
+                    delivery_id=row.id,
                 )
             )
             continue
@@ -272,7 +291,7 @@ def deliver(
                     f"Make {settings.outbox} a folder bfs can write to, then run the command again (nothing was sent)."
                 ) from None
             _settle(engine, row.id, DeliveryState.WRITTEN, path=str(path))
-            out.append(Outcome(recipient, DeliveryState.WRITTEN, transport, mid, str(path)))
+            out.append(Outcome(recipient, DeliveryState.WRITTEN, transport, mid, str(path), delivery_id=row.id))
             continue
         state, error = DeliveryState.SENT, None
         try:
@@ -305,5 +324,5 @@ def deliver(
             except OSError as exc:  # sent is sent: the missing archive copy is noted, never a reason to send again
                 error = f"sent, but the archive copy could not be written: {exc.strerror}"
         _settle(engine, row.id, state, error=error, path=archived)
-        out.append(Outcome(recipient, state, transport, mid, archived, error))
+        out.append(Outcome(recipient, state, transport, mid, archived, error, delivery_id=row.id))
     return out

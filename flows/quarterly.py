@@ -42,6 +42,7 @@ def quarterly_report(
         out.append(
             {
                 "survey": sid,
+                "subject": report.subject,
                 "files": report.files,
                 "summary": report.summary,
                 "alerts": report.alerts,

@@ -112,7 +112,6 @@ def test_inbox_ingest_and_held_header(env, sheet, home):
             ),
         ),
         (("report", "--period", "2026-Q5"), "bfs: '2026-Q5' is not a wave: write it as YYYY-Qn, for example 2026-Q1."),
-        (("report", "--period", "2026-Q1"), "bfs: No answers for 2026-Q1: no answers are stored yet (bfs ingest)."),
         (("survey", "codebook", "nope"), "bfs: No survey 'nope'; the surveys are blekinge-behov (bfs survey list)."),
     ],
 )
@@ -120,6 +119,17 @@ def test_errors_are_one_line_without_traceback(env, args, message):
     proc = bfs(env, *args, ok=False)
     assert proc.returncode == 1
     assert proc.stderr.strip() == message
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_report_without_answers_is_one_line(env, engine, db_url):
+    """With a database but no answers the report says so; without a database it says where it looked."""
+    proc = bfs(env, "report", "--period", "2026-Q1", ok=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "bfs: No answers for 2026-Q1: no answers are stored yet (bfs ingest)."
+    missing = db_url.replace("bfs.sqlite3", "elsewhere.sqlite3")
+    proc = bfs({**env, "BFS_DATABASE_URL": missing}, "report", "--period", "2026-Q1", ok=False)
+    assert proc.returncode == 1 and proc.stderr.startswith(f"bfs: No database at {missing.removeprefix('sqlite:///')}:")
 
 
 def test_bad_setting_is_one_line(env):
