@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from babel.lists import format_list
 
 from bfs_pipeline import i18n
 from bfs_pipeline.metrics import NoMedian, median_waves, noise, prev_wave, shown
@@ -275,5 +274,5 @@ def median_notes(index: pd.DataFrame, county: str, waves: Sequence[str], lang: s
     for reason, sentence in sentences.items():
         listed = [w for w in waves if why[w] is reason]
         if listed:
-            out.append(sentence.format(waves=format_list(listed, locale=i18n.babel_locale(lang))))
+            out.append(sentence.format(waves=i18n.fmt_list(listed, lang)))
     return out

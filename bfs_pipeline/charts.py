@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from babel.lists import format_list
 
 from bfs_pipeline import i18n
 from bfs_pipeline.alerts import median_notes
@@ -172,9 +171,7 @@ def needs_trend_figure(
     if described:
         alt += " " + "; ".join(described) + "."
     if hidden_now:
-        alt += " " + _("För få svar för {wave}: {names}.").format(
-            wave=waves[-1], names=format_list(hidden_now, locale=i18n.babel_locale(lang))
-        )
+        alt += " " + _("För få svar för {wave}: {names}.").format(wave=waves[-1], names=i18n.fmt_list(hidden_now, lang))
     notes = median_notes(index, county, waves, lang)
     if notes:
         alt += " " + " ".join(notes)
