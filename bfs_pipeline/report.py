@@ -22,7 +22,7 @@ import pandas as pd
 
 from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
-from bfs_pipeline import export, i18n, metrics, reference
+from bfs_pipeline import export, i18n, metrics, reference, workbook
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 from bfs_pipeline.normalize import org_key
@@ -377,7 +377,7 @@ def build_report(
         alerts=found,
         data_hash=_data_hash(data.responses),
         charts=charts,
-        xlsx=workbook_section(data, capacity.rows),
+        xlsx=workbook.workbook_section(data, capacity.rows),
         xlsx_name=f"behovsrapport-{data.county}-{period}.{lang}.xlsx",
         coverage_rate=coverage.rate,
         actions=actions,
