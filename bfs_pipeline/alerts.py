@@ -260,9 +260,12 @@ def summary(
 def median_notes(index: pd.DataFrame, county: str, waves: Sequence[str], lang: str = "sv") -> list[str]:
     """Why some waves have no county median (metrics.median_waves): one sentence per reason, naming the waves.
 
-    Empty when every wave has one. For the report beside the trend chart, whose dashed median has a gap there.
+    Empty when every wave has one. Waves without a single answer (no row in `index`) are not named: there is
+    nothing to draw there at all. For the report beside the trend chart, whose dashed median has a gap there.
     """
     _ = i18n.translator(lang)
+    answered = set(index["wave"])
+    waves = [w for w in waves if w in answered]
     why = median_waves(index, county, waves)
     sentences = {
         NoMedian.TOO_FEW_MUNICIPALITIES: _(

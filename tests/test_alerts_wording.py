@@ -180,9 +180,10 @@ def test_no_median_sentence_names_the_waves_with_too_few_municipalities() -> Non
             "2026-Q1": {"1060": 0.3, "1080": 0.2, "1081": None, "1082": None},  # two shown
             "2026-Q2": {"1060": 0.3, "1080": 0.2, "1081": 0.25, "1082": None},  # three shown
             "2026-Q3": {"1060": 0.3, "1080": None, COUNTY: 0.3},  # one shown
+            "2025-Q4": {"1060": None, "1080": None, COUNTY: 0.3},  # answers, but none shown
         }
     )
-    waves = ["2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]
+    waves = ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3"]  # 2025-Q3: no answers at all, not named
     assert alerts.median_notes(index, COUNTY, waves) == [
         "Ingen länsmedian för 2026-Q1 och 2026-Q3: färre än tre kommuner med tillräckligt många svar.",
         "Ingen länsmedian för 2025-Q4: ingen kommun med tillräckligt många svar.",
