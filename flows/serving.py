@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shlex
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,11 +80,48 @@ def next_run(cron: str, now: dt.datetime | None = None) -> dt.datetime:
         ) from None
 
 
+def command(name: str) -> str:
+    """This installation's console script `name` by its full path (the virtualenv's bin/), so that it runs as printed
+    from a shell where the virtualenv is not activated; `python -m` when there is no such script."""
+    script = Path(sys.executable).parent / name
+    if script.is_file():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m {'bfs_pipeline' if name == 'bfs' else name}"
+
+
+def by_hand(api_url: str, home: Path) -> list[str]:
+    """How to start a served deployment now, from another shell, exactly as printed: this installation's prefect
+    (its full path) with the server's URL; or bfs run with the same data folder. Never a secret's value."""
+    api = f"PREFECT_API_URL={shlex.quote(api_url)}"
+    prefect = f"{api} {command('prefect')} deployment run"
+    bfs = f"{api} BFS_HOME={shlex.quote(str(home))} {command('bfs')} run"
+    auth = ", PREFECT_API_AUTH_STRING" if os.environ.get("PREFECT_API_AUTH_STRING") else ""
+    return [
+        f"To start a run now, from another shell (with the same BFS_* settings{auth}):",
+        f"  {prefect} {shlex.quote('nightly-ingest/nightly')}",
+        f"  {prefect} {shlex.quote('quarterly-report/quarterly')}",
+        "or the same flows, without the deployments, in that shell:",
+        f"  {bfs} nightly",
+        f"  {bfs} quarterly --send",
+    ]
+
+
 def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any] = print) -> None:
-    """Serve the nightly and quarterly deployments, and ingest-source for a spread nightly run, until Ctrl-C."""
+    """Serve the nightly and quarterly deployments, and ingest-source for a spread nightly run, until Ctrl-C (or
+    SIGTERM), then say so."""
+    next_run(nightly_cron), next_run(quarterly_cron)  # a bad expression fails here, before anything starts
+    local = not os.environ.get("PREFECT_API_URL")
+    stopped = "bfs serve stopped: no schedule runs until it is started again" + (
+        " (the local Prefect server is stopped too)." if local else "."
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before Prefect's runner took over (it handles its own)
+        _serve(settings, nightly_cron, quarterly_cron, echo)
+    echo(stopped)
+
+
+def _serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any]) -> None:
     from flows.environment import prepare_prefect
 
-    next_run(nightly_cron), next_run(quarterly_cron)  # a bad expression fails here, before anything starts
     prepare_prefect(settings.home)
     os.environ["BFS_HOME"] = str(settings.home)
     with contextlib.ExitStack() as stack:
@@ -110,8 +149,7 @@ def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Call
         for name, cron in (("nightly-ingest/nightly", nightly_cron), ("quarterly-report/quarterly", quarterly_cron)):
             echo(f"  {name:<28} {cron:<20} next run {next_run(cron):%Y-%m-%d %H:%M} ({TIMEZONE})")
         echo(f"  {SOURCE_DEPLOYMENT:<28} {'(started by nightly)':<20} at most {SOURCE_RUNS} at a time")
+        for line in by_hand(os.environ["PREFECT_API_URL"], settings.home):
+            echo(line)
         echo(f"Serving the deployments against {os.environ['PREFECT_API_URL']}. Ctrl-C stops.")
-        try:
-            prefect_serve(nightly, quarterly, per_source)
-        except KeyboardInterrupt:
-            echo("Stopped.")
+        prefect_serve(nightly, quarterly, per_source, print_starting_message=False)  # returns on Ctrl-C or SIGTERM

@@ -139,6 +139,53 @@ def test_bfs_serve_runs_a_scheduled_flow(server, tmp_path: Path):
         assert "nightly-ingest/nightly" in out and "(Europe/Stockholm)" in out
 
 
+def log_lines(tmp_path: Path) -> list[str]:
+    return (tmp_path / "serve.log").read_text(errors="replace").splitlines()
+
+
+@pytest.mark.slow
+def test_the_printed_hand_run_works_as_printed_and_ctrl_c_says_it_stopped(server, tmp_path: Path):
+    """The hint `bfs serve` prints starts the nightly deployment from a shell without the virtualenv on its PATH;
+    Ctrl-C ends `bfs serve` with exit 0 and one line saying it stopped."""
+    import re
+    import shutil
+
+    prefect = Path(sys.executable).parent / "prefect"
+    with bfs_serve(server, tmp_path, "0 2 1 1 *", "2") as proc:
+        deadline = time.monotonic() + 90
+        while not any("Ctrl-C stops" in line for line in log_lines(tmp_path)) and time.monotonic() < deadline:
+            assert proc.poll() is None, "\n".join(log_lines(tmp_path)[-40:])
+            time.sleep(1)
+        lines = log_lines(tmp_path)
+        hint = next(line.strip() for line in lines if line.strip().endswith("deployment run nightly-ingest/nightly"))
+        assert hint == f"PREFECT_API_URL={server} {prefect} deployment run nightly-ingest/nightly"
+        assert f"PREFECT_API_URL={server} BFS_HOME={tmp_path / 'home'} {prefect.parent / 'bfs'} run nightly" in [
+            line.strip() for line in lines
+        ]
+        assert AUTH not in "\n".join(lines)  # the auth string is named, never printed
+        assert not any("prefect deployment run [DEPLOYMENT_NAME]" in line for line in lines)  # Prefect's own hint
+        shell = {
+            "PATH": "/usr/bin:/bin",  # not the virtualenv's bin/
+            "HOME": str(tmp_path),
+            "PREFECT_HOME": str(tmp_path / "hand"),
+            "PREFECT_API_AUTH_STRING": AUTH,
+        }
+        assert shutil.which("prefect", path=shell["PATH"]) is None
+        ran = subprocess.run(["sh", "-c", hint], env=shell, capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        found = re.search(r"UUID: ([0-9a-f-]{36})", ran.stdout)
+        assert found, ran.stdout
+        deadline, state = time.monotonic() + 120, None
+        while time.monotonic() < deadline and state not in ("COMPLETED", "FAILED", "CRASHED"):
+            time.sleep(2)
+            assert proc.poll() is None
+            state = ((request(server + f"/flow_runs/{found.group(1)}", AUTH)[1] or {}).get("state") or {}).get("type")
+        assert state == "COMPLETED", "\n".join(log_lines(tmp_path)[-40:])
+    assert proc.returncode == 0, "\n".join(log_lines(tmp_path)[-40:])
+    stopped = [line for line in log_lines(tmp_path) if "bfs serve stopped" in line]
+    assert stopped == ["bfs serve stopped: no schedule runs until it is started again."]
+
+
 @pytest.mark.slow
 def test_a_spread_nightly_run_hands_each_source_to_its_own_run(server, tmp_path: Path):
     """Two counties' inboxes: the nightly run (spread=true) starts an ingest-source run per source.
