@@ -190,3 +190,28 @@ class _NoHttp:
 
     def set_timeout(self, timeout: object) -> None:
         pass
+
+
+def test_one_file_is_one_source_by_relative_or_absolute_path(settings: Settings, sheet, tmp_path: Path, monkeypatch):
+    """Ingested once as a relative path and once as an absolute one (and once through a symbolic link), the same file
+    is the same source: its rows are duplicates the second time, its quarantined rows listed once."""
+    from bfs_pipeline import store
+
+    folder = tmp_path / "svar"
+    folder.mkdir()
+    path = sheet().write(folder / "kommun-2026-Q1.csv", [good_row(), good_row(email="x@x.se", C01="Kalmar")])
+    (tmp_path / "genväg").symlink_to(folder, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    given = [
+        Path("svar/kommun-2026-Q1.csv"),
+        path,
+        Path("./svar/../svar/kommun-2026-Q1.csv"),
+        Path("genväg/kommun-2026-Q1.csv"),
+    ]
+    results = [pipeline.ingest_files(settings, file=p)[0] for p in given]
+    assert {r.source for r in results} == {str(path.resolve())}
+    assert [(r.accepted, r.duplicates, r.quarantined) for r in results] == [(1, 0, 1)] + [(0, 1, 1)] * 3
+    with pipeline.database(settings) as engine:
+        listed = store.quarantine_rows(engine)
+        assert store.status(engine).quarantined == 1
+    assert [(q["source"], q["sheet_row"], q["run_id"]) for q in listed] == [(str(path), 3, results[-1].run_id)]
