@@ -7,7 +7,8 @@ is older than its `.po`.
 
     _ = i18n.translator(lang)
     _("Behovsrapport")                          # "Needs report" in English
-    i18n.plural(lang)("{n} varning", "{n} varningar", n).format(n=n)
+    ngettext = i18n.plural(lang)                # named so: pybabel extract looks for ngettext(...)
+    ngettext("{n} varning", "{n} varningar", n).format(n=n)
     i18n.fmt_pct(0.25, lang)                    # "25 %" / "25%"
 """
 
@@ -115,7 +116,8 @@ def fmt_pp(v: float | None, lang: str = "sv", signed: bool = True) -> str:
     if pts is None:
         return SUPPRESSED
     number = fmt_change(v, lang) if signed else str(abs(pts))
-    unit = plural(lang)("procentenhet", "procentenheter", abs(pts))
+    ngettext = plural(lang)  # by this name, so that pybabel extract finds the message
+    unit = ngettext("procentenhet", "procentenheter", abs(pts))
     return f"{number}\u00a0{unit}"
 
 
