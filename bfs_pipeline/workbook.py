@@ -89,15 +89,8 @@ def number(value: Any, lang: str) -> float | None:
 
 
 def municipality_order(data: ReportData) -> dict[str, int]:
-    """The report's one order: the county first, then the period's need index highest first, hidden ones last."""
-    now = data.index[data.index["wave"] == data.period]
-    shown = now[~now["suppressed"].astype(bool)].dropna(subset=["index"])
-    index = dict(zip(shown["municipality"], shown["index"], strict=True))
-    ranked = sorted(
-        enumerate(data.munis),
-        key=lambda im: (im[1].code not in index, -index.get(im[1].code, 0.0), im[0]),
-    )
-    return {data.county: 0} | {m.code: i for i, (_, m) in enumerate(ranked, start=1)}
+    """The report's one order (`ReportData.order`: need index highest first, hidden ones last), the county first."""
+    return {data.county: 0} | {m.code: i for i, m in enumerate(data.order, start=1)}
 
 
 def _rank(order: dict[str, int]) -> Callable[[Any], int]:
@@ -262,7 +255,7 @@ def capacity_sheet(data: ReportData, capacity: list[dict[str, Any]], _: Callable
             if k == "fte":
                 values.append(fte)
             elif k == "fte_10k" and m is not None and m.population and fte is not None:
-                values.append(fte / m.population * 10_000)
+                values.append(round(fte / m.population * 10_000, 4))
             elif k in CAPACITY_NUMBERS:
                 values.append(number(r.get(k), data.lang))
             else:

@@ -23,6 +23,7 @@ from bfs_pipeline.errors import ReportError
 from bfs_pipeline.roster import import_roster, roster_frame
 from bfs_pipeline.store import current_responses
 from bfs_pipeline.survey import Survey
+from tests.test_report_sections import cov_row, data_for, index_row, need
 
 PERIOD = demo.LAST_WAVE
 PENDING = Path(workbook.__file__).parent / "locale" / "pending-xlsx.po"
@@ -232,7 +233,8 @@ def test_hidden_cells_are_dashes_and_the_symbols_sheet_explains_every_symbol(sur
     assert all(row[4:] == (i18n.SUPPRESSED,) * 6 for row in solvesborg)
     index = [row for row in wb["Behovsindex"].iter_rows(min_row=2, values_only=True) if row[0] == PERIOD]
     assert [row[3:] for row in index if row[1] == "1083"] == [(i18n.SUPPRESSED, i18n.SUPPRESSED)]
-    assert [row[1] for row in index][-1] == "1083"  # hidden last, in the report's order
+    assert [row[1] for row in index] == [data.county, *[m.code for m in data.order]]  # the report's one order
+    assert [row[1] for row in index][-1] == "1083"  # hidden last
     key = {row[0]: row[1] for row in wb["Teckenförklaring"].iter_rows(min_row=3, values_only=True)}
     used, empty = set(), False
     for ws in data_sheets(wb):
@@ -320,3 +322,44 @@ def test_write_workbook_refuses_two_columns_with_one_name_and_stores_nan_as_empt
     ok = export.Sheet("T/1", [export.Column("x", export.NumberFormat.PERCENT)], [[float("nan")], [0.25]])
     wb = openpyxl.load_workbook(io.BytesIO(export.write_workbook([ok], [("–", "dolt")], "t", "K")))
     assert wb.sheetnames == ["T 1", "K"] and [c.value for c in wb["T 1"]["A"]] == ["x", None, 0.25]
+
+
+def test_a_tiny_report_cell_by_cell(survey):
+    """Hand-made tables: the period's needs in the report's order, hidden rows as –, changes in whole points."""
+    table = pd.DataFrame([need("1081", 3, 0.9), need("1080", 6, 0.5, q=0.1), need("1080", 6, 0.4, wave="2026-Q2")])
+    index = pd.DataFrame([index_row("1080", 6, 0.5), index_row("1081", 3, 0.9), index_row("1080", 6, 0.1, "2024-Q3")])
+    formula = '=HYPERLINK("x")'
+    cov = pd.DataFrame([cov_row("1080", "kommun", 2, 1, [formula])])
+    capacity = [
+        {"name": "Karlskrona", "fte": "2,50", "fte_10k": "0,38", "fte_value": 2.5, "meetings": "3"},
+        {"name": "Ronneby", "fte": "–", "fte_10k": "–", "fte_value": None, "meetings": "–"},
+    ]
+    data = data_for(survey, labels={"B01": "Trygghet"}, table=table, index=index, coverage=cov)
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.workbook_section(data, capacity)))
+    rows = {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+    dash = i18n.SUPPRESSED
+    assert rows["Behov per kommun"][1:] == [
+        (PERIOD, "1080", "Karlskrona", "Trygghet", 6, 0.5, 3, 10, None, None),
+        (PERIOD, "1081", "Ronneby", "Trygghet", *[dash] * 6),
+    ]
+    assert rows["Behovsindex"][1:] == [  # 2024-Q3 is before the history waves
+        (PERIOD, "1080", "Karlskrona", 6, 0.5),
+        (PERIOD, "1081", "Ronneby", dash, dash),
+    ]
+    assert rows["Spridning"][1:] == [  # one municipality: no median
+        ("2026-Q2", "Trygghet", 1, 0.4, "Karlskrona", None, 0.4, "Karlskrona", 0),
+        (PERIOD, "Trygghet", 1, 0.5, "Karlskrona", None, 0.5, "Karlskrona", 0),
+    ]
+    assert rows["Täckning"][1:] == [(PERIOD, "1080", "Karlskrona", "Kommun", 2, 1, 0.5, None, "'" + formula)]
+    assert rows["Kapacitet"] == [
+        (
+            "Kommunkod",
+            "Kommun",
+            "Årsarbetskrafter",
+            "Årsarbetskrafter per 10 000 invånare",
+            "Rådets möten under kvartalet",
+        ),
+        ("1080", "Karlskrona", 2.5, round(2.5 / 66_262 * 10_000, 4), 3),
+        ("1081", "Ronneby", None, None, None),
+    ]
+    assert rows["Teckenförklaring"][:2] == [("Behovsrapport Blekinge län 2026-Q3", None), ("Tecken", "Betydelse")]
