@@ -41,22 +41,29 @@ def waiting_rows(s: Session) -> ColumnElement[bool]:
     return and_(QuarantinedRow.kind == KeptKind.ROW, QuarantinedRow.run_id.in_(latest_runs(s)))
 
 
-def answers_set_aside() -> ColumnElement[bool]:
-    """Answers set aside from responses that count now (one that a resubmission replaced no longer waits)."""
+def answers_set_aside(s: Session) -> ColumnElement[bool]:
+    """Answers set aside in each source's latest run, or from a response that counts now, whichever run set it aside.
+
+    A sheet read again sets nothing aside again (its rows are duplicates), so the run that set an answer aside
+    may be an earlier one; an answer whose response a newer one replaced since, in a later read, no longer waits.
+    """
     current = select(Response.content_hash).where(Response.is_current.is_(True))
-    return and_(QuarantinedRow.kind == KeptKind.ANSWER, QuarantinedRow.response_hash.in_(current))
+    return and_(
+        QuarantinedRow.kind == KeptKind.ANSWER,
+        or_(QuarantinedRow.run_id.in_(latest_runs(s)), QuarantinedRow.response_hash.in_(current)),
+    )
 
 
 def quarantine_rows(engine: Engine, run_id: int | None = None) -> list[dict[str, Any]]:
     """What was kept out, each entry of kind "row" (a quarantined row) or "answer" (an answer set aside from an
     accepted row): those of one run, or by default what still waits for a fix (the quarantined rows of each source's
-    latest run, and the answers set aside from responses that count now, whichever run stored them)."""
+    latest run, and the answers set aside in it or from responses that count now)."""
     with Session(engine) as s:
         q = select(QuarantinedRow).order_by(QuarantinedRow.run_id, QuarantinedRow.sheet_row, QuarantinedRow.id)
         if run_id is not None:
             q = q.where(QuarantinedRow.run_id == run_id)
         else:
-            q = q.where(or_(waiting_rows(s), answers_set_aside()))
+            q = q.where(or_(waiting_rows(s), answers_set_aside(s)))
         return [
             {
                 "id": r.id,
@@ -79,7 +86,7 @@ class StoreStatus:
     responses: int  # responses that count now (one per respondent and wave)
     stored_versions: int  # every stored answer, older versions of resubmissions included
     quarantined: int  # quarantined rows of each source's latest run
-    set_aside: int  # answers set aside from responses that count now
+    set_aside: int  # answers set aside that still wait (as quarantine_rows lists them)
     waves: list[str]
     responses_per_wave: dict[str, int]
     outbox: dict[str, int]
@@ -98,7 +105,7 @@ def status(engine: Engine, survey_id: str | None = None, runs: int = 10) -> Stor
         responses = s.scalar(select(func.count()).select_from(Response).where(*cond)) or 0
         history = s.scalar(select(func.count()).select_from(Response)) or 0
         quarantined = s.scalar(select(func.count()).select_from(QuarantinedRow).where(waiting_rows(s))) or 0
-        set_aside = s.scalar(select(func.count()).select_from(QuarantinedRow).where(answers_set_aside())) or 0
+        set_aside = s.scalar(select(func.count()).select_from(QuarantinedRow).where(answers_set_aside(s))) or 0
         waves = sorted(w for (w,) in s.execute(select(Response.wave).where(*cond).distinct()))
         per_wave = {
             w: n for w, n in s.execute(select(Response.wave, func.count()).where(*cond).group_by(Response.wave))

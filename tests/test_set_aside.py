@@ -140,13 +140,20 @@ def test_reingesting_sets_nothing_aside_twice(settings, sheet, tmp_path, db_url)
 
 
 def test_an_answer_set_aside_from_a_replaced_response_no_longer_waits(settings, sheet, tmp_path):
-    first = run(settings, sheet("polis").write(tmp_path / "polis-2026-Q1.csv", [police(P01="mycket")]))
+    """Listed while its sheet's latest read set it aside, or while its response counts; not once a later read of the
+    sheet brought a newer answer of the same respondent."""
+    path = tmp_path / "polis-2026-Q1.csv"
     later = police(P01="30", timestamp="2026-03-20 08:00")
-    second = run(settings, sheet("polis").write(tmp_path / "polis-ny-2026-Q1.csv", [later]))
-    assert (first.set_aside, second.accepted, second.set_aside) == (1, 1, 0)
+    first = run(settings, sheet("polis").write(path, [police(P01="mycket"), later]))
+    assert (first.accepted, first.set_aside) == (2, 1)
     assert [a["P01"] for a in current(settings)] == [30]
+    assert [e["question_id"] for e in kept(settings)] == ["P01"]  # set aside in the sheet's latest read
+    second = run(settings, sheet("polis").write(path, [police(P01="mycket"), later, police(email="n@polisen.se")]))
+    assert (second.accepted, second.duplicates, second.set_aside) == (1, 2, 0)
     assert kept(settings) == []  # the corrected answer counts now
     assert [e["question_id"] for e in kept(settings, first.run_id)] == ["P01"]  # still kept, by its run
+    with pipeline.database(settings) as engine:
+        assert store.status(engine).set_aside == 0
 
 
 def test_the_privacy_export_and_erasure_reach_answers_set_aside(settings, sheet, tmp_path):
