@@ -196,9 +196,8 @@ def write_workbook(
 
 
 def workbook(sheets: dict[str, tuple[list[str], list[list[Any]]]], symbols: list[tuple[str, str]], title: str) -> bytes:
-    """The former interface (untyped columns, a Swedish symbols sheet), kept until report.py calls workbook.py.
-
-    One sheet per table (bold header row, frozen), then a sheet explaining the symbols.
+    """Untyped sheets (the archive export's tables): one per table (bold header row, frozen), then a sheet
+    explaining the symbols. The report's attachment uses `write_workbook` (workbook.py).
 
     Written in openpyxl's streaming mode; no text can start with '=' once neutralised, so none becomes a formula.
     """
