@@ -597,6 +597,7 @@ def spread_section(data: ReportData) -> list[dict[str, str]]:
                     "least": SUPPRESSED,
                     "least_name": "",
                     "gap": SUPPRESSED,
+                    "gap_pp": SUPPRESSED,
                     "gap_change": "",
                 }
             )
@@ -611,6 +612,7 @@ def spread_section(data: ReportData) -> list[dict[str, str]]:
                 "least": fmt_pct(s["floor"], lang),
                 "least_name": data.names[s["floor_municipality"]],
                 "gap": _points(s["gap"], lang),
+                "gap_pp": i18n.fmt_pp(s["gap"], lang, signed=False),
                 "gap_change": fmt_change(s["gap_change"]),
             }
         )
@@ -638,6 +640,7 @@ def history_section(data: ReportData) -> list[dict[str, str]]:
                 "most_name": data.names.get(hi["municipality"], hi["municipality"]),
                 "median": fmt_pct(medians.get(wave), lang),
                 "gap": _points(hi["index"] - lo["index"], lang),
+                "gap_pp": i18n.fmt_pp(hi["index"] - lo["index"], lang, signed=False),
             }
         )
     return rows

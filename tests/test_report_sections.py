@@ -241,6 +241,7 @@ def test_spread_section_greatest_and_least_need_median_gap_in_points_and_its_cha
             "least": "20\u00a0%",
             "least_name": "Ronneby",
             "gap": "40",
+            "gap_pp": "40\u00a0procentenheter",
             "gap_change": "+20",
         },
         {
@@ -251,6 +252,7 @@ def test_spread_section_greatest_and_least_need_median_gap_in_points_and_its_cha
             "least": "–",
             "least_name": "",
             "gap": "–",
+            "gap_pp": "–",
             "gap_change": "",
         },
         {
@@ -261,6 +263,7 @@ def test_spread_section_greatest_and_least_need_median_gap_in_points_and_its_cha
             "least": "30\u00a0%",
             "least_name": "Ronneby",
             "gap": "20",
+            "gap_pp": "20\u00a0procentenheter",
             "gap_change": "",
         },
     ]
@@ -282,8 +285,22 @@ def test_history_section_greatest_need_median_and_gap_per_wave_without_county_or
     )
     data = data_for(survey, index=index)
     assert rp.history_section(data) == [
-        {"wave": "2026-Q1", "most": "60\u00a0%", "most_name": "Karlskrona", "median": "–", "gap": "20"},
-        {"wave": PERIOD, "most": "70\u00a0%", "most_name": "Karlskrona", "median": "30\u00a0%", "gap": "50"},
+        {
+            "wave": "2026-Q1",
+            "most": "60\u00a0%",
+            "most_name": "Karlskrona",
+            "median": "–",
+            "gap": "20",
+            "gap_pp": "20\u00a0procentenheter",
+        },
+        {
+            "wave": PERIOD,
+            "most": "70\u00a0%",
+            "most_name": "Karlskrona",
+            "median": "30\u00a0%",
+            "gap": "50",
+            "gap_pp": "50\u00a0procentenheter",
+        },
     ]
     notes = rp.median_notes_section(data)  # why the waves with answers but no median have none
     assert len(notes) == 2 and all(PERIOD not in n for n in notes)
