@@ -58,6 +58,7 @@ __all__ = [
     "actions_section",
     "alerts_section",
     "build_report",
+    "capacity_labels",
     "capacity_section",
     "charts_section",
     "coverage_section",
@@ -175,8 +176,25 @@ def _changes(table: pd.DataFrame) -> pd.DataFrame:
     return t.merge(y.rename(columns={"share_high_change": "y_change"}), on=[*keys, "wave"], how="left")
 
 
+def capacity_labels(lang: str) -> dict[str, str]:
+    """The capacity figures' short labels by the capacity rows' keys, as the page's columns and county line say them."""
+    _ = i18n.translator(lang)
+    return {
+        "fte": _("Årsarb."),
+        "fte_10k": _("Per 10 000"),
+        "combined": _("Kombinerad roll"),
+        "council": _("Lokalt råd"),
+        "meetings": _("Möten (kv)"),
+        "lagesbild": _("Lägesbild"),
+        "atgardsplan": _("Åtgärdsplan"),
+        "samordning": _("Samordningsfunktion"),
+        "agreement": _("Samverkansöverenskommelse"),
+        "promises": _("Medborgarlöften"),
+    }
+
+
 def workbook_words(lang: str) -> dict[str, str]:
-    """The words the workbook's sheets and headers read (workbook_section), in `lang`."""
+    """The words report.workbook_section reads (ReportData.words); they go with it (workbook.py has its own)."""
     _ = i18n.translator(lang)
     pgettext = i18n.in_context(lang)
     return {
@@ -195,16 +213,7 @@ def workbook_words(lang: str) -> dict[str, str]:
             "– = färre än {min_n} svarande, eller dold för att en annan dold cell inte ska kunna räknas fram; "
             "visas inte av integritetsskäl."
         ),
-        "fte": _("Årsarb."),
-        "fte_10k": _("Per 10 000"),
-        "combined": _("Kombinerad roll"),
-        "council": _("Lokalt råd"),
-        "meetings": _("Möten (kv)"),
-        "lagesbild": _("Lägesbild"),
-        "atgardsplan": _("Åtgärdsplan"),
-        "samordning": _("Samordningsfunktion"),
-        "agreement": _("Samverkansöverenskommelse"),
-        "promises": _("Medborgarlöften"),
+        **capacity_labels(lang),
         "sheet_needs": pgettext("blad", "Behov"),
         "sheet_spread": pgettext("blad", "Spridning"),
         "sheet_index": pgettext("blad", "Behovsindex"),
@@ -769,12 +778,12 @@ def _capacity_county(rows: list[dict[str, Any]], munis: list[reference.Municipal
         return ""
     _ = i18n.translator(lang)
     ngettext = i18n.plural(lang)
-    words = workbook_words(lang)
+    labels = capacity_labels(lang)
     known = [r for r in rows if r["fte_value"] is not None]
     total = sum(r["fte_value"] for r in known)
     pop = sum(m.population or 0 for m in munis if any(r["name"] == m.name for r in known))
     yes = _("Ja")
-    have = [(words[k], sum(1 for r in rows if str(r.get(k, "")).startswith(yes))) for k in CAPACITY_FUNCTIONS]
+    have = [(labels[k], sum(1 for r in rows if str(r.get(k, "")).startswith(yes))) for k in CAPACITY_FUNCTIONS]
     fte = ngettext(
         "Hela länet: {fte} årsarbetskrafter ({per10k} per {base} invånare) i de {known} av {total} kommun som "
         "uppgett sina årsarbetskrafter.",
