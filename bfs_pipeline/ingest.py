@@ -569,7 +569,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
     emails = rows.column("email")
     for pos, (raw_row, sheet_row) in enumerate(zip(chunk.raw, chunk.sheet_rows, strict=True)):
         fails = failures.get(pos) or []
-        keep_out, set_aside = validation.split_failures(fails, header.columns)
+        keep_out, set_aside = validation.split_failures(fails, header.columns) if fails else (fails, {})
         sector, submitted = prepared.sectors[pos], prepared.submitted[pos]
         about_row = _row_reasons(ctx, rows, pos, raw_row, sheet_row, submitted)
         if keep_out or about_row or sector is None or submitted is None:  # every failing cell named, optional too
