@@ -96,7 +96,9 @@ def pull(
         if survey is None:
             return source.read()  # raises: a stray file is never read
         if skip_unchanged and (earlier := unread_since(engine, source, survey)) is not None:
-            return IngestResult.unchanged(earlier, source.name, survey_id, source.hints)
+            hints = source.hints  # a configured sector in any letter case, as the survey spells it
+            hints = SheetHints(survey.sector_code(hints.sector) or hints.sector, hints.wave, hints.locale)
+            return IngestResult.unchanged(earlier, source.name, survey_id, hints)
         batch = source.read()
     except SourceError as exc:
         if not catch:

@@ -132,3 +132,21 @@ def test_the_command_line_takes_sector_in_any_case(env, survey, tmp_path):
     assert (got["accepted"], got["sector"]) == (1, "polis")
     again = json.loads(bfs(env, "ingest", "--file", str(path), "--sector", "POLIS", "--json").stdout)
     assert (again["accepted"], again["duplicates"], again["sector"]) == (0, 1, "polis")
+
+
+def test_a_configured_sector_in_any_case_is_the_same_sheet(settings, survey):
+    """A [[sources]] sector = "Polis": stored as polis, and the unchanged sheet is known the next night."""
+    from bfs_pipeline.sources import MemorySource
+
+    cols = Sheet(survey, "polis").titles()
+    row = good_row()
+    source = MemorySource(
+        "gsheet:polis-form", [t for _, t in cols], [[row.get(k, "") for k, _ in cols]], SheetHints("Polis"), digest="d1"
+    )
+    with pipeline.database(settings) as engine:
+        first = pipeline.ingest_source(engine, settings, survey, source, skip_unchanged=True)
+        again = pipeline.ingest_source(engine, settings, survey, source, skip_unchanged=True)
+    assert (first.status, first.accepted, first.sector) == ("ok", 1, "polis")
+    assert (again.status, again.run_id, again.sector) == ("unchanged", first.run_id, "polis")
+    assert source.reads == 1
+    assert stored_sectors(settings) == ["polis"]
