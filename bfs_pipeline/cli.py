@@ -16,9 +16,10 @@ from bfs_pipeline.errors import EXIT_CODES, BfsError, NotDelivered, SourceError
 SETTINGS_HELP = "\n".join(f"  {name:<34} {help_}" for name, _default, help_ in SETTINGS)
 EXIT_HELP = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 READ_ONLY_HELP = (
-    "status, report, quarantine list, outbox list/resend, actors list, privacy export/erase and archive export only "
-    "read: they refuse a database that is not there (one line saying where they looked), and create nothing. "
-    "ingest, actors import, demo and the flows (serve, run) create it."
+    "Commands that only read or remove (status, report, quarantine list, outbox list/resend, actors list, "
+    "privacy export/erase, archive export) refuse a database that is not there, in one line saying where they "
+    "looked and how to point at the right one, and create nothing; ingest, actors import, demo and the flows "
+    "(serve, run) create it."
 )
 
 
