@@ -56,10 +56,11 @@ def counts_line(r: dict[str, Any]) -> str:
         return f"{name}: {r['status'].upper()}: {r['error']}"
     set_aside = r.get("set_aside") or 0
     aside = f" ({set_aside} answer{'' if set_aside == 1 else 's'} set aside)" if set_aside else ""
-    return (
+    line = (
         f"{name}: {rows(r['rows_seen'])}: {r['accepted']} accepted{aside}, {r['duplicates']} duplicates, "
         f"{r['blank']} blank, {r['quarantined']} quarantined (run {r['run_id']})"
     )
+    return line + (f"\n  {r['note']}" if r.get("note") else "")
 
 
 @click.group(
@@ -118,7 +119,7 @@ def ingest(
     from bfs_pipeline.sources.base import CHUNK_ROWS, SheetHints
 
     settings = settings_of(ctx)
-    if file is None and not settings.inbox.exists() and not as_json:
+    if file is None and only is None and not settings.inbox.exists() and not as_json:
         click.echo(
             f"The inbox {settings.inbox} is new and empty: put CSV/XLSX answer sheets there, or use --file.", err=True
         )
@@ -340,7 +341,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Data folder: {data['home']}\nDatabase:    {data['database']}")
     click.echo(
         f"Responses that count: {data['responses']} ({data['stored_versions']} stored versions); "
-        f"quarantined rows: {data['quarantined']}"
+        f"quarantined rows: {data['quarantined']}; answers set aside: {data.get('set_aside', 0)}"
     )
     click.echo("Waves: " + (", ".join(f"{w} ({data['responses_per_wave'][w]})" for w in data["waves"]) or "none yet"))
     click.echo("Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(data["outbox"].items())) or "empty"))

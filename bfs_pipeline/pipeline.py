@@ -198,7 +198,8 @@ class SourceCheck:
 
 def check_sources(settings: Settings, survey_id: str | None = None, only: str | None = None) -> list[SourceCheck]:
     """For each source: can it be read, how many rows, which columns map to which questions, which do not."""
-    return [check_source(survey, source) for survey, source in catalog.plan(settings, survey_id, only)]
+    found = catalog.plan(settings, survey_id, only, create_inbox=False)  # a check creates no folder
+    return [check_source(survey, source) for survey, source in found]
 
 
 def check_source(survey: Survey | None, source: Source) -> SourceCheck:

@@ -62,23 +62,25 @@ def test_ingest_json_counts_add_up_and_reingest_stores_nothing(env, sheet, tmp_p
         (r,) = runs
         assert {"run_id", "source", "rows_seen", "accepted", "duplicates", "blank", "quarantined"} <= set(r)
         assert r["rows_seen"] == r["accepted"] + r["duplicates"] + r["blank"] + r["quarantined"] == 6
-    assert (first[0]["accepted"], first[0]["duplicates"], first[0]["blank"], first[0]["quarantined"]) == (2, 1, 1, 2)
-    assert (second[0]["accepted"], second[0]["duplicates"]) == (0, 3)
+    assert (first[0]["accepted"], first[0]["duplicates"], first[0]["blank"], first[0]["quarantined"]) == (3, 1, 1, 1)
+    assert (second[0]["accepted"], second[0]["duplicates"]) == (0, 4)
+    assert (first[0]["set_aside"], second[0]["set_aside"]) == (1, 0)  # K04 "abc" set aside, its row accepted
     status = json.loads(bfs(env, "status", "--json").stdout)
-    assert status["responses"] == 2 and status["waves"] == ["2026-Q1"] and status["quarantined"] == 2
+    assert status["responses"] == 3 and status["waves"] == ["2026-Q1"] and status["quarantined"] == 1
+    assert status["set_aside"] == 1
     assert "outbox" in status
 
     q = json.loads(bfs(env, "quarantine", "list", "--json").stdout)
-    assert [(r["sheet_row"], [x["rule"] for x in r["reasons"]]) for r in q] == [
-        (5, ["municipality_outside_county"]),
-        (7, ["not_a_number"]),
+    assert [(r["kind"], r["sheet_row"], [x["rule"] for x in r["reasons"]]) for r in q] == [
+        ("answer", 7, ["not_a_number"]),  # set aside by the first run; the second found its row a duplicate
+        ("row", 5, ["municipality_outside_county"]),
     ]
     for r in q:
-        assert r["run_id"] == second[0]["run_id"] and r["source"] == str(path)
+        assert r["run_id"] == (first if r["kind"] == "answer" else second)[0]["run_id"] and r["source"] == str(path)
         for reason in r["reasons"]:
             assert set(reason) == {"column", "value", "rule", "message"}
     only_first = json.loads(bfs(env, "quarantine", "list", "--run", str(first[0]["run_id"]), "--json").stdout)
-    assert [r["sheet_row"] for r in only_first] == [5, 7]
+    assert [(r["kind"], r["sheet_row"]) for r in only_first] == [("row", 5), ("answer", 7)]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

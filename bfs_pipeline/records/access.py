@@ -78,7 +78,14 @@ def export_respondent(engine: Engine, key: bytes, address: str, out: Path) -> di
                 for r in found.responses
             ],
             "kept_rows": [
-                {"source": Path(q.source).name, "sheet_row": q.sheet_row, "cells": q.raw, "reasons": q.reasons}
+                {
+                    "kind": q.kind,
+                    "question_id": q.question_id,
+                    "source": Path(q.source).name,
+                    "sheet_row": q.sheet_row,
+                    "cells": q.raw,
+                    "reasons": q.reasons,
+                }
                 for q in found.quarantined
             ],
         }

@@ -32,7 +32,7 @@ tab or a line break) begin with an apostrophe.
 | answers.csv | {answers} | One row per answer stored for the wave, every version of a resubmitted answer included (`counts` is `ja` for the one that counts). Per question two columns: `ID` with the stored code(s), `ID (text)` with their labels in Swedish; several codes are joined by `;`. `respondent` is the keyed hash (HMAC-SHA256) of the respondent's e-mail address, never the address; empty where the form asked for none. |
 | codebook.csv | {codebook} | The form's columns in order: title as the form showed it, question id, type, required, choices (`code=label;...`), min and max. |
 | roster.csv | {roster} | The actors expected to answer, as the roster stood when this copy was written: organisation, sector, municipalities (SCB codes), contact address (an organisation's), active. |
-| quarantine.csv | {quarantine} | Rows kept out of the answers, from the sheets read for the wave: source file, sheet row (header = row 1), each reason (column, value, rule, message) and the row's cells as read, with every e-mail address replaced by its keyed hash (`hmac-sha256:...`). |
+| quarantine.csv | {quarantine} | Rows kept out of the answers and answers set aside, from the sheets read for the wave: source file, sheet row (header = row 1), kind (`row`: the response was kept out; `answer`: the response counts, this answer (`question_id`) was set aside), each reason (column, value, rule, message) and the row's cells as read, with every e-mail address replaced by its keyed hash (`hmac-sha256:...`). |
 """
 
 
@@ -108,8 +108,8 @@ def _quarantine(s: Session, survey: Survey, wave: str) -> Table:
     for q in s.scalars(select(QuarantinedRow).where(QuarantinedRow.run_id.in_(runs)).order_by(QuarantinedRow.id)):
         reasons = " | ".join(f"{x['column']}: {x['value']!r}: {x['message']} [{x['rule']}]" for x in q.reasons)
         cells = "; ".join(f"{k}={v}" for k, v in q.raw.items() if v)
-        rows.append([Path(q.source).name, q.sheet_row, reasons, cells])
-    return ["source", "sheet_row", "reasons", "cells"], rows
+        rows.append([Path(q.source).name, q.sheet_row, q.kind, q.question_id or "", reasons, cells])
+    return ["source", "sheet_row", "kind", "question_id", "reasons", "cells"], rows
 
 
 def _write_csv(path: Path, table: Table) -> None:

@@ -67,12 +67,15 @@ def sources_for(
     only: str | None = None,
     hints: SheetHints = NO_HINTS,
     connect: Connect = _connect,
+    create_inbox: bool = True,
 ) -> list[Source]:
     """A survey's sources: each answer sheet in its inbox folder, then each of its Google sheets (or only the one named:
-    INBOX, gsheet:NAME, NAME or an inbox file's path). Without usable Google credentials each sheet fails alone."""
+    INBOX, gsheet:NAME, NAME or an inbox file's path). Without usable Google credentials each sheet fails alone.
+    The inbox folder is made, so that a person sees where sheets go, unless create_inbox is false (a check)."""
     hints = checked(survey, hints)
     folder = inbox_folder(settings, survey)
-    folder.mkdir(parents=True, exist_ok=True)
+    if create_inbox:
+        folder.mkdir(parents=True, exist_ok=True)
     sectors = list(survey.sectors)
     out: list[Source] = [FileSource(p, sectors, survey.id, hints) for p in inbox_files(folder)]
     configs = sheet_configs(settings, survey)
@@ -121,6 +124,7 @@ def plan(
     hints: SheetHints = NO_HINTS,
     file: Path | None = None,
     connect: Connect = _connect,
+    create_inbox: bool = True,
 ) -> Plan:
     """What to read, each source with its survey: one --file; one named source; or the stray files (survey None,
     reported and never read) and then every source of every survey (or of the one named)."""
@@ -129,7 +133,7 @@ def plan(
         return [(survey, file_source(survey, file, hints))]
     todo: Plan = [] if only is not None else [(None, s) for s in stray_sources(settings)]
     for survey in surveys(settings, survey_id):
-        todo += [(survey, s) for s in sources_for(settings, survey, only, hints, connect)]
+        todo += [(survey, s) for s in sources_for(settings, survey, only, hints, connect, create_inbox)]
     if only is not None and only != INBOX and not todo:
         names = [GSHEET_PREFIX + c.name for c in settings.sources]
         known = ", ".join(names) or "none (add [[sources]] to bfs.toml)"
