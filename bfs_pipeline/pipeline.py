@@ -154,7 +154,7 @@ def ingest_files(
 ) -> list[IngestResult]:
     """Ingest one file, one named source, or every source of every survey; a source that cannot be read is reported and
     the others still run. A --file that cannot be read raises."""
-    todo = catalog.plan(settings, survey_id, only, hints, file, **({"connect": connect} if connect else {}))
+    todo = catalog.plan(settings, survey_id, only, hints, file, connect)
     results = []
     with database(settings) as engine:
         for survey, source in todo:

@@ -123,7 +123,7 @@ def plan(
     only: str | None = None,
     hints: SheetHints = NO_HINTS,
     file: Path | None = None,
-    connect: Connect = _connect,
+    connect: Connect | None = None,
     create_inbox: bool = True,
 ) -> Plan:
     """What to read, each source with its survey: one --file; one named source; or the stray files (survey None,
@@ -133,7 +133,7 @@ def plan(
         return [(survey, file_source(survey, file, hints))]
     todo: Plan = [] if only is not None else [(None, s) for s in stray_sources(settings)]
     for survey in surveys(settings, survey_id):
-        todo += [(survey, s) for s in sources_for(settings, survey, only, hints, connect, create_inbox)]
+        todo += [(survey, s) for s in sources_for(settings, survey, only, hints, connect or _connect, create_inbox)]
     if only is not None and only != INBOX and not todo:
         names = [GSHEET_PREFIX + c.name for c in settings.sources]
         known = ", ".join(names) or "none (add [[sources]] to bfs.toml)"
