@@ -559,11 +559,12 @@ def report(
                 "files": rep.files,
                 "summary": rep.summary,
                 "alerts": rep.alerts,
+                "actions": rep.actions,
                 "deliveries": deliveries,
             }
         )
     else:
-        show_report(rep.subject, rep.alerts, rep.summary, rep.files, deliveries)
+        show_report(rep.subject, rep.alerts, rep.summary, rep.files, deliveries, rep.actions)
     not_delivered(deliveries)
 
 
@@ -573,14 +574,20 @@ def show_report(
     summary: list[str],
     files: dict[str, str],
     deliveries: list[dict[str, Any]],
+    actions: list[str] | None = None,
 ) -> None:
-    """A report as `bfs report` prints it: the alerts first (the summary points to them), then what it wrote."""
+    """A report as `bfs report` prints it: the alerts first (the summary points to them), what the numbers point to,
+    then what it wrote."""
     if subject:
         click.echo(subject)
     if alerts:
         click.echo(f"Alerts ({len(alerts)}):")
         for a in alerts:
             click.echo(f"  ! {a['message']}")
+    if actions:
+        click.echo("What the numbers point to:")
+        for line in actions:
+            click.echo(f"  - {line}")
     if summary:
         click.echo("Summary:")
         for line in summary:
@@ -749,7 +756,14 @@ def run_quarterly(ctx: click.Context, period: str, send: bool, as_json: bool) ->
     else:
         for rep in out["reports"]:
             click.echo(f"{rep['survey']}:")
-            show_report(rep.get("subject", ""), rep["alerts"], rep["summary"], rep["files"], rep["deliveries"])
+            show_report(
+                rep.get("subject", ""),
+                rep["alerts"],
+                rep["summary"],
+                rep["files"],
+                rep["deliveries"],
+                rep.get("actions"),
+            )
     not_delivered([d for rep in out["reports"] for d in rep["deliveries"]])
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
-from bfs_pipeline import export, i18n, metrics, reference, workbook
+from bfs_pipeline import i18n, metrics, reference, workbook
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 from bfs_pipeline.normalize import org_key
@@ -43,7 +43,6 @@ CAPACITY = {
     "promises": "K11",
 }
 CAPACITY_FUNCTIONS = ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")  # counted in the county line
-CAPACITY_COLUMNS = ("fte", "fte_10k", "combined", "council", "meetings", *CAPACITY_FUNCTIONS)  # the workbook's sheet
 HISTORY = 8
 MAX_COLS = 8  # municipalities side by side in the needs table; the workbook has them all
 STANDS_OUT = 10  # a municipality's share this many percentage points or more above the county's is marked
@@ -74,8 +73,6 @@ __all__ = [
     "report_data",
     "spread_section",
     "summary_section",
-    "workbook_section",
-    "workbook_words",
     "write_report",
 ]
 
@@ -193,35 +190,6 @@ def capacity_labels(lang: str) -> dict[str, str]:
     }
 
 
-def workbook_words(lang: str) -> dict[str, str]:
-    """The words report.workbook_section reads (ReportData.words); they go with it (workbook.py has its own)."""
-    _ = i18n.translator(lang)
-    pgettext = i18n.in_context(lang)
-    return {
-        "heading": _("Behovsrapport"),
-        "municipality": _("Kommun"),
-        "need": _("Behov"),
-        "floor": _("Störst behov"),
-        "least": _("Minst behov"),
-        "median": _("Median"),
-        "gap": _("Spridning"),
-        "rate": _("Andel"),
-        "missing": _("Har inte svarat"),
-        "needs_intro": _("Andel som svarar 4–5 (stort eller mycket stort behov)"),
-        "history_intro": _("Behovsindex: andel av alla behovssvar som är 4–5."),
-        "legend": _(
-            "– = färre än {min_n} svarande, eller dold för att en annan dold cell inte ska kunna räknas fram; "
-            "visas inte av integritetsskäl."
-        ),
-        **capacity_labels(lang),
-        "sheet_needs": pgettext("blad", "Behov"),
-        "sheet_spread": pgettext("blad", "Spridning"),
-        "sheet_index": pgettext("blad", "Behovsindex"),
-        "sheet_coverage": pgettext("blad", "Täckning"),
-        "sheet_capacity": pgettext("blad", "Kapacitet"),
-    }
-
-
 @dataclass(frozen=True)
 class ReportData:
     """What the sections read, computed once per report. County rows in the tables carry the county code."""
@@ -247,11 +215,6 @@ class ReportData:
     coverage_prev: pd.DataFrame  # the same in the quarter before
     alert_coverage: float = 0.5
     max_rows: int = 20
-
-    @property
-    def words(self) -> dict[str, str]:
-        """The workbook's words (workbook_words)."""
-        return workbook_words(self.lang)
 
     @property
     def order(self) -> list[reference.Municipality]:
@@ -812,90 +775,6 @@ def _data_hash(responses: pd.DataFrame) -> str:
         rows = zip(responses["id"], responses["wave"], responses["answers"], strict=True)
         parts = sorted(f"{i}|{w}|{json.dumps(a, sort_keys=True)}" for i, w, a in rows)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _share(v: Any, suppressed: Any) -> Any:
-    return SUPPRESSED if bool(suppressed) or missing(v) else round(float(v), 4)
-
-
-def _change(v: Any, suppressed: Any) -> Any:
-    return "" if bool(suppressed) or missing(v) else round(float(v), 4)
-
-
-def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
-    """The attachment: every municipality's needs, need index, spread, coverage and capacity, hidden cells as –."""
-    w, names, labels = data.words, data.names, data.labels
-    table = data.table[data.table["wave"].isin(data.history)]
-    index = data.index[data.index["wave"].isin(data.history)]
-    needs = [
-        [
-            r.wave,
-            r.municipality,
-            names.get(r.municipality, r.municipality),
-            r.item,
-            labels.get(r.item, r.item),
-            SUPPRESSED if r.suppressed else int(r.n),
-            _share(r.share_high, r.suppressed),
-            _share(r.mean, r.suppressed),
-            _change(r.q_change, r.suppressed),
-            _change(r.y_change, r.suppressed),
-        ]
-        for r in table[table["wave"] == data.period].sort_values(["municipality", "item"]).itertuples()
-    ]
-    idx = [
-        [
-            r.wave,
-            r.municipality,
-            names.get(r.municipality, r.municipality),
-            SUPPRESSED if r.suppressed else int(r.n),
-            _share(r.index, r.suppressed),
-        ]
-        for r in index.sort_values(["wave", "municipality"]).itertuples()
-    ]
-    spread = [
-        [
-            r.wave,
-            labels.get(r.item, r.item),
-            round(r.max, 4),
-            names.get(r.max_municipality, ""),
-            round(r.median, 4),
-            round(r.floor, 4),
-            names.get(r.floor_municipality, ""),
-            round(r.gap, 4),
-        ]
-        for r in metrics.county_spread(table, data.county).itertuples()
-    ]
-    cov = [
-        [
-            data.period,
-            names.get(r.municipality, r.municipality),
-            r.sector,
-            int(r.expected),
-            int(r.answered),
-            round(float(r.rate), 4),
-            "; ".join(r.missing),
-        ]
-        for r in data.coverage.itertuples()
-    ]
-    cap_keys = [k for k in CAPACITY_COLUMNS if capacity and k in capacity[0]]
-    cap = [[r["name"], *[r[k] for k in cap_keys]] for r in capacity]
-    muni = w["municipality"]
-    sheets = {
-        w["sheet_needs"]: (
-            ["wave", "code", muni, "item", w["need"], "n", "share_4_5", "mean", "change_quarter", "change_year"],
-            needs,
-        ),
-        w["sheet_index"]: (["wave", "code", muni, "n", "need_index"], idx),
-        w["sheet_spread"]: (["wave", w["need"], w["floor"], muni, w["median"], w["least"], muni, w["gap"]], spread),
-        w["sheet_coverage"]: (["wave", muni, "sector", "expected", "answered", w["rate"], w["missing"]], cov),
-        w["sheet_capacity"]: ([muni, *[w[k] for k in cap_keys]], cap),
-    }
-    symbols = [
-        (SUPPRESSED, w["legend"].format(min_n=metrics.MIN_N)),
-        ("share_4_5", w["needs_intro"].split(",")[0]),
-        ("need_index", w["history_intro"]),
-    ]
-    return export.workbook(sheets, symbols, f"{w['heading']} {data.county_name} {data.period}")
 
 
 def write_report(report: Report, folder: Path) -> dict[str, str]:

@@ -102,14 +102,14 @@ def run_demo(
         f"(about 60 organisations) in {settings.home / 'demo-sheets'}"
     )
     settings.inbox.mkdir(parents=True, exist_ok=True)
-    totals = {"rows_seen": 0, "accepted": 0, "duplicates": 0, "blank": 0, "quarantined": 0}
+    totals = {"rows_seen": 0, "accepted": 0, "duplicates": 0, "blank": 0, "quarantined": 0, "set_aside": 0}
     held: list[dict[str, Any]] = []
     with (runner or (lambda: in_process(settings)))() as (nightly, quarterly):
         for wave, files in staged.items():
             for f in files:
                 shutil.copy2(f, settings.inbox / f.name)
             results = nightly()
-            new = {k: sum(r[k] for r in results) for k in totals}
+            new = {k: sum(r.get(k) or 0 for r in results) for k in totals}
             for k in totals:
                 totals[k] += new[k]
             held += [
@@ -119,10 +119,11 @@ def run_demo(
                 and r not in held
                 and Path(r["source"]).name in {f.name for f in files}
             ]
+            aside = f", {new['set_aside']} answers set aside" if new["set_aside"] else ""
             echo(
                 f"  nightly ingest after {wave}: {len(results)} sheets, {new['rows_seen']} rows: "
                 f"{new['accepted']} accepted, {new['duplicates']} duplicates, {new['blank']} blank, "
-                f"{new['quarantined']} quarantined"
+                f"{new['quarantined']} quarantined{aside}"
             )
         out = quarterly(demo.LAST_WAVE)
     for r in held:

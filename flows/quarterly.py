@@ -46,6 +46,7 @@ def quarterly_report(
                 "files": report.files,
                 "summary": report.summary,
                 "alerts": report.alerts,
+                "actions": report.actions,
                 "deliveries": deliveries,
             }
         )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 from typing import Any
 
-import openpyxl
 import pandas as pd
 import pytest
 
@@ -454,52 +452,6 @@ def test_the_templates_fill_the_words_in_the_reports_language(survey):
     for r in (sv, en):
         assert "golv" not in r.html.lower() and "floor" not in r.html.lower()  # "golv" is for capacity only
     assert "Behov av stöd per kommun" not in en.html and "Hela länet" not in en.html
-
-
-def sheet(xlsx: bytes, name: str) -> list[tuple[Any, ...]]:
-    return list(openpyxl.load_workbook(io.BytesIO(xlsx))[name].iter_rows(values_only=True))
-
-
-def test_workbook_section_every_table_hidden_cells_marked_and_text_neutralised(survey):
-    table = pd.DataFrame(
-        [
-            need("1081", 3, 0.9),
-            need("1080", 6, 0.5, q=0.1),
-            need("1080", 6, 0.4, wave="2026-Q2"),
-        ]
-    )
-    index = pd.DataFrame(
-        [
-            index_row("1080", 6, 0.5),
-            index_row("1081", 3, 0.9),
-            index_row("1080", 6, 0.1, wave="2024-Q3"),
-        ]
-    )
-    formula = '=HYPERLINK("x")'
-    cov = pd.DataFrame([cov_row("1080", "kommun", 2, 1, [formula])])
-    capacity = [{"name": "Karlskrona", "fte": "2,50", "fte_10k": "0,38", "fte_value": 2.5, "meetings": "3"}]
-    data = data_for(survey, labels={"B01": "Trygghet"}, table=table, index=index, coverage=cov)
-    xlsx = rp.workbook_section(data, capacity)
-    needs = sheet(xlsx, "Behov")
-    assert needs[0][:6] == ("wave", "code", "Kommun", "item", "Behov", "n")
-    assert needs[1:] == [  # the period only, by municipality
-        (PERIOD, "1080", "Karlskrona", "B01", "Trygghet", 6, 0.5, 3.0, 0.1, None),
-        (PERIOD, "1081", "Ronneby", "B01", "Trygghet", "–", "–", "–", None, None),
-    ]
-    assert sheet(xlsx, "Behovsindex")[1:] == [  # 2024-Q3 is before the history waves
-        (PERIOD, "1080", "Karlskrona", 6, 0.5),
-        (PERIOD, "1081", "Ronneby", "–", "–"),
-    ]
-    assert sheet(xlsx, "Spridning")[1:] == [  # a municipality alone is floor, median and least
-        ("2026-Q2", "Trygghet", 0.4, "Karlskrona", None, 0.4, "Karlskrona", 0),  # no median from one municipality
-        (PERIOD, "Trygghet", 0.5, "Karlskrona", None, 0.5, "Karlskrona", 0),
-    ]
-    assert sheet(xlsx, "Täckning")[1:] == [(PERIOD, "Karlskrona", "kommun", 2, 1, 0.5, "'" + formula)]
-    assert sheet(xlsx, "Kapacitet") == [
-        ("Kommun", "Årsarb.", "Per 10 000", "Möten (kv)"),
-        ("Karlskrona", "2,50", "0,38", "3"),
-    ]
-    assert sheet(xlsx, "Teckenförklaring")[0] == ("Behovsrapport Blekinge län 2026-Q3", None)
 
 
 def test_actions_name_the_needs_that_stand_out_and_who_has_not_answered(survey):
