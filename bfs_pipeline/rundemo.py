@@ -74,6 +74,7 @@ def in_process(settings: Settings) -> Iterator[tuple[Nightly, Quarterly]]:
             "files": rep.files,
             "summary": rep.summary,
             "alerts": rep.alerts,
+            "actions": rep.actions,
             "deliveries": [o.as_json() for o in pipeline.send(settings, rep)],
         }
 
@@ -131,6 +132,8 @@ def run_demo(
     echo(f"Quarterly report for {demo.LAST_WAVE}:")
     for a in out["alerts"]:
         echo(f"  ! {a['message']}")
+    for line in out.get("actions") or []:
+        echo(f"  → {line}")
     for s in out["summary"]:
         echo(f"  {s}")
     echo("Where to look:")
