@@ -57,8 +57,9 @@ bench: $(STAMP)
 # The words people read: extract the messages from the code and templates, merge them into the English catalogue
 # (Swedish is the source language), then compile it. Fill in each new msgstr in messages.po and run it again.
 i18n: $(STAMP)
-	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -o bfs_pipeline/locale/messages.pot .
-	$(BIN)/pybabel --quiet update -i bfs_pipeline/locale/messages.pot -d bfs_pipeline/locale -D messages -l en --no-fuzzy-matching --ignore-obsolete
+	mkdir -p build
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -o build/messages.pot .
+	$(BIN)/pybabel --quiet update -i build/messages.pot -d bfs_pipeline/locale -D messages -l en --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --statistics -d bfs_pipeline/locale -D messages
 
 lint: $(STAMP)

@@ -172,11 +172,13 @@ def migrated_to(engine: Engine, revision: str, down: bool = False) -> Iterator[C
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright through its executable path (no download).
 
     Fails (never skips) in CI or with BFS_REQUIRE_BROWSER set; elsewhere skips with a reason when it is missing.
+    Module-scoped: Playwright's sync API runs an event loop while it is started, and Prefect's synchronous calls in
+    later test modules refuse to run beside one (asyncio.run() from a running loop), so it stops with each module.
     """
     path = os.environ.get("BFS_CHROMIUM") or next((p for p in CHROMIUM_PATHS if os.path.exists(p)), None)
     if path is None:
