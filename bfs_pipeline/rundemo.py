@@ -120,7 +120,8 @@ def run_demo(
                 and r not in held
                 and Path(r["source"]).name in {f.name for f in files}
             ]
-            aside = f", {new['set_aside']} answers set aside" if new["set_aside"] else ""
+            n_aside = new["set_aside"]
+            aside = f", {n_aside} answer{'' if n_aside == 1 else 's'} set aside" if n_aside else ""
             echo(
                 f"  nightly ingest after {wave}: {len(results)} sheets, {new['rows_seen']} rows: "
                 f"{new['accepted']} accepted, {new['duplicates']} duplicates, {new['blank']} blank, "
