@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -216,9 +217,10 @@ class ReportData:
     alert_coverage: float = 0.5
     max_rows: int = 20
 
-    @property
+    @cached_property
     def order(self) -> list[reference.Municipality]:
-        """The one municipality order of the report: the period's need index, highest first; hidden ones last."""
+        """The one municipality order of the report: the period's need index, highest first; hidden ones last.
+        Sorted once per report (the sections, the charts and the workbook all read it)."""
         return _highest_need_first(self.index, self.period, self.munis)
 
     @property
