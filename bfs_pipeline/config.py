@@ -66,6 +66,16 @@ SETTINGS: list[tuple[str, str, str]] = [
         "0 7 1 1,4,7,10 *",
         "When `bfs serve` runs the quarterly report (for the quarter just ended): cron, Europe/Stockholm time.",
     ),
+    ("BFS_PUBLIC_URL", "http://127.0.0.1:8080", "The web form's address as actors reach it: personal links' base."),
+    (
+        "BFS_RATELIMIT_STORAGE_URL",
+        "memory://",
+        "Where `bfs web` keeps its rate limits: memory:// (one process) or redis://HOST:6379 (shared by several).",
+    ),
+    ("BFS_RATELIMIT_LINK", "30/minute", "Requests allowed per personal link (limits syntax: N/second|minute|hour)."),
+    ("BFS_RATELIMIT_CLIENT", "300/minute", "Requests allowed per client address (behind a proxy: X-Forwarded-For)."),
+    ("BFS_CONTROLLER", "(the county's länsstyrelse)", "Who is responsible for the answers, in the privacy notice."),
+    ("BFS_CONTACT", "(BFS_REPORT_FROM)", "Whom actors contact about the form, accessibility and privacy (an address)."),
 ]
 
 SECRET_PREFIX = "prefect-secret:"  # BFS_SMTP_PASSWORD=prefect-secret:NAME reads Prefect's Secret block NAME
@@ -136,6 +146,12 @@ class Settings:
     nightly_cron: str = "0 2 * * *"
     inbox_keep_days: int | None = None
     quarterly_cron: str = "0 7 1 1,4,7,10 *"
+    public_url: str = "http://127.0.0.1:8080"
+    ratelimit_storage_url: str = "memory://"
+    ratelimit_link: str = "30/minute"
+    ratelimit_client: str = "300/minute"
+    controller: str | None = None
+    contact: str | None = None
 
     @property
     def inbox(self) -> Path:
@@ -310,4 +326,34 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         nightly_cron=(values.get("BFS_NIGHTLY_CRON") or "0 2 * * *").strip(),
         inbox_keep_days=_days("BFS_INBOX_KEEP_DAYS", values.get("BFS_INBOX_KEEP_DAYS") or ""),
         quarterly_cron=(values.get("BFS_QUARTERLY_CRON") or "0 7 1 1,4,7,10 *").strip(),
+        public_url=_url("BFS_PUBLIC_URL", values.get("BFS_PUBLIC_URL") or "http://127.0.0.1:8080"),
+        ratelimit_storage_url=_storage(values.get("BFS_RATELIMIT_STORAGE_URL") or "memory://"),
+        ratelimit_link=_rate("BFS_RATELIMIT_LINK", values.get("BFS_RATELIMIT_LINK") or "30/minute"),
+        ratelimit_client=_rate("BFS_RATELIMIT_CLIENT", values.get("BFS_RATELIMIT_CLIENT") or "300/minute"),
+        controller=(values.get("BFS_CONTROLLER") or "").strip() or None,
+        contact=_address("BFS_CONTACT", values["BFS_CONTACT"], named=True) if values.get("BFS_CONTACT") else None,
     )
+
+
+def _url(name: str, value: str) -> str:
+    """An http(s) base address without a trailing slash."""
+    v = value.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", v):
+        raise SettingsError(f"{name}={value!r} is not an http(s) address: write it as https://enkat.example.se.")
+    return v
+
+
+def _storage(value: str) -> str:
+    v = value.strip()
+    if not re.match(r"^(memory|redis|rediss|redis\+unix)://", v):
+        raise SettingsError(
+            f"BFS_RATELIMIT_STORAGE_URL={value!r} is not a rate-limit store: use memory:// or redis://HOST:6379."
+        )
+    return v
+
+
+def _rate(name: str, value: str) -> str:
+    v = value.strip()
+    if not re.match(r"^\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?$", v):
+        raise SettingsError(f"{name}={value!r} is not a rate: write it as 30/minute (or N/second, N/hour).")
+    return v

@@ -609,6 +609,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
                 "sheet_row": sheet_row,
                 "run_id": ctx.run_id,
                 "is_current": True,
+                "actor_id": batch.actor_id,
             }
         )
         if digest not in out.aside:  # the first of identical rows is the one stored; the others are duplicates

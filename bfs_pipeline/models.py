@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -75,6 +75,7 @@ class Response(Base):
     sheet_row: Mapped[int] = mapped_column(Integer)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the actor, where a personal link says (0011)
 
 
 class KeptKind(StrEnum):
@@ -149,3 +150,39 @@ class PrivacyAction(Base):
     decision: Mapped[str | None] = mapped_column(Text)  # the diarienummer of the decision (erase)
     responses: Mapped[int] = mapped_column(Integer)
     quarantined: Mapped[int] = mapped_column(Integer)
+
+
+class Wave(Base):
+    """One survey's wave opened for answers by personal link: until its deadline, or until closed early."""
+
+    __tablename__ = "waves"
+    __table_args__ = (UniqueConstraint("survey_id", "wave", name="uq_waves_survey_wave"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(100))
+    wave: Mapped[str] = mapped_column(String(7))
+    deadline: Mapped[dt.date] = mapped_column(Date)  # the last day answers are taken (Europe/Stockholm)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # closed early
+
+
+class WaveLink(Base):
+    """An actor's personal link for a wave. Only a digest of the token is kept: the token itself is derived again
+    from the hash key when it is printed, so a copy of the database opens no form."""
+
+    __tablename__ = "wave_links"
+    __table_args__ = (UniqueConstraint("wave_id", "actor_id", name="uq_wave_links_wave_actor"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the token: finds, never opens
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FormDraft(Base):
+    """What an actor typed and saved without submitting ("Spara utkast"): the form's fields as typed."""
+
+    __tablename__ = "form_drafts"
+    link_id: Mapped[int] = mapped_column(ForeignKey("wave_links.id"), primary_key=True)
+    fields: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -106,6 +106,11 @@ class Survey:
     path: Path
     ignore_columns: tuple[str, ...] = field(default=())
     report_to: tuple[str, ...] = field(default=())  # this survey's recipients; else BFS_REPORT_TO
+    yearly_quarter: int | None = None  # the quarter (1-4) whose wave asks the yearly questions; None: every wave
+
+    def asks_yearly(self, wave: str | None) -> bool:
+        """Whether a wave's form asks the questions marked yearly (`yearly_quarter:` in the survey file)."""
+        return self.yearly_quarter is None or wave is None or wave.endswith(f"Q{self.yearly_quarter}")
 
     def questions(self, sector: str | None) -> list[Question]:
         """The questions asked of a sector (core then module); all of them when sector is None."""
@@ -333,6 +338,18 @@ def _refuse_duplicate_keys(path: Path, node: yaml.Node | None) -> None:
             stack.extend(n.value)
 
 
+def _yearly_quarter(loc: _Loc, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
+        raise loc.error(
+            ("yearly_quarter",),
+            f"{value!r} is not a quarter",
+            "Write 1, 2, 3 or 4: the quarter whose wave asks the yearly questions.",
+        )
+    return value
+
+
 def _load_survey(path: Path) -> Survey:
     """Read and check one survey file; errors name the file, the line and the key."""
     try:
@@ -456,6 +473,7 @@ def _load_survey(path: Path) -> Survey:
         core=core,
         modules=modules,
         waves=waves,
+        yearly_quarter=_yearly_quarter(loc, data.get("yearly_quarter")),
         path=path,
         ignore_columns=tuple(nfc(str(c)) for c in data.get("ignore_columns") or ()),
         report_to=_addresses(loc, data.get("report_to")),

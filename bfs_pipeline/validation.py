@@ -281,6 +281,8 @@ class Validator:
         self.asset = self.context.data_sources.add_pandas("answers").add_dataframe_asset("sheet")
         self.batch_definition = self.asset.add_batch_definition_whole_dataframe("whole")
         self.definitions: dict[tuple[str, ...], Any] = {}
+        self.verdicts: dict[tuple[Any, ...], tuple[str, ...]] = {}  # (suite, record) -> failing checks
+        self._lock = threading.RLock()  # one GX run at a time: the context is not made for threads
 
     def definition(self, columns: list[Column]) -> Any:
         sig = tuple(
@@ -298,16 +300,53 @@ class Validator:
     def failures(self, prepared: Prepared, columns: list[Column]) -> dict[int, list[tuple[str, str, str]]]:
         """Row position -> [(ident, title, rule)] for every failing cell.
 
-        GX judges each distinct cell; its verdict goes to every row holding it.
+        GX judges each distinct cell; its verdict goes to every row holding it. Every expectation of the suite
+        judges a record alone, so a record's verdict under a suite is remembered for the life of the process: a
+        server checking one form at a time runs GX only on answers it has not seen before.
         """
         if prepared.frame.empty:
             return {}
-        result = self.definition(columns).run(
-            batch_parameters={"dataframe": prepared.frame},
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["__pos", "ident"]},
-        )
+        with self._lock:
+            definition = self.definition(columns)
+        keys = [
+            (id(definition), *(None if isinstance(v, float) and v != v else v for v in rec))
+            for rec in prepared.frame[LONG_COLUMNS[1:]].itertuples(index=False, name=None)
+        ]
+        with self._lock:
+            unseen = [i for i, k in enumerate(keys) if k not in self.verdicts]
+            if unseen:
+                self._judge(definition, prepared.frame, keys, unseen)
+            verdicts = [self.verdicts[k] for k in keys]
         by_ident = {_ident(c): c for c in columns}
         bad: dict[str, dict[str, list[str]]] = {}  # column ident -> text -> rules
+        for pos, checks in enumerate(verdicts):
+            if not checks:
+                continue
+            ident, text = prepared.origin[pos]
+            for check in checks:
+                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(
+                    by_ident[ident].type, "unknown_choice"
+                )
+                bad.setdefault(ident, {}).setdefault(text, []).append(rule)
+        out: dict[int, list[tuple[str, str, str]]] = {}
+        for ident, rules_of in bad.items():  # every row whose cell has a failing text fails with it
+            title = by_ident[ident].title
+            for i, t in enumerate(prepared.texts[ident]):
+                if t is not None and t in rules_of:
+                    out.setdefault(i, []).extend((ident, title, rule) for rule in rules_of[t])
+        return out
+
+    def _judge(self, definition: Any, frame: pd.DataFrame, keys: list[tuple[Any, ...]], unseen: list[int]) -> None:
+        """Run the suite on the records not judged before and remember each one's failing checks."""
+        if len(self.verdicts) + len(unseen) > VERDICTS_MAX:
+            self.verdicts.clear()
+        part = frame.iloc[unseen].copy() if len(unseen) < len(frame) else frame.copy()
+        part["__pos"] = range(len(unseen))
+        result = definition.run(
+            batch_parameters={"dataframe": part},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["__pos", "ident"]},
+        )
+        failing: dict[int, list[str]] = {}
         for res in result.results:
             info = res.exception_info or {}
             raised = (
@@ -324,18 +363,12 @@ class Validator:
                 continue
             check = (res.expectation_config.meta or {})["check"]
             for item in res.result.get("unexpected_index_list") or []:
-                ident, text = prepared.origin[int(item["__pos"])]
-                rule = {"required": "required", "range": "out_of_range"}.get(check) or RULES.get(
-                    by_ident[ident].type, "unknown_choice"
-                )
-                bad.setdefault(ident, {}).setdefault(text, []).append(rule)
-        out: dict[int, list[tuple[str, str, str]]] = {}
-        for ident, rules_of in bad.items():  # every row whose cell has a failing text fails with it
-            title = by_ident[ident].title
-            for i, t in enumerate(prepared.texts[ident]):
-                if t is not None and t in rules_of:
-                    out.setdefault(i, []).extend((ident, title, rule) for rule in rules_of[t])
-        return out
+                failing.setdefault(int(item["__pos"]), []).append(check)
+        for j, i in enumerate(unseen):
+            self.verdicts[keys[i]] = tuple(failing.get(j, ()))
+
+
+VERDICTS_MAX = 200_000  # remembered verdicts (a record each); past it they are forgotten and judged again
 
 
 _VALIDATOR: Validator | None = None

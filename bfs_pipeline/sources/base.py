@@ -34,6 +34,7 @@ class SourceKind(StrEnum):
     """Where a source's sheets come from."""
 
     FILE = "file"  # a CSV/XLSX file in the inbox or given with --file
+    FORM = "form"  # one submission of the project's own web form, by an actor's personal link
     GSHEET = "gsheet"  # a configured Google Sheets response sheet
     MEMORY = "memory"  # rows handed over in memory (tests, the web form)
     STRAY = "stray"  # an inbox file in no survey's folder: reported, never read
@@ -63,6 +64,7 @@ class RawBatch:
     fingerprint: str | None = None  # a cheap digest of the source's bytes, where it has them (files)
     fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     stream: RowStream | None = None  # rows not held in memory: read from the file a chunk at a time
+    actor_id: int | None = None  # the roster actor every row is from, where a personal link says (the web form)
 
     def chunks(self, size: int = 0) -> Iterator[tuple[list[list[str]], list[int]]]:
         """The rows with their sheet row numbers, `size` at a time (default CHUNK_ROWS)."""
