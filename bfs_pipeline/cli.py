@@ -17,9 +17,9 @@ SETTINGS_HELP = "\n".join(f"  {name:<34} {help_}" for name, _default, help_ in S
 EXIT_HELP = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 READ_ONLY_HELP = (
     "Commands that only read or remove (status, report, quarantine list, outbox list/resend, actors list, "
-    "privacy export/erase, archive export) refuse a database that is not there, in one line saying where they "
-    "looked and how to point at the right one, and create nothing; ingest, actors import, demo and the flows "
-    "(serve, run) create it."
+    "wave revoke/close, privacy export/erase, archive export) refuse a database that is not there, in one line "
+    "saying where they looked and how to point at the right one, and create nothing; ingest, actors import, "
+    "wave open, demo and the flows (serve, run) create it."
 )
 
 
@@ -637,6 +637,110 @@ def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> Non
 
     settings = settings_of(ctx)
     serve_flows(settings, nightly or settings.nightly_cron, quarterly or settings.quarterly_cron, echo=click.echo)
+
+
+@cli.group()
+def wave() -> None:
+    """Waves answered in the web form: personal links for the roster, revoking a link, closing a wave early."""
+
+
+def _deadline(value: str | None) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
+
+
+@wave.command("open")
+@click.argument("period")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--deadline", help="The last day answers are taken, YYYY-MM-DD (default: the quarter's last day).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every link.")
+@click.pass_context
+def wave_open(ctx: click.Context, period: str, survey_id: str | None, deadline: str | None, as_json: bool) -> None:
+    """Open a wave for the survey's roster and print each active actor's personal link.
+
+    Running it again prints the same links (to send one again), adds links for actors new to the roster, moves
+    the deadline when one is given and opens a wave closed early again. Revoked links are not printed.
+    """
+    from bfs_pipeline import i18n, pipeline
+    from bfs_pipeline.outreach.links import open_wave
+    from bfs_pipeline.privacy import hash_key
+
+    settings = settings_of(ctx)
+    day = _deadline(deadline)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        opened = open_wave(engine, survey, period, hash_key(settings.hash_key, settings.home), settings.public_url, day)
+    if as_json:
+        emit(opened.as_json())
+        return
+    again = " again" if opened.reopened else ""
+    click.echo(
+        f"Wave {opened.wave} of {opened.survey} is open{again} until {i18n.fmt_date(opened.deadline, 'en')} "
+        f"(Europe/Stockholm): {len(opened.links)} personal link{'' if len(opened.links) == 1 else 's'}, "
+        f"{opened.added} new" + (f", {opened.revoked} revoked (not shown)" if opened.revoked else "") + "."
+    )
+    for link in opened.links:
+        click.echo(
+            f"  {link.actor_id:>5}  {link.organisation} ({link.sector}, {link.municipality})\n         {link.url}"
+        )
+    click.echo("Serve the form with: bfs web   (links start with BFS_PUBLIC_URL=" + settings.public_url + ")")
+
+
+@wave.command("revoke")
+@click.argument("period")
+@click.argument("actor_id", type=int)
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.pass_context
+def wave_revoke(ctx: click.Context, period: str, actor_id: int, survey_id: str | None) -> None:
+    """Revoke one actor's link for a wave: it opens nothing from now on (what they answered stays)."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.outreach.links import revoke_link
+
+    settings = existing(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        done = revoke_link(engine, survey, period, actor_id)
+    word = "revoked" if done else "was already revoked"
+    click.echo(f"The link of actor {actor_id} for wave {period.upper()} {word}: it opens nothing.")
+
+
+@wave.command("close")
+@click.argument("period")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.pass_context
+def wave_close(ctx: click.Context, period: str, survey_id: str | None) -> None:
+    """Close a wave before its deadline: its links then say the wave is closed and store nothing."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.outreach.links import close_wave
+
+    settings = existing(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        done = close_wave(engine, survey, period)
+    if done:
+        click.echo(f"Wave {period.upper()} of {survey.id} is closed: its links take no more answers.")
+    else:
+        click.echo(f"Wave {period.upper()} of {survey.id} was already closed.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.pass_context
+def web(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web form (uvicorn): /f/TOKEN, /healthz, /tillganglighet, /integritet. Ctrl-C stops.
+
+    Behind a TLS reverse proxy in production (README: Production); BFS_PUBLIC_URL names the address actors use.
+    """
+    from bfs_pipeline.web.app import serve as serve_web
+
+    serve_web(settings_of(ctx), host, port, echo=click.echo)
 
 
 @cli.group()

@@ -282,13 +282,19 @@ class Validator:
         self.batch_definition = self.asset.add_batch_definition_whole_dataframe("whole")
         self.definitions: dict[tuple[str, ...], Any] = {}
         self.verdicts: dict[tuple[Any, ...], tuple[str, ...]] = {}  # (suite, record) -> failing checks
-        self._lock = threading.RLock()  # one GX run at a time: the context is not made for threads
+        self._cond = threading.Condition()  # guards verdicts and pending; one GX run at a time (_running)
+        self._running = False
+        self._pending: dict[int, tuple[Any, dict[tuple[Any, ...], None]]] = {}  # suite -> records wanted
 
-    def definition(self, columns: list[Column]) -> Any:
-        sig = tuple(
+    @staticmethod
+    def signature(columns: list[Column]) -> tuple[str, ...]:
+        return tuple(
             f"{_ident(c)}:{c.type}:{c.required}:{c.min}:{c.max}:{','.join(ch.code for ch in c.choices)}"
             for c in columns
         )
+
+    def definition(self, columns: list[Column]) -> Any:
+        sig = self.signature(columns)
         if sig not in self.definitions:
             name = f"suite-{len(self.definitions)}"
             suite = self.context.suites.add(self.gx.ExpectationSuite(name=name, expectations=expectations(columns)))
@@ -306,17 +312,15 @@ class Validator:
         """
         if prepared.frame.empty:
             return {}
-        with self._lock:
+        with self._cond:
+            while self._running and self.signature(columns) not in self.definitions:
+                self._cond.wait()  # a new suite is added to the context only while no suite runs
             definition = self.definition(columns)
         keys = [
             (id(definition), *(None if isinstance(v, float) and v != v else v for v in rec))
             for rec in prepared.frame[LONG_COLUMNS[1:]].itertuples(index=False, name=None)
         ]
-        with self._lock:
-            unseen = [i for i, k in enumerate(keys) if k not in self.verdicts]
-            if unseen:
-                self._judge(definition, prepared.frame, keys, unseen)
-            verdicts = [self.verdicts[k] for k in keys]
+        verdicts = self._verdicts(definition, keys)
         by_ident = {_ident(c): c for c in columns}
         bad: dict[str, dict[str, list[str]]] = {}  # column ident -> text -> rules
         for pos, checks in enumerate(verdicts):
@@ -336,14 +340,45 @@ class Validator:
                     out.setdefault(i, []).extend((ident, title, rule) for rule in rules_of[t])
         return out
 
-    def _judge(self, definition: Any, frame: pd.DataFrame, keys: list[tuple[Any, ...]], unseen: list[int]) -> None:
-        """Run the suite on the records not judged before and remember each one's failing checks."""
-        if len(self.verdicts) + len(unseen) > VERDICTS_MAX:
-            self.verdicts.clear()
-        part = frame.iloc[unseen].copy() if len(unseen) < len(frame) else frame.copy()
-        part["__pos"] = range(len(unseen))
+    def _verdicts(self, definition: Any, keys: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+        """The failing checks of each record, running the suite on those never judged.
+
+        Runs are shared: while one thread runs the suite, the records other threads need are gathered, and the
+        next run judges them all at once (a server under load runs the suite once for many forms, not per form).
+        """
+        with self._cond:
+            while True:
+                missing = [k for k in dict.fromkeys(keys) if k not in self.verdicts]
+                if not missing:
+                    return [self.verdicts[k] for k in keys]
+                if self._running:
+                    self._cond.wait()
+                    continue
+                self._pending.setdefault(id(definition), (definition, {}))[1].update(dict.fromkeys(missing))
+                todo, self._pending = self._pending, {}
+                self._running = True
+                judged: dict[tuple[Any, ...], tuple[str, ...]] = {}
+                self._cond.release()
+                try:
+                    for suite, wanted in todo.values():
+                        judged.update(self._judge(suite, list(wanted)))
+                finally:
+                    self._cond.acquire()
+                    self._running = False
+                    if len(self.verdicts) + len(judged) > VERDICTS_MAX:
+                        self.verdicts.clear()
+                    self.verdicts.update(judged)
+                    self._cond.notify_all()
+
+    def _judge(self, definition: Any, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[str, ...]]:
+        """Run the suite on these records (as their keys hold them) and return each one's failing checks."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records([(j, *k[1:]) for j, k in enumerate(keys)], columns=LONG_COLUMNS)
+        for name in ("val", "lo", "hi"):
+            frame[name] = frame[name].astype("float64")
         result = definition.run(
-            batch_parameters={"dataframe": part},
+            batch_parameters={"dataframe": frame},
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["__pos", "ident"]},
         )
         failing: dict[int, list[str]] = {}
@@ -364,8 +399,7 @@ class Validator:
             check = (res.expectation_config.meta or {})["check"]
             for item in res.result.get("unexpected_index_list") or []:
                 failing.setdefault(int(item["__pos"]), []).append(check)
-        for j, i in enumerate(unseen):
-            self.verdicts[keys[i]] = tuple(failing.get(j, ()))
+        return {k: tuple(failing.get(j, ())) for j, k in enumerate(keys)}
 
 
 VERDICTS_MAX = 200_000  # remembered verdicts (a record each); past it they are forgotten and judged again

@@ -285,10 +285,18 @@ class FormService:
                 out[name] = values
         return out
 
-    def check(self, visit: Visit, values: Mapping[str, Sequence[str]], lang: str) -> list[FieldError]:
-        """Every invalid answer, optional or required, with the message the quarantine would give; [] when valid."""
+    def check(
+        self, visit: Visit, values: Mapping[str, Sequence[str]], lang: str, at: dt.datetime | None = None
+    ) -> list[FieldError]:
+        """Every invalid answer, optional or required, with the message the quarantine would give; [] when valid.
+
+        `at` is the time the submission will be stored with: checked as the very row the ingest then stores, its
+        verdicts are remembered, and the suite does not run twice."""
         survey = self.survey(visit.survey_id)
-        batch = FormSource(survey, visit.sector, visit.wave, visit.organisation, values).read()
+        source = FormSource(survey, visit.sector, visit.wave, visit.organisation, values, visit.actor_id)
+        if at is not None:
+            source.submitted = at
+        batch = source.read()
         header = nz.map_header(batch, survey)
         cells = nz.answer_cells(batch.rows, len(batch.header), header)
         prepared = validation.prepare(cells, header.columns, survey, header.sector, "UTC", "sv-SE")
@@ -311,11 +319,11 @@ class FormService:
         if visit.state is not WaveState.OPEN:
             return Submitted(Outcome.CLOSED)
         values = self.fields_of(visit, form)
-        errors = self.check(visit, values, lang)
+        now = dt.datetime.now(dt.UTC)
+        errors = self.check(visit, values, lang, now)
         if errors:
             return Submitted(Outcome.INVALID, self.page(visit, lang, values, errors))
         survey = self.survey(visit.survey_id)
-        now = dt.datetime.now(dt.UTC)
         source = FormSource(survey, visit.sector, visit.wave, visit.organisation, values, visit.actor_id, now)
         result = ingest.ingest_batch(self.engine, source.read(), survey, self.key, lang)
         if result.accepted + result.duplicates != 1:  # checked a moment ago: only a changed survey can do this
