@@ -6,6 +6,7 @@ The work itself is handed in: plain calls here, the real Prefect flows from flow
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import time
@@ -16,7 +17,9 @@ from typing import Any
 from bfs_pipeline import demo, pipeline
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import BfsError
+from bfs_pipeline.outreach.links import Link, Opened
 from bfs_pipeline.roster import import_roster
+from bfs_pipeline.survey import Survey
 
 MARKER = ".bfs-demo"
 DEMO_PARTS = ("inbox", "outbox", "reports", "demo-sheets", "bfs.sqlite3", "bfs.sqlite3-wal", "bfs.sqlite3-shm")
@@ -79,6 +82,26 @@ def in_process(settings: Settings) -> Iterator[tuple[Nightly, Quarterly]]:
         }
 
     yield nightly, quarterly
+
+
+def open_demo_wave(settings: Settings, survey: Survey) -> Opened:
+    """Open the wave now running (the quarter of today, after the demo's eight) for the demo roster."""
+    from bfs_pipeline.ingest import wave_for
+    from bfs_pipeline.outreach.links import open_wave
+    from bfs_pipeline.privacy import hash_key
+
+    now = wave_for(dt.datetime.now(dt.UTC), survey.timezone)
+    with pipeline.database(settings) as engine:
+        return open_wave(engine, survey, now, hash_key(settings.hash_key, settings.home), settings.public_url)
+
+
+def demo_links(links: list[Link], n: int = 3) -> list[Link]:
+    """One link of each of the first n sectors: a municipality, the police, and a third."""
+    seen: dict[str, Link] = {}
+    for link in links:
+        seen.setdefault(link.sector, link)
+    order = sorted(seen.values(), key=lambda k: (k.sector != "kommun", k.sector != "polis", k.sector))
+    return order[:n]
 
 
 def run_demo(
@@ -144,6 +167,14 @@ def run_demo(
         echo(f"  tables (XLSX):   {out['files']['xlsx']}")
     for d in out["deliveries"]:
         echo(f"  e-mail to {d['recipient']}: {d['state']}" + (f" -> {d['path']}" if d.get("path") else ""))
+    links = open_demo_wave(settings, survey)
+    echo(
+        f"Web form: wave {links.wave} is open for the roster's {len(links.links)} organisations until "
+        f"{links.deadline.isoformat()}; three of their personal links (bfs wave open {links.wave} lists all):"
+    )
+    for link in demo_links(links.links):
+        echo(f"  {link.organisation} ({link.sector}): {link.url}")
+    echo("  serve them with: bfs web   (then open a link in a browser; Ctrl-C stops)")
     echo("  bfs status                 what is stored, waves, outbox")
     echo("  bfs quarantine list        every quarantined row and why")
     echo(f"Demo finished in {time.monotonic() - started:.1f} s.")
