@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import demo, validation
-from bfs_pipeline.config import default_surveys_dir
 from bfs_pipeline.models import FormDraft, IngestRun, QuarantinedRow, Response
 from bfs_pipeline.outreach import links
+from bfs_pipeline.resources import default_surveys_dir
 from bfs_pipeline.roster import import_roster
 from bfs_pipeline.survey import Survey
 from bfs_pipeline.web.forms import FormService, Kind, Outcome
