@@ -224,7 +224,7 @@ def actors_import(ctx: click.Context, file: Path, survey_id: str | None) -> None
         counts = import_roster(engine, file, pipeline.survey_for(settings, survey_id))
     click.echo(
         f"Roster {file.name}: {counts['added']} added, {counts['updated']} updated, "
-        f"{counts['inactive']} no longer in the file (kept, inactive)."
+        f"{counts['inactive']} inactive (aktiv = nej, or no longer in the file: kept, never deleted)."
     )
 
 

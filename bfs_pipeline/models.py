@@ -136,6 +136,7 @@ class Actor(Base):
     sector: Mapped[str] = mapped_column(String(50))
     municipalities: Mapped[list[str]] = mapped_column(JSON)
     contact_email: Mapped[str | None] = mapped_column(String(320))  # an organisation's address, for reminders
+    lang: Mapped[str] = mapped_column(String(2), default="sv", server_default="sv")  # its messages' language (0012)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

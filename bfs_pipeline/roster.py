@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import reference
+from bfs_pipeline.config import ADDRESS_RE
 from bfs_pipeline.errors import SourceError
 from bfs_pipeline.models import Actor
 from bfs_pipeline.normalize import clean, key, org_key
@@ -23,11 +25,33 @@ COLUMNS = {
     "sector": ("sektor", "sector"),
     "municipalities": ("kommun", "kommuner", "municipality", "municipalities"),
     "contact_email": ("kontakt", "e-post", "epost", "contact_email", "email"),
+    "lang": ("sprak", "språk", "language", "lang"),
+    "active": ("aktiv", "active"),
 }
+LANGS = {"sv": "sv", "svenska": "sv", "swedish": "sv", "en": "en", "engelska": "en", "english": "en"}
+YES = {"ja", "j", "yes", "y", "1", "true", "x"}
+NO = {"nej", "n", "no", "0", "false"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One organisation of a roster file, checked."""
+
+    name: str
+    name_key: str
+    sector: str
+    municipalities: list[str]
+    contact: str | None
+    lang: str  # sv or en: the language of its invitations and reminders
+    active: bool  # aktiv = nej: kept, but neither invited nor expected
 
 
 def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
-    """Add or update every organisation in the file; organisations missing from it are kept but marked inactive."""
+    """Add or update every organisation in the file; organisations missing from it (or marked aktiv = nej) are kept
+    but marked inactive, never deleted: their answers stay.
+
+    Columns: organisation, sektor, kommun (required); kontakt (an e-mail address), språk (sv or en), aktiv (ja or
+    nej). Counts: added, updated, inactive (those marked so in the file or missing from it now)."""
     if path.suffix.lower() == ".csv":
         header, rows, numbers = read_csv(path)
     elif path.suffix.lower() == ".xlsx":
@@ -45,7 +69,7 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
             )
         if hit is not None:
             where[field] = hit
-    parsed = []
+    parsed: list[Row] = []
     for row, n in zip(rows, numbers, strict=True):
         # one line each: a name with a line break in its cell would break the report's lines
         cell = {f: " ".join(clean(row[i]).split()) if i < len(row) else "" for f, i in where.items()}
@@ -78,7 +102,24 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
                 f"{path} row {n}: {cell['name']} has no municipality. "
                 f"Name at least one, or {survey.county} for the whole county."
             )
-        parsed.append((cell["name"], org_key(cell["name"]), sector, codes, cell.get("contact_email") or None))
+        contact = cell.get("contact_email") or None
+        if contact is not None and not ADDRESS_RE.fullmatch(contact):
+            raise SourceError(
+                f"{path} row {n}: the contact {contact!r} of {cell['name']} is not an e-mail address. "
+                "Write one address (namn@organisation.se) or leave the cell empty."
+            )
+        lang = LANGS.get(key(cell.get("lang") or "sv"))
+        if lang is None:
+            raise SourceError(
+                f"{path} row {n}: språk {cell['lang']!r} of {cell['name']} is neither sv nor en. "
+                "Write sv or en (or leave it empty: sv)."
+            )
+        active_text = key(cell.get("active") or "ja")
+        if active_text not in YES | NO:
+            raise SourceError(
+                f"{path} row {n}: aktiv {cell['active']!r} of {cell['name']} is neither ja nor nej. Write ja or nej."
+            )
+        parsed.append(Row(cell["name"], org_key(cell["name"]), sector, codes, contact, lang, active_text in YES))
     counts = {"added": 0, "updated": 0, "inactive": 0}
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as s, s.begin():
@@ -86,35 +127,26 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
             (a.name_key, a.sector): a for a in s.scalars(select(Actor).where(Actor.county == survey.county))
         }  # other counties' rosters stay as they are
         seen = set()
-        for name, nkey, sector, codes, contact in parsed:
-            seen.add((nkey, sector))
-            actor = existing.get((nkey, sector))
-            if actor is None:
-                s.add(
-                    Actor(
-                        county=survey.county,
-                        name=name,
-                        name_key=nkey,
-                        sector=sector,
-                        municipalities=codes,
-                        contact_email=contact,
-                        active=True,
-                        updated_at=now,
-                    )
+        for entry in parsed:
+            if (entry.name_key, entry.sector) in seen:
+                raise SourceError(
+                    f"{path}: {entry.name} ({entry.sector}) is in the roster twice. Keep one row per organisation."
                 )
+            seen.add((entry.name_key, entry.sector))
+            actor = existing.get((entry.name_key, entry.sector))
+            if actor is None:
+                actor = Actor(county=survey.county, name_key=entry.name_key, sector=entry.sector)
+                s.add(actor)
                 counts["added"] += 1
             else:
-                actor.name, actor.municipalities, actor.contact_email, actor.active, actor.updated_at = (
-                    name,
-                    codes,
-                    contact,
-                    True,
-                    now,
-                )
                 counts["updated"] += 1
+            actor.name, actor.municipalities, actor.contact_email = entry.name, entry.municipalities, entry.contact
+            actor.lang, actor.active, actor.updated_at = entry.lang, entry.active, now
+            if not entry.active:
+                counts["inactive"] += 1
         for k, actor in existing.items():
             if k not in seen and actor.active:
-                actor.active = False
+                actor.active = False  # never deleted: its answers stay
                 counts["inactive"] += 1
     return counts
 
@@ -139,10 +171,12 @@ def roster_frame(engine: Engine, active_only: bool = True, county: str | None = 
                 "sector": a.sector,
                 "municipalities": list(a.municipalities),
                 "contact_email": a.contact_email,
+                "lang": a.lang,
                 "active": a.active,
             }
             for a in s.scalars(q)
         ]
     return pd.DataFrame(
-        rows, columns=["id", "county", "name", "name_key", "sector", "municipalities", "contact_email", "active"]
+        rows,
+        columns=["id", "county", "name", "name_key", "sector", "municipalities", "contact_email", "lang", "active"],
     )
