@@ -231,8 +231,8 @@ def test_actors_import_list_and_coverage_in_report(env, sheet, tmp_path):
         encoding="utf-8",
     )
     assert (
-        bfs(env, "actors", "import", str(roster)).stdout.strip()
-        == "Roster aktorer.csv: 2 added, 0 updated, 0 inactive (aktiv = nej, or no longer in the file: kept, never deleted)."
+        bfs(env, "actors", "import", str(roster)).stdout.strip() == "Roster aktorer.csv: 2 added, 0 updated, "
+        "0 inactive (aktiv = nej, or no longer in the file: kept, never deleted)."
     )
     listed = json.loads(bfs(env, "actors", "list", "--json").stdout)
     assert [(a["name"], a["sector"], a["municipalities"]) for a in listed] == [
