@@ -187,3 +187,17 @@ class FormDraft(Base):
     link_id: Mapped[int] = mapped_column(ForeignKey("wave_links.id"), primary_key=True)
     fields: Mapped[dict[str, list[str]]] = mapped_column(JSON)
     saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ActorAlias(Base):
+    """A name that answers use for a roster actor, confirmed by a person (`bfs actors alias TEXT ACTOR_ID`):
+    counted as that actor in this and later waves."""
+
+    __tablename__ = "actor_aliases"
+    __table_args__ = (UniqueConstraint("alias_key", "sector", "actor_id", name="uq_actor_aliases_key_sector_actor"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
+    alias: Mapped[str] = mapped_column(Text)  # as the answers wrote it
+    alias_key: Mapped[str] = mapped_column(String(300), index=True)  # normalised (normalize.org_key)
+    sector: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
