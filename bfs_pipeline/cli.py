@@ -289,7 +289,11 @@ def outbox_resend(ctx: click.Context, delivery_id: int) -> None:
     """Send one message again that is uncertain or failed: only when you have checked it did not arrive."""
     from bfs_pipeline import pipeline
 
-    deliveries = [o.as_json() for o in pipeline.resend(existing(ctx), delivery_id)]
+    try:
+        deliveries = [o.as_json() for o in pipeline.resend(existing(ctx), delivery_id)]
+    except pipeline.Released as done:
+        click.echo(str(done))
+        return
     for d in deliveries:
         click.echo(delivery_line(d))
     not_delivered(deliveries)

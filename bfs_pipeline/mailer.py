@@ -1,4 +1,5 @@
-"""Delivering a report: to an .eml file in the outbox folder, or over SMTP, each (report, recipient) once."""
+"""The outbox: each message (a report, an invitation, a reminder, a digest) delivered once, to an .eml file in the
+outbox folder or over SMTP, with the same pending, failed and uncertain handling for all of them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from enum import StrEnum
@@ -32,6 +34,34 @@ class DeliveryState(StrEnum):
     UNCERTAIN = "uncertain"  # the connection ended after the message was handed over: a person decides
     WRITTEN = "written"  # an .eml file in the outbox folder (no SMTP)
     BUSY = "busy"  # another run is sending it right now (never stored)
+
+
+class MessageKind(StrEnum):
+    """What a message is (stored as text in deliveries.kind)."""
+
+    REPORT = "report"  # the quarterly report, once per (report, recipient)
+    INVITE = "invite"  # an actor's invitation to a wave, once per (actor, wave)
+    REMIND = "remind"  # the n-th reminder of an actor in a wave, once per (actor, wave, n)
+    DIGEST = "digest"  # the coordinator's weekly coverage digest, once per (survey, week, recipient)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One message to deliver once: per (key, recipient), or per key whoever the recipient (once_per_key: an
+    invitation goes once to an actor, even when the roster's address changes between runs).
+
+    build(sender, recipient) makes the message; its Message-ID must be stable, so that a resend is the same mail.
+    """
+
+    key: str
+    period: str
+    kind: MessageKind
+    build: Callable[[str, str], EmailMessage]
+    eml_stem: str  # the .eml file's name in the outbox folder: STEM-RECIPIENT.eml
+    archive_stem: str  # the copy of what was sent: archive/PERIOD/STEM-RECIPIENT.eml
+    data_hash: str | None = None
+    actor_id: int | None = None
+    once_per_key: bool = False
 
 
 class Transport(StrEnum):
@@ -84,6 +114,7 @@ class OutboxRow:
     path: str | None
     data_hash: str | None
     updated_at: str
+    kind: str = MessageKind.REPORT
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "state": str(self.state), "transport": str(self.transport)}
@@ -93,24 +124,41 @@ def report_key(report: Report) -> str:
     return f"{report.survey_id}:{report.period}:{report.lang}"
 
 
+def report_letter(report: Report) -> Letter:
+    return Letter(
+        report_key(report),
+        report.period,
+        MessageKind.REPORT,
+        report.message,
+        f"{report.period}-{report.lang}",
+        report.lang,
+        report.data_hash,
+    )
+
+
 def _claim(
-    engine: Engine, report: Report, recipient: str, message_id: str, transport: Transport
+    engine: Engine, letter: Letter, recipient: str, message_id: str, transport: Transport
 ) -> tuple[Delivery | None, bool]:
-    """Move the (report, recipient) row to 'sending' unless it was delivered or waits for a person.
+    """Move the (message, recipient) row to 'sending' unless it was delivered or waits for a person.
 
     Returns the row and whether this call claimed it; a row left in 'sending' by a crash is never claimed again.
     """
-    key = report_key(report)
+    key = letter.key
     with Session(engine) as s, s.begin():
-        row = s.scalars(select(Delivery).where(Delivery.report_key == key, Delivery.recipient == recipient)).first()
+        q = select(Delivery).where(Delivery.report_key == key)
+        if not letter.once_per_key:
+            q = q.where(Delivery.recipient == recipient)
+        row = s.scalars(q.order_by(Delivery.id)).first()
         if row is None:
             row = Delivery(
                 report_key=key,
-                period=report.period,
+                period=letter.period,
                 recipient=recipient,
                 message_id=message_id,
                 state=DeliveryState.PENDING,
                 transport=transport,
+                kind=letter.kind,
+                actor_id=letter.actor_id,
             )
             s.add(row)
             try:
@@ -131,7 +179,8 @@ def _claim(
                 state=DeliveryState.SENDING,
                 transport=transport,
                 attempts=Delivery.attempts + 1,
-                data_hash=report.data_hash,
+                data_hash=letter.data_hash,
+                recipient=recipient,  # once per key: the address the roster gives now
                 updated_at=dt.datetime.now(dt.UTC),
             )
         )
@@ -223,6 +272,7 @@ def outbox_rows(engine: Engine) -> list[OutboxRow]:
                 path=d.path,
                 data_hash=d.data_hash,
                 updated_at=d.updated_at.isoformat(),
+                kind=d.kind,
             )
             for d in s.scalars(select(Delivery).order_by(Delivery.id))
         ]
@@ -239,8 +289,10 @@ def release(engine: Engine, delivery_id: int) -> dict[str, str]:
                 f"Outbox message {delivery_id} is {d.state}: only uncertain or failed messages are sent again."
             )
         d.state, d.error = DeliveryState.PENDING, None
+        if d.kind != MessageKind.REPORT:  # an invitation, reminder or digest: the next run of its command sends it
+            return {"kind": d.kind, "period": d.period, "recipient": d.recipient}
         survey_id, period, lang = d.report_key.split(":")
-        return {"survey_id": survey_id, "period": period, "lang": lang, "recipient": d.recipient}
+        return {"kind": d.kind, "survey_id": survey_id, "period": period, "lang": lang, "recipient": d.recipient}
 
 
 def gate(report: Report, min_coverage: float) -> None:
@@ -257,72 +309,71 @@ def deliver(
 ) -> list[Outcome]:
     """Send (SMTP configured) or write to the outbox folder; a (report, recipient) already delivered is skipped."""
     gate(report, settings.min_coverage)
+    letter = report_letter(report)
+    return [deliver_letter(engine, settings, letter, recipient) for recipient in recipients or settings.report_to]
+
+
+def deliver_letter(engine: Engine, settings: Settings, letter: Letter, recipient: str) -> Outcome:
+    """Deliver one message once: claimed, then written as .eml (no SMTP) or sent; a 4xx leaves it pending for the
+    next run, a 5xx failed, a connection lost after the hand-over uncertain (a person decides)."""
     transport = Transport.SMTP if settings.smtp_host else Transport.FILE
-    out = []
-    for recipient in recipients or settings.report_to:
-        msg = report.message(settings.report_from, recipient)
-        mid = str(msg["Message-ID"])
-        row, claimed = _claim(engine, report, recipient, mid, transport)
-        if row is None:
-            out.append(Outcome(recipient, DeliveryState.BUSY, transport, mid))
-            continue
-        if not claimed:
-            out.append(
-                Outcome(
-                    recipient,
-                    DeliveryState(row.state),
-                    Transport(row.transport),
-                    row.message_id,
-                    row.path,
-                    row.error,
-                    already=True,
-                    delivery_id=row.id,
-                )
-            )
-            continue
-        if transport == Transport.FILE:
-            name = f"{report.period}-{report.lang}-{_safe_name(recipient)}.eml"
-            try:
-                path = write_eml(msg, settings.outbox, name)
-            except OSError as exc:  # the outbox folder is a file, or the disk is full: back to pending, and say so
-                _settle(engine, row.id, DeliveryState.PENDING, error=f"cannot write {settings.outbox}: {exc.strerror}")
-                raise DeliveryError(
-                    f"Cannot write the message to {settings.outbox / name}: {exc.strerror}. "
-                    f"Make {settings.outbox} a folder bfs can write to, then run the command again (nothing was sent)."
-                ) from None
-            _settle(engine, row.id, DeliveryState.WRITTEN, path=str(path))
-            out.append(Outcome(recipient, DeliveryState.WRITTEN, transport, mid, str(path), delivery_id=row.id))
-            continue
-        state, error = DeliveryState.SENT, None
+    msg = letter.build(settings.report_from, recipient)
+    mid = str(msg["Message-ID"])
+    row, claimed = _claim(engine, letter, recipient, mid, transport)
+    if row is None:
+        return Outcome(recipient, DeliveryState.BUSY, transport, mid)
+    if not claimed:
+        return Outcome(
+            row.recipient,
+            DeliveryState(row.state),
+            Transport(row.transport),
+            row.message_id,
+            row.path,
+            row.error,
+            already=True,
+            delivery_id=row.id,
+        )
+    if transport == Transport.FILE:
+        name = f"{letter.eml_stem}-{_safe_name(recipient)}.eml"
         try:
-            smtp_send(settings, msg)
-        except smtplib.SMTPResponseException as exc:
-            state = DeliveryState.PENDING if 400 <= exc.smtp_code < 500 else DeliveryState.FAILED
-            error = (
-                f"{exc.smtp_code} "
-                f"{exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
-            )
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [c for c, _ in exc.recipients.values()]
-            state = DeliveryState.PENDING if all(400 <= c < 500 for c in codes) else DeliveryState.FAILED
-            error = f"recipient refused: {codes}"
-        except NotHandedOver as exc:
-            state, error = DeliveryState.PENDING, str(exc)
-        except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
-            state, error = (
-                DeliveryState.UNCERTAIN,
-                f"the connection ended before the server confirmed ({exc}); the message may have arrived",
-            )
-        archived = None
-        if state == DeliveryState.SENT:
-            try:
-                archived = str(
-                    write_eml(
-                        msg, settings.home / "archive" / report.period, f"{report.lang}-{_safe_name(recipient)}.eml"
-                    )
+            path = write_eml(msg, settings.outbox, name)
+        except OSError as exc:  # the outbox folder is a file, or the disk is full: back to pending, and say so
+            _settle(engine, row.id, DeliveryState.PENDING, error=f"cannot write {settings.outbox}: {exc.strerror}")
+            raise DeliveryError(
+                f"Cannot write the message to {settings.outbox / name}: {exc.strerror}. "
+                f"Make {settings.outbox} a folder bfs can write to, then run the command again (nothing was sent)."
+            ) from None
+        _settle(engine, row.id, DeliveryState.WRITTEN, path=str(path))
+        return Outcome(recipient, DeliveryState.WRITTEN, transport, mid, str(path), delivery_id=row.id)
+    state, error = DeliveryState.SENT, None
+    try:
+        smtp_send(settings, msg)
+    except smtplib.SMTPResponseException as exc:
+        state = DeliveryState.PENDING if 400 <= exc.smtp_code < 500 else DeliveryState.FAILED
+        error = (
+            f"{exc.smtp_code} "
+            f"{exc.smtp_error.decode(errors='replace') if isinstance(exc.smtp_error, bytes) else exc.smtp_error}"
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [c for c, _ in exc.recipients.values()]
+        state = DeliveryState.PENDING if all(400 <= c < 500 for c in codes) else DeliveryState.FAILED
+        error = f"recipient refused: {codes}"
+    except NotHandedOver as exc:
+        state, error = DeliveryState.PENDING, str(exc)
+    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+        state, error = (
+            DeliveryState.UNCERTAIN,
+            f"the connection ended before the server confirmed ({exc}); the message may have arrived",
+        )
+    archived = None
+    if state == DeliveryState.SENT:
+        try:
+            archived = str(
+                write_eml(
+                    msg, settings.home / "archive" / letter.period, f"{letter.archive_stem}-{_safe_name(recipient)}.eml"
                 )
-            except OSError as exc:  # sent is sent: the missing archive copy is noted, never a reason to send again
-                error = f"sent, but the archive copy could not be written: {exc.strerror}"
-        _settle(engine, row.id, state, error=error, path=archived)
-        out.append(Outcome(recipient, state, transport, mid, archived, error, delivery_id=row.id))
-    return out
+            )
+        except OSError as exc:  # sent is sent: the missing archive copy is noted, never a reason to send again
+            error = f"sent, but the archive copy could not be written: {exc.strerror}"
+    _settle(engine, row.id, state, error=error, path=archived)
+    return Outcome(recipient, state, transport, mid, archived, error, delivery_id=row.id)

@@ -105,7 +105,8 @@ class QuarantinedRow(Base):
 
 
 class Delivery(Base):
-    """One (report, recipient): pending → sending → sent, failed or uncertain."""
+    """One message to one recipient (a report, an invitation, a reminder, a digest): pending → sending → sent,
+    failed or uncertain. `kind` says which (migration 0014); invitations and reminders name their actor."""
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("report_key", "recipient", name="uq_deliveries_report_recipient"),)
@@ -122,6 +123,17 @@ class Delivery(Base):
     data_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="report", server_default="report")  # mailer.MessageKind
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # an invitation's or reminder's actor
+
+
+class OptOut(Base):
+    """An actor that asked for no more reminders (`/f/TOKEN/avregistrera`), and when; never reminded again."""
+
+    __tablename__ = "opt_outs"
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    wave: Mapped[str | None] = mapped_column(String(7))  # the wave whose link it came through
 
 
 class Actor(Base):

@@ -268,7 +268,7 @@ def retry_pending(settings: Settings) -> list[Outcome]:
     from bfs_pipeline.mailer import DeliveryState, outbox_rows
 
     with database(settings) as engine:
-        waiting = [r for r in outbox_rows(engine) if r.state == DeliveryState.PENDING]
+        waiting = [r for r in outbox_rows(engine) if r.state == DeliveryState.PENDING and r.kind == "report"]
     out: list[Outcome] = []
     for key in sorted({r.report for r in waiting}):
         survey_id, period, lang = key.split(":")
@@ -277,12 +277,23 @@ def retry_pending(settings: Settings) -> list[Outcome]:
     return out
 
 
+class Released(Exception):
+    """An invitation, reminder or digest released for sending again: its own command's next run sends it."""
+
+
 def resend(settings: Settings, delivery_id: int) -> list[Outcome]:
     """Resend one uncertain or failed message (`bfs outbox resend`): released, rendered anew, delivered once more."""
     from bfs_pipeline.mailer import release
 
     with database(settings) as engine:
         row = release(engine, delivery_id)
+    if row["kind"] != "report":
+        raise Released(
+            f"Outbox message {delivery_id} ({row['kind']} to {row['recipient']}) is pending again: the next "
+            f"`bfs {'invite' if row['kind'] == 'invite' else 'remind'} --wave {row['period']}` or nightly run sends it."
+            if row["kind"] in ("invite", "remind")
+            else f"Outbox message {delivery_id} is pending again: the next digest run sends it."
+        )
     report = render(settings, row["period"], row["lang"], row["survey_id"])
     return send(settings, report, (row["recipient"],))
 
