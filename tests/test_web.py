@@ -441,6 +441,15 @@ def test_a_body_over_the_limit_is_refused(client: httpx.Client, world: World) ->
     assert world.counts() == (0, 0)
 
 
+def test_a_form_body_that_is_not_utf8_is_refused(client: httpx.Client, world: World) -> None:
+    token = world.token()
+    csrf = csrf_of(client.get(f"/f/{token}").text)
+    body = f"csrftoken={csrf}&action=draft&C05=".encode() + b"\xff\xfe"
+    r = client.post(f"/f/{token}", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400
+    assert world.counts() == (0, 0)
+
+
 # -- rate limits -----------------------------------------------------------------------------------------------
 
 
@@ -458,6 +467,13 @@ def test_rate_limits_per_link_and_per_client(world: World) -> None:
         assert c.get("/healthz").status_code == 200  # not counted
         statuses = [c.get("/integritet").status_code for _ in range(4)]
         assert statuses[-1] == 429 and statuses[0] == 200  # the address's own limit: 8 a minute
+
+
+def test_the_form_is_served_when_the_rate_limit_store_is_down(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    settings = dataclasses.replace(world.settings, ratelimit_storage_url="redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.WARNING), running(settings, world.engine) as url, httpx.Client(base_url=url) as c:
+        assert c.get(f"/f/{world.token()}").status_code == 200
+    assert any("rate limits not checked" in r.getMessage() for r in caplog.records)
 
 
 # -- logs --------------------------------------------------------------------------------------------------------

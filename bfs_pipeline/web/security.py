@@ -7,7 +7,8 @@ Plain ASGI middleware, outermost first (see `protect`):
   unexpected error logged by its type and frames only (a database error's message can hold the answers);
 - `RateLimit`: per client address and per personal link, counted in the `limits` storage that
   BFS_RATELIMIT_STORAGE_URL names (memory://, or Redis shared by several processes); over the limit, 429;
-- `BodyLimit`: a POST body larger than `MAX_BODY` is refused with 413, by its Content-Length or while it streams;
+- `BodyLimit`: a POST body larger than `MAX_BODY` is refused with 413, by its Content-Length or while it streams
+  (and a form body that is not UTF-8 with 400);
 - asgi-csrf: a POST without the signed token of its cookie in the form body is refused with 403.
 """
 
@@ -160,6 +161,13 @@ class BodyLimit:
             messages.append(message)
             if not message.get("more_body", False):
                 break
+
+        if b"urlencoded" in dict(scope.get("headers", [])).get(b"content-type", b""):
+            try:  # asgi-csrf decodes the body as UTF-8 and would fail with a 500
+                b"".join(m.get("body", b"") for m in messages).decode("utf-8")
+            except UnicodeDecodeError:
+                await send_page(send, 400, self.page(400, lang_of(scope, self.default_lang), scope))
+                return
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
