@@ -733,6 +733,71 @@ def wave_close(ctx: click.Context, period: str, survey_id: str | None) -> None:
         click.echo(f"Wave {period.upper()} of {survey.id} was already closed.")
 
 
+def _outreach(ctx: click.Context, wave_id: str, survey_id: str | None, what: str, as_json: bool) -> None:
+    """`bfs invite` and `bfs remind`: one survey's wave, through the outbox."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.outreach.invite import invite, remind
+    from bfs_pipeline.privacy import hash_key
+
+    settings = settings_of(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    key = hash_key(settings.hash_key, settings.home)
+    with pipeline.database(settings) as engine:
+        if what == "invite":
+            done = invite(engine, settings, survey, wave_id, key, echo=None if as_json else click.echo)
+        else:
+            done = remind(engine, settings, survey, wave_id, key)
+    if as_json:
+        emit(done.invite_json() if what == "invite" else done.remind_json())
+    else:
+        where = "sent" if settings.smtp_host else f"written to {settings.outbox}"
+        if what == "invite":
+            click.echo(
+                f"Wave {done.wave}: {done.done} invited ({where}), {done.already} invited before, "
+                f"{done.no_contact} without a contact address (kontakt in the roster)."
+            )
+        else:
+            click.echo(
+                f"Wave {done.wave}: {done.done} reminded ({where}), {done.already} not due yet, "
+                f"{done.no_contact} without a contact address."
+            )
+    if done.left:
+        raise NotDelivered(
+            f"{done.left} message{'' if done.left == 1 else 's'} not delivered: see bfs outbox list "
+            "(pending ones go with the next run)."
+        )
+
+
+@cli.command()
+@click.option("--wave", "wave_id", required=True, help="The wave (YYYY-Qn), opened with bfs wave open.")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def invite(ctx: click.Context, wave_id: str, survey_id: str | None, as_json: bool) -> None:
+    """E-mail each active actor with a contact address its personal link to the wave: once per actor and wave.
+
+    In the actor's language (språk in the roster), with the deadline and the privacy notice's address. Through
+    the outbox: .eml files in $BFS_HOME/outbox without BFS_SMTP_HOST. Exit code 3 when a message is left
+    pending, failed or uncertain.
+    """
+    _outreach(ctx, wave_id, survey_id, "invite", as_json)
+
+
+@cli.command()
+@click.option("--wave", "wave_id", required=True, help="The wave (YYYY-Qn).")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def remind(ctx: click.Context, wave_id: str, survey_id: str | None, as_json: bool) -> None:
+    """Remind each invited actor that has not answered the wave.
+
+    At most BFS_REMIND_MAX reminders, the first BFS_REMIND_EVERY_DAYS days after the invitation and each later
+    one as long after the one before; never after the deadline or bfs wave close, never after an opt-out (the
+    link in each reminder). Exit code 3 when a message is left pending, failed or uncertain.
+    """
+    _outreach(ctx, wave_id, survey_id, "remind", as_json)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")

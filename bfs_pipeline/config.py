@@ -75,6 +75,17 @@ SETTINGS: list[tuple[str, str, str]] = [
     ("BFS_RATELIMIT_LINK", "30/minute", "Requests allowed per personal link (limits syntax: N/second|minute|hour)."),
     ("BFS_RATELIMIT_CLIENT", "300/minute", "Requests allowed per client address (behind a proxy: X-Forwarded-For)."),
     ("BFS_CONTROLLER", "(the county's länsstyrelse)", "Who is responsible for the answers, in the privacy notice."),
+    ("BFS_REMIND_MAX", "2", "Reminders at most per actor and wave (0: none)."),
+    (
+        "BFS_REMIND_EVERY_DAYS",
+        "7",
+        "Days from the invitation to the first reminder, and between reminders (0: at once).",
+    ),
+    (
+        "BFS_DIGEST_CRON",
+        "0 7 * * 1",
+        "When `bfs serve` e-mails the coordinator the weekly coverage digest while a wave is open (Europe/Stockholm).",
+    ),
     ("BFS_CONTACT", "(BFS_REPORT_FROM)", "Whom actors contact about the form, accessibility and privacy (an address)."),
 ]
 
@@ -152,6 +163,9 @@ class Settings:
     ratelimit_client: str = "300/minute"
     controller: str | None = None
     contact: str | None = None
+    remind_max: int = 2
+    remind_every_days: int = 7
+    digest_cron: str = "0 7 * * 1"
 
     @property
     def inbox(self) -> Path:
@@ -332,7 +346,21 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ratelimit_client=_rate("BFS_RATELIMIT_CLIENT", values.get("BFS_RATELIMIT_CLIENT") or "300/minute"),
         controller=(values.get("BFS_CONTROLLER") or "").strip() or None,
         contact=_address("BFS_CONTACT", values["BFS_CONTACT"], named=True) if values.get("BFS_CONTACT") else None,
+        remind_max=_count("BFS_REMIND_MAX", values.get("BFS_REMIND_MAX") or "2"),
+        remind_every_days=_count("BFS_REMIND_EVERY_DAYS", values.get("BFS_REMIND_EVERY_DAYS") or "7"),
+        digest_cron=(values.get("BFS_DIGEST_CRON") or "0 7 * * 1").strip(),
     )
+
+
+def _count(name: str, value: str) -> int:
+    """A whole number, 0 or more."""
+    try:
+        n = int(value.strip())
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise SettingsError(f"{name}={value!r} is not a whole number of 0 or more: write for example 2.")
+    return n
 
 
 def _url(name: str, value: str) -> str:

@@ -120,6 +120,14 @@ def form_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/f/{token}"
 
 
+def controller_name(configured: str | None, survey: Survey | None) -> str:
+    """Who is responsible for the form and its answers: BFS_CONTROLLER, else the survey county's länsstyrelse."""
+    if configured:
+        return configured
+    county = reference.counties().get(survey.county) if survey else None
+    return f"Länsstyrelsen i {county.name}" if county else "Länsstyrelsen"
+
+
 def municipality_names(codes: list[str] | tuple[str, ...]) -> str:
     known = reference.municipalities()
     counties = reference.counties()
