@@ -809,7 +809,7 @@ def web(ctx: click.Context, host: str, port: int) -> None:
     """
     from bfs_pipeline.web.app import serve as serve_web
 
-    serve_web(settings_of(ctx), host, port, echo=click.echo)
+    serve_web(settings_of(ctx), host, port)
 
 
 @cli.group()
