@@ -240,7 +240,9 @@ def test_the_form_asks_with_native_labelled_inputs(client: httpx.Client, world: 
     assert "K04-hint" in tags.by_id("field-K04")["aria-describedby"]
     assert tags.all("button", name="action", value="submit") and tags.all("button", name="action", value="draft")
     assert "(obligatorisk)" in page
-    assert "csrftoken=" in r.headers["set-cookie"]
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("csrftoken=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # BFS_PUBLIC_URL is http://127.0.0.1: a Secure cookie would never come back
 
     en = client.get(f"/f/{token}?lang=en")
     assert en.status_code == 200 and '<html lang="en">' in en.text

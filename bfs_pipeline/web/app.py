@@ -61,6 +61,7 @@ class Site:
         self.service = FormService(engine, settings.surveys_dir, key, settings.lang)
         name, address = parseaddr(settings.contact or settings.report_from)
         self.contact = Contact(name, address)
+        self._controllers: dict[str | None, str] = {}
 
     def lang(self, asked: str | None) -> str:
         return asked if asked in i18n.LANGS else self.settings.lang
@@ -69,6 +70,11 @@ class Site:
         """Who publishes the form and answers for the answers: BFS_CONTROLLER, else the survey's länsstyrelse."""
         if self.settings.controller:
             return self.settings.controller
+        if survey_id not in self._controllers:
+            self._controllers[survey_id] = self._county_board(survey_id)
+        return self._controllers[survey_id]
+
+    def _county_board(self, survey_id: str | None) -> str:
         surveys = load_surveys(self.settings.surveys_dir)
         survey = surveys.get(survey_id or "") or next(iter(surveys.values()), None)
         county = reference.counties().get(survey.county) if survey else None

@@ -54,6 +54,7 @@ HEADERS = [
 STATIC_PREFIX = "/static/"
 UNLIMITED = ("/healthz", STATIC_PREFIX)  # not counted: a health probe, and the one stylesheet every page loads
 LINK_RE = re.compile(r"^/f/([^/]*)")
+CSRF_COOKIE = b"csrftoken="  # asgi-csrf's cookie: read from the form's hidden field, never by script (HttpOnly)
 
 access_log = logging.getLogger("bfs.web.access")
 error_log = logging.getLogger("bfs.web.error")
@@ -88,8 +89,9 @@ def _frames(exc: BaseException) -> str:
 
 
 class Guard:
-    """Security headers on every response, one access-log line per request (token masked, no query, no client
-    address), and a 500 page for an unexpected error, logged without its message."""
+    """Security headers on every response (and HttpOnly on the CSRF cookie), one access-log line per request
+    (token masked, no query, no client address), and a 500 page for an unexpected error, logged without its
+    message."""
 
     def __init__(self, app: ASGIApp, page: Page, default_lang: str) -> None:
         self.app = app
@@ -109,7 +111,11 @@ class Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers = [
+                    (k, v + b"; HttpOnly" if k.lower() == b"set-cookie" and v.startswith(CSRF_COOKIE) else v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"cache-control"
+                ]
                 message = {**message, "headers": headers + HEADERS + [(b"cache-control", cache)]}
             await send(message)
 
