@@ -277,6 +277,23 @@ def retry_pending(settings: Settings) -> list[Outcome]:
     return out
 
 
+def outreach(settings: Settings, survey_id: str | None = None) -> list[dict[str, Any]]:
+    """The nightly round of invitations and reminders: for every wave that takes answers today, invite the actors
+    not invited yet, then remind the silent ones that are due (after the night's ingest, so that an answer that
+    came in tonight gets no reminder tomorrow)."""
+    from bfs_pipeline.outreach.invite import invite, open_waves, remind
+
+    key = hash_key(settings.hash_key, settings.home)
+    out: list[dict[str, Any]] = []
+    with database(settings) as engine:
+        for survey in surveys_for(settings, survey_id):
+            for wave in open_waves(engine, survey):
+                invited = invite(engine, settings, survey, wave, key)
+                reminded = remind(engine, settings, survey, wave, key)
+                out.append({"survey": survey.id, **invited.invite_json(), "reminded": reminded.done})
+    return out
+
+
 class Released(Exception):
     """An invitation, reminder or digest released for sending again: its own command's next run sends it."""
 

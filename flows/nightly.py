@@ -112,6 +112,12 @@ def retry_outbox() -> list[dict[str, Any]]:
 
 
 @task(cache_policy=NO_CACHE)
+def outreach(survey_id: str | None) -> list[dict[str, Any]]:
+    """Invitations for the open waves, then reminders to the silent (after the night's answers are stored)."""
+    return pipeline.outreach(load_settings(), survey_id)
+
+
+@task(cache_policy=NO_CACHE)
 def prune_inbox() -> list[dict[str, Any]]:
     """Read sheets older than BFS_INBOX_KEEP_DAYS are removed, each logged with its digest."""
     return pipeline.prune_inbox(load_settings())
@@ -195,6 +201,15 @@ def nightly_ingest(
         results += [r for sid in survey_ids(survey_id) for r in ingest_survey(sid, sector, wave)]
     for d in retry_outbox():
         logger.info("outbox: %s %s", d["recipient"], d["state"])
+    for o in outreach(survey_id):
+        logger.info(
+            "%s %s: %s invited, %s reminded, %s without a contact address",
+            o["survey"],
+            o["wave"],
+            o["invited"],
+            o["reminded"],
+            o["no_contact"],
+        )
     for removed in prune_inbox():
         logger.info("removed %s (sha256 %s), read %s", removed["file"], removed["sha256"], removed["read_at"])
     return log_results(results)

@@ -268,3 +268,19 @@ def test_cli_invite_and_remind_json(env: dict[str, str], tmp_path: Path, survey:
     assert reminded["reminded"] == 1
     text = bfs("remind", "--wave", WAVE)
     assert text.returncode == 0 and "reminded" in text.stdout
+
+
+def test_the_nightly_round_invites_then_reminds_only_who_did_not_answer_tonight(
+    world: dict[str, Any], engine: Engine, survey: Survey, smtp: Handler, sheet: Any, tmp_path: Path
+) -> None:
+    settings = world["settings"]
+    first = pipeline.outreach(settings)
+    assert [(o["wave"], o["invited"], o["reminded"]) for o in first] == [(WAVE, 10, 0)]
+    age(engine, 7)
+    # tonight's sheet brings Karlskrona's answer; the round after the ingest does not remind it
+    row = good_row(email="", ORG="Karlskrona kommun", C01="Karlskrona", timestamp="2026-11-02 10:00:00")
+    pipeline.ingest_files(settings, file=sheet("kommun", wave=WAVE).write(tmp_path / f"kommun-{WAVE}.csv", [row]))
+    second = pipeline.outreach(settings)
+    assert [(o["invited"], o["already_invited"], o["reminded"]) for o in second] == [(0, 10, 9)]
+    reminded = {str(m["To"]) for m in smtp.messages[10:]}
+    assert "kontakt0@example.se" not in reminded and len(reminded) == 9
