@@ -311,6 +311,22 @@ def test_a_post_without_a_valid_csrf_token_is_refused(server: str, world: World)
     assert world.counts() == (1, 0)
 
 
+def test_behind_https_the_csrf_cookie_is_a_secure_host_cookie(world: World) -> None:
+    settings = dataclasses.replace(world.settings, public_url="https://enkat.example.se")
+    token = world.token()
+    with running(settings, world.engine) as url, httpx.Client(base_url=url) as c:
+        page = c.get(f"/f/{token}")
+        cookie = page.headers["set-cookie"]
+        assert cookie.startswith("__Host-csrftoken=") and "; Secure" in cookie and "Path=/;" in cookie
+        assert "HttpOnly" in cookie and "Domain" not in cookie
+        value = cookie.split(";", 1)[0].split("=", 1)[1]
+        body = {"csrftoken": csrf_of(page.text), "action": "submit", **valid_answers()}
+        assert c.post(f"/f/{token}", data=body, headers={"cookie": f"csrftoken={value}"}).status_code == 403
+        r = c.post(f"/f/{token}", data=body, headers={"cookie": f"__Host-csrftoken={value}"})
+        assert r.status_code == 303
+    assert world.counts() == (1, 0)
+
+
 # -- answering -------------------------------------------------------------------------------------------------
 
 

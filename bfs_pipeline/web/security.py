@@ -54,7 +54,10 @@ HEADERS = [
 STATIC_PREFIX = "/static/"
 UNLIMITED = ("/healthz", STATIC_PREFIX)  # not counted: a health probe, and the one stylesheet every page loads
 LINK_RE = re.compile(r"^/f/([^/]*)")
-CSRF_COOKIE = b"csrftoken="  # asgi-csrf's cookie: read from the form's hidden field, never by script (HttpOnly)
+# asgi-csrf's cookie. Its token is read from the form's hidden field, never by script (HttpOnly). Over https it is
+# named __Host-csrftoken: browsers then take it only from this host, Secure and for the whole site, so a
+# neighbouring subdomain cannot plant a cookie of its own for the double-submit check.
+CSRF_COOKIE, CSRF_HOST_COOKIE = "csrftoken", "__Host-csrftoken"
 
 access_log = logging.getLogger("bfs.web.access")
 error_log = logging.getLogger("bfs.web.error")
@@ -88,6 +91,10 @@ def _frames(exc: BaseException) -> str:
     return " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-8:]))
 
 
+def _csrf_cookie(value: bytes) -> bool:
+    return value.startswith((f"{CSRF_COOKIE}=".encode(), f"{CSRF_HOST_COOKIE}=".encode()))
+
+
 class Guard:
     """Security headers on every response (and HttpOnly on the CSRF cookie), one access-log line per request
     (token masked, no query, no client address), and a 500 page for an unexpected error, logged without its
@@ -112,7 +119,7 @@ class Guard:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [
-                    (k, v + b"; HttpOnly" if k.lower() == b"set-cookie" and v.startswith(CSRF_COOKIE) else v)
+                    (k, v + b"; HttpOnly" if k.lower() == b"set-cookie" and _csrf_cookie(v) else v)
                     for k, v in message.get("headers", [])
                     if k.lower() != b"cache-control"
                 ]
@@ -269,6 +276,7 @@ def csrf(app: ASGIApp, key: bytes, secure_cookie: bool, page: Page, default_lang
 
     checked = asgi_csrf(
         app,
+        cookie_name=CSRF_HOST_COOKIE if secure_cookie else CSRF_COOKIE,
         signing_secret=derive_secret(key, b"bfs-csrf"),
         always_protect=_Everywhere(),
         cookie_secure=secure_cookie,
