@@ -633,14 +633,25 @@ def demo(ctx: click.Context, fresh: bool, no_prefect: bool) -> None:
     "--quarterly",
     help="Cron for the quarterly report, Europe/Stockholm time (default: BFS_QUARTERLY_CRON, 0 7 1 1,4,7,10 *).",
 )
+@click.option(
+    "--digest",
+    help="Cron for the coordinator's weekly coverage digest, Europe/Stockholm time (default: BFS_DIGEST_CRON, "
+    "0 7 * * 1).",
+)
 @click.pass_context
-def serve(ctx: click.Context, nightly: str | None, quarterly: str | None) -> None:
-    """Run the schedules: serve the nightly and quarterly deployments against the Prefect server in PREFECT_API_URL
-    (without it, a local Prefect server is started under BFS_HOME). Ctrl-C stops."""
+def serve(ctx: click.Context, nightly: str | None, quarterly: str | None, digest: str | None) -> None:
+    """Run the schedules: serve the nightly, quarterly and weekly-digest deployments against the Prefect server in
+    PREFECT_API_URL (without it, a local Prefect server is started under BFS_HOME). Ctrl-C stops."""
     from flows.serving import serve as serve_flows
 
     settings = settings_of(ctx)
-    serve_flows(settings, nightly or settings.nightly_cron, quarterly or settings.quarterly_cron, echo=click.echo)
+    serve_flows(
+        settings,
+        nightly or settings.nightly_cron,
+        quarterly or settings.quarterly_cron,
+        echo=click.echo,
+        digest_cron=digest or settings.digest_cron,
+    )
 
 
 @cli.group()
@@ -796,6 +807,38 @@ def remind(ctx: click.Context, wave_id: str, survey_id: str | None, as_json: boo
     link in each reminder). Exit code 3 when a message is left pending, failed or uncertain.
     """
     _outreach(ctx, wave_id, survey_id, "remind", as_json)
+
+
+@cli.command("coverage")
+@click.option("--wave", "wave_id", required=True, help="The wave (YYYY-Qn).")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def coverage_cmd(ctx: click.Context, wave_id: str, survey_id: str | None, as_json: bool) -> None:
+    """Who of the roster has answered the wave, live: each actor with how its answer was matched (link, code,
+    name, alias or none), when it was invited and reminded, whether it opted out; totals per municipality and
+    sector."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.outreach.coverage import coverage
+
+    settings = existing(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        found = coverage(engine, survey, wave_id)
+    if as_json:
+        emit(found.as_json())
+        return
+    click.echo(f"Wave {found.wave} of {found.survey}: {found.answered} of {len(found.actors)} actors have answered.")
+    for t in found.totals:
+        click.echo(f"  {t.municipality_name:<16} {t.sector:<11} {t.answered}/{t.expected}")
+    silent = [a for a in found.actors if not a.answered]
+    if silent:
+        click.echo("Not answered:")
+    for a in silent:
+        invited = f"invited {a.invited_at[:10]}" if a.invited_at else "not invited"
+        reminded = f", {a.reminders} reminder{'' if a.reminders == 1 else 's'}" if a.reminders else ""
+        quiet = ", opted out of reminders" if a.opted_out else ""
+        click.echo(f"  {a.actor_id:>5}  {a.organisation} ({a.sector}, {a.municipality}): {invited}{reminded}{quiet}")
 
 
 @cli.command()

@@ -294,6 +294,18 @@ def outreach(settings: Settings, survey_id: str | None = None) -> list[dict[str,
     return out
 
 
+def digest(settings: Settings, survey_id: str | None = None) -> list[dict[str, Any]]:
+    """The weekly coverage digest of every survey with an open wave, to its recipients, once per ISO week."""
+    from bfs_pipeline.outreach.digest import send_digest
+
+    with database(settings) as engine:
+        return [
+            {"survey": survey.id, **o.as_json()}
+            for survey in surveys_for(settings, survey_id)
+            for o in send_digest(engine, settings, survey)
+        ]
+
+
 class Released(Exception):
     """An invitation, reminder or digest released for sending again: its own command's next run sends it."""
 

@@ -106,20 +106,29 @@ def by_hand(api_url: str, home: Path) -> list[str]:
     ]
 
 
-def serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any] = print) -> None:
+def serve(
+    settings: Settings,
+    nightly_cron: str,
+    quarterly_cron: str,
+    echo: Callable[[str], Any] = print,
+    digest_cron: str | None = None,
+) -> None:
     """Serve the nightly and quarterly deployments, and ingest-source for a spread nightly run, until Ctrl-C (or
     SIGTERM), then say so."""
-    next_run(nightly_cron), next_run(quarterly_cron)  # a bad expression fails here, before anything starts
+    digest_cron = digest_cron or settings.digest_cron
+    next_run(nightly_cron), next_run(quarterly_cron), next_run(digest_cron)  # a bad one fails before anything starts
     local = not os.environ.get("PREFECT_API_URL")
     stopped = "bfs serve stopped: no schedule runs until it is started again" + (
         " (the local Prefect server is stopped too)." if local else "."
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before Prefect's runner took over (it handles its own)
-        _serve(settings, nightly_cron, quarterly_cron, echo)
+        _serve(settings, nightly_cron, quarterly_cron, echo, digest_cron)
     echo(stopped)
 
 
-def _serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any]) -> None:
+def _serve(
+    settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Callable[[str], Any], digest_cron: str
+) -> None:
     from flows.environment import prepare_prefect
 
     prepare_prefect(settings.home)
@@ -131,6 +140,7 @@ def _serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Cal
         from prefect.schedules import Cron
 
         from flows.nightly import SOURCE_DEPLOYMENT, ingest_source, nightly_ingest
+        from flows.outreach import weekly_digest
         from flows.quarterly import quarterly_report
 
         nightly: Any = nightly_ingest.to_deployment(
@@ -146,10 +156,19 @@ def _serve(settings: Settings, nightly_cron: str, quarterly_cron: str, echo: Cal
         per_source: Any = ingest_source.to_deployment(
             name=SOURCE_DEPLOYMENT.split("/")[1], concurrency_limit=SOURCE_RUNS
         )
-        for name, cron in (("nightly-ingest/nightly", nightly_cron), ("quarterly-report/quarterly", quarterly_cron)):
+        digest: Any = weekly_digest.to_deployment(
+            name="weekly", schedule=Cron(digest_cron, timezone=TIMEZONE), concurrency_limit=1
+        )
+        for name, cron in (
+            ("nightly-ingest/nightly", nightly_cron),
+            ("quarterly-report/quarterly", quarterly_cron),
+            ("weekly-digest/weekly", digest_cron),
+        ):
             echo(f"  {name:<28} {cron:<20} next run {next_run(cron):%Y-%m-%d %H:%M} ({TIMEZONE})")
         echo(f"  {SOURCE_DEPLOYMENT:<28} {'(started by nightly)':<20} at most {SOURCE_RUNS} at a time")
         for line in by_hand(os.environ["PREFECT_API_URL"], settings.home):
             echo(line)
         echo(f"Serving the deployments against {os.environ['PREFECT_API_URL']}. Ctrl-C stops.")
-        prefect_serve(nightly, quarterly, per_source, print_starting_message=False)  # returns on Ctrl-C or SIGTERM
+        prefect_serve(
+            nightly, quarterly, digest, per_source, print_starting_message=False
+        )  # returns on Ctrl-C or SIGTERM

@@ -1,0 +1,117 @@
+"""Live coverage (`bfs coverage`) and the coordinator's weekly digest, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bfs_pipeline import pipeline
+from bfs_pipeline.config import Settings
+from bfs_pipeline.outreach import links
+from bfs_pipeline.outreach.coverage import coverage
+from bfs_pipeline.outreach.digest import send_digest
+from bfs_pipeline.outreach.invite import invite, opt_out
+from bfs_pipeline.privacy import hash_key
+from bfs_pipeline.roster import import_roster
+from bfs_pipeline.survey import Survey
+from tests.conftest import good_row
+
+WAVE = "2026-Q4"
+ROSTER = (
+    "organisation,sektor,kommun,kontakt\n"
+    "Karlskrona kommun,kommun,Karlskrona,k@x.se\n"
+    "Ronneby kommun,kommun,Ronneby,r@x.se\n"
+    "Lokalpolisområde Karlskrona,polis,Karlskrona,\n"
+    "Föreningen Trygg,ideburen,Karlskrona;Ronneby,t@x.se\n"
+)
+
+
+def setup(settings: Settings, engine: Engine, survey: Survey, tmp_path: Path) -> bytes:
+    (tmp_path / "r.csv").write_text(ROSTER, encoding="utf-8")
+    import_roster(engine, tmp_path / "r.csv", survey)
+    key = hash_key(settings.hash_key, settings.home)
+    links.open_wave(engine, survey, WAVE, key, settings.public_url, links.today() + dt.timedelta(days=20))
+    return key
+
+
+def test_coverage_lists_every_actor_and_totals(
+    settings: Settings, engine: Engine, survey: Survey, tmp_path: Path, sheet: Any
+) -> None:
+    key = setup(settings, engine, survey, tmp_path)
+    invite(engine, settings, survey, WAVE, key)
+    by_name = {a.organisation: a for a in coverage(engine, survey, WAVE).actors}
+    opt_out(engine, by_name["Föreningen Trygg"].actor_id, WAVE)
+    row = good_row(email="", ORG="Karlskrona kommun", C01="Karlskrona", timestamp="2026-11-02 10:00:00")
+    pipeline.ingest_files(settings, file=sheet("kommun", wave=WAVE).write(tmp_path / f"kommun-{WAVE}.csv", [row]))
+    found = coverage(engine, survey, WAVE).as_json()
+    assert found["wave"] == WAVE and found["answered"] == 1 and found["expected"] == 4
+    actors = {a["organisation"]: a for a in found["actors"]}
+    assert set(actors["Karlskrona kommun"]) >= {
+        "actor_id",
+        "organisation",
+        "sector",
+        "municipality",
+        "answered",
+        "matched_by",
+        "invited_at",
+        "reminders",
+        "opted_out",
+    }
+    assert actors["Karlskrona kommun"]["answered"] and actors["Karlskrona kommun"]["matched_by"] == "name"
+    assert not actors["Ronneby kommun"]["answered"] and actors["Ronneby kommun"]["matched_by"] == "none"
+    assert (
+        actors["Ronneby kommun"]["invited_at"] is not None
+        and actors["Lokalpolisområde Karlskrona"]["invited_at"] is None
+    )
+    assert (
+        actors["Föreningen Trygg"]["opted_out"] and actors["Föreningen Trygg"]["municipality"] == "Karlskrona, Ronneby"
+    )
+    totals = {(t["municipality"], t["sector"]): (t["answered"], t["expected"]) for t in found["totals"]}
+    assert totals == {
+        ("1080", "kommun"): (1, 1),
+        ("1080", "polis"): (0, 1),
+        ("1080", "ideburen"): (0, 1),
+        ("1081", "kommun"): (0, 1),
+        ("1081", "ideburen"): (0, 1),
+    }
+
+
+def test_the_digest_goes_once_a_week_while_a_wave_is_open(
+    settings: Settings, engine: Engine, survey: Survey, tmp_path: Path
+) -> None:
+    assert send_digest(engine, settings, survey) == []  # no wave open: no digest
+    setup(settings, engine, survey, tmp_path)
+    monday = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
+    first = send_digest(engine, settings, survey, monday)
+    assert [o.state for o in first] == ["written"] and first[0].recipient == settings.report_to[0]
+    text = Path(first[0].path or "").read_text(encoding="utf-8")
+    assert "0 av 4 organisationer har svarat" in text and "Har inte svarat:" in text
+    assert "Lokalpolisområde Karlskrona" in text and "Föreningen Trygg" in text
+    again = send_digest(engine, settings, survey, monday + dt.timedelta(days=2))
+    assert again[0].already  # the same week: not again
+    next_week = send_digest(engine, settings, survey, monday + dt.timedelta(days=7))
+    assert not next_week[0].already and next_week[0].path != first[0].path
+    links.close_wave(engine, survey, WAVE)
+    assert send_digest(engine, settings, survey, monday + dt.timedelta(days=14)) == []
+
+
+def test_cli_coverage(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text(ROSTER, encoding="utf-8")
+
+    def bfs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bfs_pipeline", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert bfs("actors", "import", str(tmp_path / "r.csv")).returncode == 0
+    assert bfs("wave", "open", WAVE).returncode == 0
+    data = json.loads(bfs("coverage", "--wave", WAVE, "--json").stdout)
+    assert {"wave", "actors", "totals"} <= set(data) and len(data["actors"]) == 4
+    text = bfs("coverage", "--wave", WAVE)
+    assert text.returncode == 0 and "0 of 4 actors have answered" in text.stdout and "Not answered:" in text.stdout
