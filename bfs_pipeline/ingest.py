@@ -25,6 +25,7 @@ from bfs_pipeline import db, validation
 from bfs_pipeline import normalize as nz
 from bfs_pipeline.errors import HeaderError, SourceError
 from bfs_pipeline.models import IngestRun, KeptKind, QuarantinedRow, Response
+from bfs_pipeline.outreach import matching
 from bfs_pipeline.privacy import hash_of, masked
 from bfs_pipeline.sources.base import CHUNK_ROWS, RawBatch, SheetHints, Source
 from bfs_pipeline.survey import Survey
@@ -307,6 +308,7 @@ class SheetContext:
     locale: str | None
     lang: str
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    matcher: matching.Matcher | None = None  # the roster, for a sheet's rows (a personal link names its actor)
 
     @property
     def org_id(self) -> str:
@@ -431,7 +433,10 @@ def _ingest_rows(
     stamp = next((i for i, c in header.positions.items() if c.type == "timestamp"), None)
     locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
     assert result.run_id is not None
-    ctx = SheetContext(batch, survey, header, result.run_id, key, batch.timezone or survey.timezone, locale, lang)
+    matcher = matching.load_matcher(engine, survey.county) if batch.actor_id is None else None
+    ctx = SheetContext(
+        batch, survey, header, result.run_id, key, batch.timezone or survey.timezone, locale, lang, matcher=matcher
+    )
     waves: set[str] = set()
     for number, (rows, numbers) in enumerate(batch.chunks(CHUNK_ROWS)):  # bounded memory: a chunk of rows at a time
         result.rows_seen += len(rows)
@@ -565,7 +570,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
     failures = validation.validator().failures(prepared, header.columns)
     out = Verdicts()
     quarantine, candidates = out.quarantine, out.candidates
-    org_id = ctx.org_id
+    org_id, mq = ctx.org_id, matching.municipalities_of(survey)
     emails = rows.column("email")
     for pos, (raw_row, sheet_row) in enumerate(zip(chunk.raw, chunk.sheet_rows, strict=True)):
         fails = failures.get(pos) or []
@@ -592,7 +597,12 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
         if set_aside:
             answers = {q: v for q, v in answers.items() if q not in set_aside}
         org = answers.get(org_id)
-        respondent = ehash or (content_hash({"org": nz.key(org), "sector": sector}) if org else None)
+        actor_id, known = batch.actor_id, org
+        if actor_id is None and ctx.matcher is not None and org:
+            found = ctx.matcher.match(org, sector, answers.get(mq) if mq else None)
+            if found.certain:  # the actor's name is the respondent, as in the web form: the two supersede each other
+                actor_id, known = found.actor_id, found.name
+        respondent = ehash or (content_hash({"org": nz.key(known), "sector": sector}) if known else None)
         digest = answer_hash(survey.id, sector, wave, submitted, ehash, answers)
         candidates.append(
             {
@@ -609,7 +619,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
                 "sheet_row": sheet_row,
                 "run_id": ctx.run_id,
                 "is_current": True,
-                "actor_id": batch.actor_id,
+                "actor_id": actor_id,
             }
         )
         if digest not in out.aside:  # the first of identical rows is the one stored; the others are duplicates

@@ -5,7 +5,7 @@ No clock, no environment, no I/O: DataFrames in, DataFrames out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -253,17 +253,23 @@ def noise(p1: float, n1: float, p2: float, n2: float) -> float:
 
 
 def roster_coverage(
-    responses: pd.DataFrame, roster: pd.DataFrame, wave: str, key: Callable[[str], str]
+    responses: pd.DataFrame,
+    roster: pd.DataFrame,
+    wave: str,
+    answered_by: Callable[[pd.DataFrame], Collection[int]],
 ) -> pd.DataFrame:
-    """Per (municipality, sector): organisations expected (roster), answered in the wave, rate, who did not answer."""
+    """Per (municipality, sector): organisations expected (roster), answered in the wave, rate, who did not answer.
+
+    answered_by gives the roster ids (column id) the wave's responses are counted for (outreach.matching decides).
+    """
     cols = ["municipality", "sector", "expected", "answered", "rate", "missing"]
     if roster.empty:
         return pd.DataFrame(columns=cols)
     w = responses[responses["wave"] == wave] if not responses.empty else responses
-    answered = {(key(str(o)), s) for o, s in zip(w.get("organisation", []), w.get("sector", []), strict=False) if o}
+    answered = set(answered_by(w)) if not w.empty else set()
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for a in roster.itertuples():
-        did = (a.name_key, a.sector) in answered
+        did = a.id in answered
         for m in a.municipalities:
             r = rows.setdefault(
                 (m, a.sector), {"municipality": m, "sector": a.sector, "expected": 0, "answered": 0, "missing": []}

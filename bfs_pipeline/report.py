@@ -26,7 +26,7 @@ from bfs_pipeline import charts as charting
 from bfs_pipeline import i18n, metrics, reference, workbook
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
-from bfs_pipeline.normalize import org_key
+from bfs_pipeline.outreach import matching
 from bfs_pipeline.resources import templates_dir
 from bfs_pipeline.survey import Survey
 
@@ -264,6 +264,7 @@ def report_data(
         roster = roster[[set(ms) <= own for ms in roster["municipalities"]]]
     items = need_items(survey)
     mq = municipality_question(survey)
+    answered = matching.answered_by(matching.Matcher.from_frame(roster, county), mq)  # as the ingest matches
     upto = metrics.with_scores(responses[responses["wave"] <= period], items)
     per_m = metrics.explode_municipalities(upto, mq, county)  # once: a response naming several counts in each
     table = metrics.need_table(upto, items, mq, county, exploded=per_m)
@@ -286,8 +287,8 @@ def report_data(
         roster=roster,
         table=_changes(metrics.secondary_suppress(table, county)),
         index=index,
-        coverage=metrics.roster_coverage(upto, roster, period, org_key),
-        coverage_prev=metrics.roster_coverage(upto, roster, metrics.prev_wave(period), org_key),
+        coverage=metrics.roster_coverage(upto, roster, period, answered),
+        coverage_prev=metrics.roster_coverage(upto, roster, metrics.prev_wave(period), answered),
         alert_coverage=alert_coverage,
         max_rows=max_rows,
     )
