@@ -95,6 +95,62 @@ def open_demo_wave(settings: Settings, survey: Survey) -> Opened:
         return open_wave(engine, survey, now, hash_key(settings.hash_key, settings.home), settings.public_url)
 
 
+ANSWER_SHARE = 0.6  # of the roster answer the wave now running through their links, in the demo
+
+
+def demo_outreach(settings: Settings, survey: Survey, opened: Opened, echo: Callable[[str], Any]) -> dict[str, Any]:
+    """The wave now running, as the coordinator would run it: invite the roster (.eml files in the outbox), let
+    most actors answer through their personal links, remind the silent ones, and show the coverage.
+
+    Reminders go out at once here (BFS_REMIND_EVERY_DAYS=0 for the demo alone): in production the first waits
+    a week after the invitation."""
+    import random
+    from dataclasses import replace
+
+    from bfs_pipeline.outreach.coverage import coverage
+    from bfs_pipeline.outreach.invite import invite, remind
+    from bfs_pipeline.privacy import hash_key
+    from bfs_pipeline.web.forms import FormService
+
+    key = hash_key(settings.hash_key, settings.home)
+    now_settings = replace(settings, remind_every_days=0)
+    rng = random.Random(opened.wave)
+    with pipeline.database(settings) as engine:
+        invited = invite(engine, settings, survey, opened.wave, key)
+        echo(
+            f"Invitations for {opened.wave}: {invited.done} written to {settings.outbox} "
+            f"({invited.no_contact} actors without a contact address)."
+        )
+        service = FormService(engine, settings.surveys_dir, key)
+        answering = [link for link in opened.links if rng.random() < ANSWER_SHARE]
+        for link in answering:
+            visit = service.visit(link.url.rsplit("/", 1)[1])
+            assert visit is not None
+            form = {
+                f.name: [rng.choice(f.options[:5]).value]
+                for section in service.page(visit, "sv").sections
+                for f in section.fields
+                if f.required and f.options
+            }
+            form["C01"] = list(visit.municipalities)
+            service.submit(visit, form, "sv")
+        reminded = remind(engine, now_settings, survey, opened.wave, key)
+        echo(
+            f"  {len(answering)} organisations answered through their links; "
+            f"{reminded.done} reminders written for the silent ones."
+        )
+        found = coverage(engine, survey, opened.wave)
+    by_municipality: dict[str, list[int]] = {}
+    for t in found.totals:
+        cell = by_municipality.setdefault(t.municipality_name, [0, 0])
+        cell[0] += t.answered
+        cell[1] += t.expected
+    echo(f"Coverage of {opened.wave} (bfs coverage --wave {opened.wave}): {found.answered} of {len(found.actors)}")
+    for name, (answered, expected) in by_municipality.items():
+        echo(f"  {name:<16} {answered}/{expected}")
+    return {"invited": invited.done, "answered": len(answering), "reminded": reminded.done}
+
+
 def demo_links(links: list[Link], n: int = 3) -> list[Link]:
     """One link of each of the first n sectors: a municipality, the police, and a third."""
     seen: dict[str, Link] = {}
@@ -168,6 +224,7 @@ def run_demo(
     for d in out["deliveries"]:
         echo(f"  e-mail to {d['recipient']}: {d['state']}" + (f" -> {d['path']}" if d.get("path") else ""))
     links = open_demo_wave(settings, survey)
+    demo_outreach(settings, survey, links, echo)
     echo(
         f"Web form: wave {links.wave} is open for the roster's {len(links.links)} organisations until "
         f"{links.deadline.isoformat()}; three of their personal links (bfs wave open {links.wave} lists all):"
