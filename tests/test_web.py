@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import demo, roster
@@ -497,6 +497,17 @@ def test_the_form_is_served_when_the_rate_limit_store_is_down(world: World, capl
 # -- logs --------------------------------------------------------------------------------------------------------
 
 
+def served_log(caplog: pytest.LogCaptureFixture, last: str) -> list[str]:
+    """The server's log lines (not the test client's), once the line for the last request is in: the server logs a
+    request after its response is sent."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [r.getMessage() for r in caplog.records if r.name.startswith(("bfs", "uvicorn"))]
+        if any(line.startswith(last) for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def test_no_token_or_answer_in_the_logs(client: httpx.Client, world: World, caplog: pytest.LogCaptureFixture) -> None:
     token = world.token()
     with caplog.at_level(logging.DEBUG):
@@ -504,11 +515,34 @@ def test_no_token_or_answer_in_the_logs(client: httpx.Client, world: World, capl
         post(client, token, valid_answers(K04="abc"))
         client.get(f"/f/{token}/tack")
         client.get(f"/f/{token}?lang=en")
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith(("bfs", "uvicorn"))]
+        client.get("/integritet")  # the last request: its line comes last
+        lines = served_log(caplog, "GET /integritet 200")
     assert any("POST /f/[token] 303" in line for line in lines), lines
     assert any("GET /f/[token]/tack 200" in line for line in lines), lines
     for line in lines:
         assert token not in line and "4711" not in line and "abc" not in line
+
+
+def test_an_unexpected_error_is_a_500_page_logged_without_its_message(
+    client: httpx.Client, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = world.token()
+    csrf = csrf_of(client.get(f"/f/{token}").text)
+    cascade = " CASCADE" if world.engine.dialect.name == "postgresql" else ""
+    with world.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE responses{cascade}"))  # storing the answer fails from here
+    with caplog.at_level(logging.INFO):
+        r = client.post(f"/f/{token}", data={"csrftoken": csrf, "action": "submit", **valid_answers(C05="qzxv svar")})
+        lines = served_log(caplog, "POST /f/[token] 500")
+    assert r.status_code == 500
+    assert "Något gick fel" in r.text and "responses" not in r.text and "Traceback" not in r.text
+    assert_secure_headers(r)
+    failed = [line for line in lines if line.startswith("POST /f/[token] failed: ")]
+    assert len(failed) == 1, lines
+    assert re.search(r"(Operational|Programming)Error at .* < forms\.py:\d+ submit", failed[0]), failed
+    for line in lines:
+        assert token not in line and "qzxv" not in line
+    assert not any(rec.exc_info for rec in caplog.records if rec.name.startswith(("bfs", "uvicorn")))
 
 
 # -- several processes, one limit --------------------------------------------------------------------------------

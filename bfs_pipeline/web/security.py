@@ -86,9 +86,11 @@ async def send_page(send: Send, status: int, body: bytes, extra: list[tuple[byte
 
 
 def _frames(exc: BaseException) -> str:
-    """Where an error happened, without its message: file, line and function of each frame."""
+    """Where an error happened, without its message: the innermost frame, then the project's own frames (file,
+    line and function), innermost first."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames[-8:]))
+    ours = [f for f in frames[:-1] if "/bfs_pipeline/" in f.filename][-6:]
+    return " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(ours + frames[-1:]))
 
 
 def _csrf_cookie(value: bytes) -> bool:
