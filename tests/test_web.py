@@ -185,7 +185,16 @@ def test_healthz_information_pages_and_headers(client: httpx.Client, world: Worl
 
     r = client.get("/tillganglighet")
     assert r.status_code == 200 and '<html lang="sv">' in r.text
-    for words in ("WCAG 2.1", "Myndigheten för digital förvaltning", "851 02 Sundsvall", "axe-core", "tangentbord"):
+    for words in (
+        "WCAG 2.1",
+        "helt förenligt",  # DIGG's wording: helt, delvis or inte förenlig
+        "självskattning",
+        "Myndigheten för digital förvaltning",
+        "851 02 Sundsvall",
+        'href="https://www.digg.se/tdosanmalan"',
+        "axe-core",
+        "tangentbord",
+    ):
         assert words in r.text
     assert "Länsstyrelsen i Blekinge län" in r.text
     assert "mailto:bfs@localhost" in r.text  # BFS_CONTACT unset: the report's sender
