@@ -648,3 +648,22 @@ def test_a_submission_from_another_process_is_logged_without_answers(
     for secret in (token, "qzxv", "fyrtiotvå"):
         assert secret not in out
     world.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(tmp_path: Path) -> None:
+    """`serve` trusts X-Forwarded-For from FORWARDED_ALLOW_IPS only (here loopback, as a proxy on the same host).
+    One database is enough: the limits are kept in memory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BFS_")}
+    env |= {
+        "BFS_HOME": str(tmp_path),
+        "BFS_DATABASE_URL": f"sqlite:///{tmp_path / 'bfs.sqlite3'}",
+        "BFS_HASH_KEY": "test-hash-key-0123456789",
+        "BFS_RATELIMIT_CLIENT": "3/minute",
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
+    with server_process(env, tmp_path / "web.log") as (url, _), httpx.Client(base_url=url) as c:
+        first = [c.get("/integritet", headers={"x-forwarded-for": "203.0.113.7"}).status_code for _ in range(4)]
+        assert first == [200, 200, 200, 429]
+        assert c.get("/integritet", headers={"x-forwarded-for": "203.0.113.8"}).status_code == 200
+        assert c.get("/integritet").status_code == 200  # the proxy's own address: a client of its own
+    assert "203.0.113" not in (tmp_path / "web.log").read_text()  # no client address in the log
