@@ -317,7 +317,7 @@ class Validator:
                 self._cond.wait()  # a new suite is added to the context only while no suite runs
             definition = self.definition(columns)
         keys = [
-            (id(definition), *(None if isinstance(v, float) and v != v else v for v in rec))
+            verdict_key(id(definition), rec)
             for rec in prepared.frame[LONG_COLUMNS[1:]].itertuples(index=False, name=None)
         ]
         verdicts = self._verdicts(definition, keys)
@@ -375,6 +375,7 @@ class Validator:
         import pandas as pd
 
         frame = pd.DataFrame.from_records([(j, *k[1:]) for j, k in enumerate(keys)], columns=LONG_COLUMNS)
+        frame["required_value"] = frame["required_value"].map({True: OK, False: None})
         for name in ("val", "lo", "hi"):
             frame[name] = frame[name].astype("float64")
         result = definition.run(
@@ -400,6 +401,21 @@ class Validator:
             for item in res.result.get("unexpected_index_list") or []:
                 failing.setdefault(int(item["__pos"]), []).append(check)
         return {k: tuple(failing.get(j, ())) for j, k in enumerate(keys)}
+
+
+DIGIT = re.compile(r"\d")
+
+
+def verdict_key(suite: int, record: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a record's verdict depends on, under one suite.
+
+    Whether the required value is there (the suite asks only that it is not null), the choice key, the typed text
+    with every digit as 0 (the suite's patterns for timestamps, integers and numbers see a digit only as a digit,
+    so no digit changes a verdict), and the numbers of the range check. Records with the same key get the same
+    verdict: a submission's timestamp is judged once, not once per second.
+    """
+    ident, required, choice, typed, val, lo, hi = (None if isinstance(v, float) and v != v else v for v in record)
+    return (suite, ident, required is not None, choice, DIGIT.sub("0", typed) if typed else typed, val, lo, hi)
 
 
 VERDICTS_MAX = 200_000  # remembered verdicts (a record each); past it they are forgotten and judged again
