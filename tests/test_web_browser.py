@@ -257,3 +257,24 @@ def test_the_form_works_on_a_phone_and_shows_focus(live: Live, page_at: Any) -> 
             return {style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
     )
     assert outline["style"] != "none" and outline["width"] >= 2, outline
+
+
+def test_unsubscribe_asks_first_then_records_the_opt_out(live: Live, page_at: Any) -> None:
+    from bfs_pipeline.models import OptOut
+
+    page = page_at(375)
+    link = live.link_of("polis")
+    assert page.goto(f"{link.url}/avregistrera").status == 200
+    with Session(live.engine) as s:
+        assert s.scalar(select(func.count()).select_from(OptOut)) == 0  # opening the link changes nothing
+    assert axe_violations(page) == []
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "inga fler påminnelser" in page.inner_text("main").lower()
+    with Session(live.engine) as s:
+        assert list(s.scalars(select(OptOut.actor_id))) == [link.actor_id]
+    assert axe_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    refused = httpx.post(f"{link.url}/avregistrera", data={"lang": "sv"})  # no CSRF token
+    assert refused.status_code == 403
+    assert httpx.get(f"{live.base}/f/{'x' * 32}/avregistrera").status_code == 404

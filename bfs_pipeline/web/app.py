@@ -28,9 +28,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bfs_pipeline import i18n, reference
+from bfs_pipeline import i18n
 from bfs_pipeline.config import Settings
-from bfs_pipeline.outreach.links import TZ, Visit, WaveState
+from bfs_pipeline.outreach.invite import opt_out
+from bfs_pipeline.outreach.links import TZ, Visit, WaveState, controller_name
 from bfs_pipeline.privacy import hash_key
 from bfs_pipeline.survey import load_surveys
 from bfs_pipeline.web import security
@@ -76,9 +77,7 @@ class Site:
 
     def _county_board(self, survey_id: str | None) -> str:
         surveys = load_surveys(self.settings.surveys_dir)
-        survey = surveys.get(survey_id or "") or next(iter(surveys.values()), None)
-        county = reference.counties().get(survey.county) if survey else None
-        return f"Länsstyrelsen i {county.name}" if county else "Länsstyrelsen"
+        return controller_name(None, surveys.get(survey_id or "") or next(iter(surveys.values()), None))
 
     def render(self, name: str, lang: str, **context: Any) -> str:
         env = i18n.environment(str(TEMPLATES), lang)
@@ -215,6 +214,27 @@ def create_app(settings: Settings, engine: Engine | None = None) -> security.ASG
             controller=site.controller(visit.survey_id),
         )
 
+    async def unsubscribe(request: Request) -> Response:
+        """No more reminders: GET asks (a mail scanner that follows links changes nothing), POST records it. Works
+        while the link is valid, whatever the wave's state."""
+        done = request.method == "POST"
+        asked: Any = (await request.form()).get("lang") if done else None
+        lang = site.lang(asked if isinstance(asked, str) else request.query_params.get("lang"))
+        visit = await visit_of(request)
+        if visit is None:
+            return not_found(lang)
+        if done:
+            await run_in_threadpool(opt_out, engine, visit.actor_id, visit.wave)
+        return site.page(
+            "unsubscribe.html",
+            lang,
+            visit=visit,
+            token=request.path_params["token"],
+            done=done,
+            csrftoken=request.scope["csrftoken"](),
+            controller=site.controller(visit.survey_id),
+        )
+
     async def accessibility(request: Request) -> Response:
         lang = site.lang(request.query_params.get("lang"))
         return site.page("tillganglighet.html", lang, reviewed=i18n.fmt_date(STATEMENT_DATE, lang))
@@ -241,6 +261,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> security.ASG
         Route("/f/{token}", show_form, methods=["GET"]),
         Route("/f/{token}", post_form, methods=["POST"]),
         Route("/f/{token}/tack", receipt, methods=["GET"]),
+        Route("/f/{token}/avregistrera", unsubscribe, methods=["GET", "POST"]),
         Route("/tillganglighet", accessibility, methods=["GET"]),
         Route("/integritet", privacy, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -264,7 +285,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None
     """
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format=ACCESS_LOG_FORMAT)
+    logging.basicConfig(level=logging.WARNING, format=ACCESS_LOG_FORMAT)
+    for name in ("bfs.web", "uvicorn", "uvicorn.error"):  # the masked access lines and the server's own, not others'
+        logging.getLogger(name).setLevel(logging.INFO)
     uvicorn.run(
         create_app(settings),
         host=host,
