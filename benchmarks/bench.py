@@ -8,6 +8,10 @@ step (each runs in a child process of its own) and the start-up time of `bfs --h
 
 Each timed step runs --repeat times (default 2) and the fastest counts, for the real run and its baseline alike;
 peak memory is the largest of them. Prints a table and, as its last line, one JSON object with the figures.
+
+The web form (benchmarks/web_bench.py): 50 respondents at once submit 5 000 valid forms over HTTP on loopback
+to `bfs web`, on SQLite and on PostgreSQL: p50/p95 of GET and POST, errors, responses stored, the server's peak
+memory. --only picks steps (ingest, report, help, web), e.g. `--only web`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import web_bench  # benchmarks/, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BFS_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -49,7 +55,7 @@ def in_child(fn: Any, *args: Any) -> dict[str, Any]:
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(q, fn, args))
     p.start()
-    out = q.get()
+    out: dict[str, Any] = q.get()
     p.join()
     if "error" in out:
         raise SystemExit(f"benchmark step {fn.__name__} failed: {out['error']}")
@@ -77,7 +83,7 @@ def settings_for(home: Path, url: str) -> Any:
 def generate(inbox: Path, responses: int, seed: int = 7) -> dict[str, Any]:
     """One quarter's answer sheets, one per sector, valid answers in the forms' own styles, ~1 % broken."""
     from bfs_pipeline import reference
-    from bfs_pipeline.config import default_surveys_dir
+    from bfs_pipeline.resources import default_surveys_dir
     from bfs_pipeline.survey import load_survey
 
     survey = load_survey(default_surveys_dir() / "blekinge-behov.yaml")
@@ -251,7 +257,7 @@ def step_report(waves: int, per_wave: int) -> dict[str, Any]:
 
     from bfs_pipeline import metrics, reference
     from bfs_pipeline import report as rp
-    from bfs_pipeline.config import default_surveys_dir
+    from bfs_pipeline.resources import default_surveys_dir
     from bfs_pipeline.survey import load_survey
 
     survey = load_survey(default_surveys_dir() / "blekinge-behov.yaml")
@@ -260,7 +266,7 @@ def step_report(waves: int, per_wave: int) -> dict[str, Any]:
     rng = random.Random(3)
     codes = [m.code for m in everyone]
     last = "2026-Q3"
-    rows = []
+    rows: list[dict[str, Any]] = []
     for w in metrics.wave_range(last, waves):
         for i in range(per_wave):
             need = {f"B0{k}": str(rng.choice((1, 2, 3, 3, 4, 5, 9))) for k in range(1, 10)}
@@ -298,6 +304,9 @@ def step_help() -> dict[str, Any]:
     return {"seconds": min(times)}
 
 
+STEPS = ("ingest", "report", "help", "web")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--responses", type=int, default=100_000, help="responses in the ingest quarter (default 100 000)")
@@ -307,15 +316,25 @@ def main() -> None:
     ap.add_argument(
         "--repeat", type=int, default=2, help="runs of the ingest and its baseline; the best of each counts (default 2)"
     )
+    ap.add_argument(
+        "--only", default=",".join(STEPS), help="comma-separated steps: " + ", ".join(STEPS) + " (default all)"
+    )
+    ap.add_argument("--web-forms", type=int, default=5_000, help="valid forms submitted to bfs web (default 5 000)")
+    ap.add_argument("--web-concurrency", type=int, default=50, help="respondents at once (default 50)")
     args = ap.parse_args()
+    steps = [s.strip() for s in args.only.split(",") if s.strip()]
+    if unknown := [s for s in steps if s not in STEPS]:
+        ap.error(f"unknown step(s) {', '.join(unknown)}: choose from {', '.join(STEPS)}")
+    databases = args.databases.split(",")
     started = time.perf_counter()
     figures: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"}
     with tempfile.TemporaryDirectory(prefix="bfs-bench-") as tmp:
         work = Path(tmp)
-        print(f"generating {args.responses} responses ...", file=sys.stderr, flush=True)
-        sheets = work / "sheets"
-        figures["data"] = generate(sheets, args.responses)
-        for kind in args.databases.split(","):
+        if "ingest" in steps:
+            print(f"generating {args.responses} responses ...", file=sys.stderr, flush=True)
+            sheets = work / "sheets"
+            figures["data"] = generate(sheets, args.responses)
+        for kind in databases if "ingest" in steps else []:
             home = work / f"home-{kind}"
             home.mkdir()
             bases, reals = [], []
@@ -350,22 +369,26 @@ def main() -> None:
                 "noop_extra_s": round(noop["extra_s"], 2),
                 "noop_peak_mb": noop["peak_mb"],
             }
-        reps = []
-        for attempt in range(1, args.repeat + 1):
-            print(f"report at national scale ({attempt}/{args.repeat}) ...", file=sys.stderr, flush=True)
-            reps.append(in_child(step_report, args.waves, args.per_wave))
-        rep = min(reps, key=lambda r: r["seconds"]) | {"peak_mb": max(r["peak_mb"] for r in reps)}
-        figures["report"] = {
-            "seconds": round(rep["seconds"], 2),
-            "responses": rep["responses"],
-            "html_kb": rep["html_kb"],
-            "xlsx_kb": rep["xlsx_kb"],
-            "peak_mb": rep["peak_mb"],
-        }
-        figures["help_s"] = round(step_help()["seconds"], 3)
+        if "report" in steps:
+            reps = []
+            for attempt in range(1, args.repeat + 1):
+                print(f"report at national scale ({attempt}/{args.repeat}) ...", file=sys.stderr, flush=True)
+                reps.append(in_child(step_report, args.waves, args.per_wave))
+            rep = min(reps, key=lambda r: r["seconds"]) | {"peak_mb": max(r["peak_mb"] for r in reps)}
+            figures["report"] = {
+                "seconds": round(rep["seconds"], 2),
+                "responses": rep["responses"],
+                "html_kb": rep["html_kb"],
+                "xlsx_kb": rep["xlsx_kb"],
+                "peak_mb": rep["peak_mb"],
+            }
+        if "help" in steps:
+            figures["help_s"] = round(step_help()["seconds"], 3)
+    if "web" in steps:  # its own servers and temporary homes; the load comes from this process (asyncio)
+        figures["web"] = web_bench.run(databases, args.web_forms, args.web_concurrency)
     figures["total_s"] = round(time.perf_counter() - started, 1)
     checks = []
-    for kind in args.databases.split(","):
+    for kind in databases if "ingest" in steps else []:
         f = figures[kind]
         checks += [
             (
@@ -387,22 +410,29 @@ def main() -> None:
                 "<= 1024 MB",
             ),
         ]
-    r = figures["report"]
-    checks += [
-        (
-            "report, 290 municipalities x 40 waves",
-            f"{r['seconds']} s ({r['responses']} responses)",
-            r["seconds"] <= TARGETS["report_s"],
-            "<= 5 s",
-        ),
-        ("report HTML body", f"{r['html_kb']} KB", r["html_kb"] <= TARGETS["report_html_kb"], "<= 100 KB"),
-        ("peak memory (report)", f"{r['peak_mb']} MB", r["peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
-        ("bfs --help", f"{figures['help_s']} s", figures["help_s"] <= TARGETS["help_s"], "<= 0.3 s"),
-    ]
+    if "report" in steps:
+        r = figures["report"]
+        checks += [
+            (
+                "report, 290 municipalities x 40 waves",
+                f"{r['seconds']} s ({r['responses']} responses)",
+                r["seconds"] <= TARGETS["report_s"],
+                "<= 5 s",
+            ),
+            ("report HTML body", f"{r['html_kb']} KB", r["html_kb"] <= TARGETS["report_html_kb"], "<= 100 KB"),
+            ("peak memory (report)", f"{r['peak_mb']} MB", r["peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
+        ]
+    if "help" in steps:
+        checks.append(("bfs --help", f"{figures['help_s']} s", figures["help_s"] <= TARGETS["help_s"], "<= 0.3 s"))
+    if "web" in steps:
+        checks += web_bench.checks(figures["web"])
     width = max(len(c[0]) for c in checks)
     print(f"{'measure':<{width}}  {'result':<40} target       met")
     for name, value, ok, target in checks:
         print(f"{name:<{width}}  {value:<40} {target:<12} {'yes' if ok else 'NO'}")
+    for kind, f in figures.get("web", {}).items():
+        for sample in f["error_samples"]:
+            print(f"{kind}: web error: {sample}")
     figures["targets_met"] = {name: ok for name, _, ok, _ in checks}
     print(json.dumps(figures, ensure_ascii=False))
 
