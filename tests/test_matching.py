@@ -259,6 +259,24 @@ def test_a_municipalitys_name_alone_is_counted_only_for_its_one_actor(
     assert actor_of(engine, "Polisen Ronneby") == roster["Lokalpolisområde Karlskrona"]
 
 
+def test_wave_matches_says_how_each_actor_was_matched(
+    engine: Engine, survey: Survey, roster: dict[str, int], load: Ingest
+) -> None:
+    """What `bfs coverage` shows: link, name or alias per actor; uncertain names count for nobody."""
+    load("kommun", [("Olofströms kommun", "Olofström"), ("Karlskorna kommun", "Karlskrona")])
+    load("ideburen", [("BOJ Ronneby", "Ronneby"), ("Ronneby IK", "Ronneby")])
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    submit_form(engine, survey, roster["Ronneby kommun"], "Ronneby kommun", "kommun", at)
+    matching.confirm_alias(engine, survey, "BOJ Ronneby", roster["Brottsofferjouren Ronneby"])
+    assert matching.wave_matches(engine, survey, Q1) == {
+        roster["Olofström kommun"]: Method.NAME,
+        roster["Karlskrona kommun"]: Method.NAME,
+        roster["Ronneby kommun"]: Method.LINK,
+        roster["Brottsofferjouren Ronneby"]: Method.ALIAS,
+    }
+    assert matching.wave_matches(engine, survey, Q2) == {}
+
+
 # -- aliases -----------------------------------------------------------------------------------------------------
 
 

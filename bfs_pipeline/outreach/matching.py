@@ -44,7 +44,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -187,6 +187,7 @@ class Matcher:
                 found.aliases.setdefault(alias_key, set()).add(actor_id)
         self._municipality_keys = {match_key(m.name): m.code for m in reference.county_municipalities(county)}
         self._cache: dict[tuple[str, str, tuple[str, ...]], Match] = {}
+        self._seen: dict[tuple[str | None, str, tuple[str, ...]], Match] = {}
         self._pools: dict[tuple[str, tuple[str, ...]], tuple[list[RosterActor], list[str]]] = {}
 
     @classmethod
@@ -206,13 +207,16 @@ class Matcher:
 
     def match(self, text: str | None, sector: str, municipalities: Iterable[str] | str | None = ()) -> Match:
         """The actor an answer's organisation names, in its sector and (for fuzzy matches) its municipalities."""
-        if isinstance(municipalities, str):
-            municipalities = [municipalities]
-        munis = tuple(sorted({m for m in municipalities or () if m and m != self.county}))
+        given = (municipalities,) if isinstance(municipalities, str) else tuple(municipalities or ())
+        seen = self._seen.get((text, sector, given))  # a sheet repeats names: the answer as given, looked up once
+        if seen is not None:
+            return seen
+        munis = tuple(sorted({m for m in given if m and m != self.county}))
         cache_key = (text or "", sector, munis)
         hit = self._cache.get(cache_key)
         if hit is None:
             hit = self._cache[cache_key] = self._match(text or "", sector, munis)
+        self._seen[(text, sector, given)] = hit
         return hit
 
     def _match(self, text: str, sector: str, munis: tuple[str, ...]) -> Match:
@@ -236,16 +240,26 @@ class Matcher:
         if code is not None and len(idx.by_municipality.get(code, ())) == 1:
             a = idx.by_municipality[code][0]
             return Match(a.id, Method.NAME, "municipality", 100.0, a.name)
-        scored = self._scored(key, self._pool(sector, idx, munis))
+        pool = self._pool(sector, idx, munis)
+        # only scores within MARGIN of the threshold can decide: the C scorer skips the rest early
+        scored = self._scored(key, pool, 2, THRESHOLD - MARGIN)
         if scored:
             (best, top), second = scored[0], (scored[1][1] if len(scored) > 1 else 0.0)
             if top >= THRESHOLD and top - second >= MARGIN:
-                return Match(best.id, Method.NAME, "fuzzy", top, best.name, self._candidates(scored))
-        listed = self._candidates(self._scored(key, self._pool(sector, idx, ())))  # for review: the whole sector
-        if not scored:
-            return Match(None, Method.NONE, "no_candidate", None, candidates=listed)
-        detail = "below_threshold" if scored[0][1] < THRESHOLD else "ambiguous"
-        return Match(None, Method.NONE, detail, scored[0][1], candidates=listed)
+                return Match(best.id, Method.NAME, "fuzzy", top, best.name)
+            detail = "below_threshold" if top < THRESHOLD else "ambiguous"
+            return Match(None, Method.NONE, detail, top)
+        return Match(None, Method.NONE, "below_threshold" if pool[0] else "no_candidate")
+
+    def review(self, text: str | None, sector: str, municipalities: Iterable[str] | str | None = ()) -> Match:
+        """match() and, where it is not certain, the sector's best candidates for a person to choose from (whatever
+        their municipalities)."""
+        found = self.match(text, sector, municipalities)
+        idx = self._sectors.get(sector)
+        if found.certain or found.candidates or idx is None or not (text or "").strip():
+            return found
+        listed = self._candidates(self._scored(match_key(text or ""), self._pool(sector, idx, ()), CANDIDATES))
+        return replace(found, candidates=listed)
 
     def _pool(self, sector: str, idx: _SectorIndex, munis: tuple[str, ...]) -> tuple[list[RosterActor], list[str]]:
         """The sector's actors whose municipalities fit, and their keys: once per (sector, municipalities)."""
@@ -264,11 +278,14 @@ class Matcher:
         )
 
     @staticmethod
-    def _scored(key: str, pool: tuple[list[RosterActor], list[str]]) -> list[tuple[RosterActor, float]]:
+    def _scored(
+        key: str, pool: tuple[list[RosterActor], list[str]], limit: int, cutoff: float = 0.0
+    ) -> list[tuple[RosterActor, float]]:
+        """The best actors by fuzz.ratio of the keys; their words are in order already, so this is token_sort_ratio."""
         actors, keys = pool
         if not actors:
             return []
-        found = process.extract(key, keys, scorer=fuzz.token_sort_ratio, limit=CANDIDATES)
+        found = process.extract(key, keys, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff)
         return [(actors[i], round(float(score), 1)) for _, score, i in found]
 
     @staticmethod
@@ -284,8 +301,12 @@ def load_matcher(engine: Engine, county: str) -> Matcher:
     """The county's active roster and its confirmed aliases, read once."""
     with Session(engine) as s:
         actors = [
-            RosterActor(a.id, a.name, a.sector, tuple(a.municipalities), match_key(a.name))
-            for a in s.scalars(select(Actor).where(Actor.county == county, Actor.active.is_(True)))
+            RosterActor(i, name, sector, tuple(munis), match_key(name))
+            for i, name, sector, munis in s.execute(
+                select(Actor.id, Actor.name, Actor.sector, Actor.municipalities).where(
+                    Actor.county == county, Actor.active.is_(True)
+                )
+            )
         ]
         aliases = [
             (k, sector, actor_id)
@@ -349,6 +370,30 @@ def answered_by(matcher: Matcher, mq: str | None) -> Callable[[pd.DataFrame], Co
     return answered
 
 
+RANK = {Method.LINK: 0, Method.CODE: 1, Method.ALIAS: 2, Method.NAME: 3}  # the surest way first
+
+
+def wave_matches(engine: Engine, survey: Survey, wave: str) -> dict[int, Method]:
+    """The actors with a current answer in the wave, each with how it was matched (the surest, where several
+    answers count for one actor): what `bfs coverage` shows, matched as the report's coverage is."""
+    with Session(engine) as s:
+        rows = s.execute(
+            select(Response.organisation, Response.sector, Response.answers, Response.actor_id, Response.source).where(
+                Response.survey_id == survey.id, Response.wave == wave_of(wave), Response.is_current.is_(True)
+            )
+        ).all()
+    frame = pd.DataFrame(rows, columns=["organisation", "sector", "answers", "actor_id", "source"], dtype=object)
+    found = match_responses(frame, load_matcher(engine, survey.county), municipalities_of(survey))
+    out: dict[int, Method] = {}
+    for actor_id, how in zip(found["actor_id"], found["matched_by"], strict=True):
+        if actor_id is None or pd.isna(actor_id):
+            continue
+        method = Method(how)
+        if int(actor_id) not in out or RANK[method] < RANK[out[int(actor_id)]]:
+            out[int(actor_id)] = method
+    return out
+
+
 # -- review and aliases (`bfs actors match`, `bfs actors alias`) ------------------------------------------------------
 
 
@@ -397,7 +442,7 @@ def candidates(engine: Engine, survey: Survey, wave: str) -> list[Review]:
         groups[(org, sector)] = (count + 1, munis | set(_answer_munis(answers, mq)))
     out = []
     for (org, sector), (count, munis) in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0].casefold())):
-        m = matcher.match(org, sector, sorted(munis))
+        m = matcher.review(org, sector, sorted(munis))
         if not m.certain:
             out.append(Review(org, sector, sorted(munis), count, m.detail or "", list(m.candidates)))
     return out
