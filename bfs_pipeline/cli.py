@@ -757,7 +757,7 @@ def _outreach(ctx: click.Context, wave_id: str, survey_id: str | None, what: str
         if what == "invite":
             done = invite(engine, settings, survey, wave_id, key, echo=None if as_json else click.echo)
         else:
-            done = remind(engine, settings, survey, wave_id, key)
+            done = remind(engine, settings, survey, wave_id, key, echo=None if as_json else click.echo)
     if as_json:
         emit(done.invite_json() if what == "invite" else done.remind_json())
     else:

@@ -9,7 +9,7 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from email.message import EmailMessage
+from email.message import Message
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bfs_pipeline.config import Settings
+from bfs_pipeline.db import lock, writer
 from bfs_pipeline.errors import DeliveryError
 from bfs_pipeline.models import Delivery
 from bfs_pipeline.report import Report
@@ -56,7 +57,7 @@ class Letter:
     key: str
     period: str
     kind: MessageKind
-    build: Callable[[str, str], EmailMessage]
+    build: Callable[[str, str], Message]
     eml_stem: str  # the .eml file's name in the outbox folder: STEM-RECIPIENT.eml
     archive_stem: str  # the copy of what was sent: archive/PERIOD/STEM-RECIPIENT.eml
     data_hash: str | None = None
@@ -206,7 +207,7 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@-]+", "_", text)
 
 
-def write_eml(msg: EmailMessage, folder: Path, name: str) -> Path:
+def write_eml(msg: Message, folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     tmp = path.with_suffix(".tmp")
@@ -219,7 +220,7 @@ class NotHandedOver(Exception):
     """The connection failed before the message was given to the server: safe to try again later."""
 
 
-def smtp_send(settings: Settings, msg: EmailMessage) -> None:
+def smtp_send(settings: Settings, msg: Message) -> None:
     """Hand one message to the SMTP server; STARTTLS with a verified certificate when configured.
 
     Anything that goes wrong before the message is handed over raises NotHandedOver: safe to retry.
@@ -311,6 +312,116 @@ def deliver(
     gate(report, settings.min_coverage)
     letter = report_letter(report)
     return [deliver_letter(engine, settings, letter, recipient) for recipient in recipients or settings.report_to]
+
+
+BATCH = 500  # .eml files claimed, written and settled together
+
+
+def deliver_letters(engine: Engine, settings: Settings, items: list[tuple[Letter, str]]) -> list[Outcome]:
+    """Deliver many messages once each (invitations, reminders), in the order given.
+
+    Over SMTP one by one (each claimed before it is handed over). Without SMTP in batches: one transaction claims a
+    batch, its .eml files are written, one transaction settles them; a crash in between leaves the batch 'sending',
+    for a person to look at, as one message would be.
+    """
+    if settings.smtp_host:
+        return [deliver_letter(engine, settings, letter, recipient) for letter, recipient in items]
+    out: list[Outcome] = []
+    for start in range(0, len(items), BATCH):
+        out += _write_batch(engine, settings, items[start : start + BATCH])
+    return out
+
+
+def _write_batch(engine: Engine, settings: Settings, items: list[tuple[Letter, str]]) -> list[Outcome]:
+    built = [(letter, recipient, letter.build(settings.report_from, recipient)) for letter, recipient in items]
+    now = dt.datetime.now(dt.UTC)
+    results: list[Outcome | None] = [None] * len(built)
+    claimed: list[tuple[int, Delivery]] = []  # position, row
+    try:
+        with Session(writer(engine)) as s, s.begin():
+            lock(s, "outbox")
+            keys = sorted({letter.key for letter, _, _ in built})
+            rows: dict[str, list[Delivery]] = {}
+            for start in range(0, len(keys), 500):
+                for known in s.scalars(
+                    select(Delivery).where(Delivery.report_key.in_(keys[start : start + 500])).order_by(Delivery.id)
+                ):
+                    rows.setdefault(known.report_key, []).append(known)
+            fresh: list[tuple[int, Delivery]] = []
+            for i, (letter, recipient, msg) in enumerate(built):
+                same = rows.get(letter.key, [])
+                row: Delivery | None = (
+                    same[0]
+                    if letter.once_per_key and same
+                    else next((r for r in same if r.recipient == recipient), None)
+                )
+                if row is None:
+                    row = Delivery(
+                        report_key=letter.key,
+                        period=letter.period,
+                        recipient=recipient,
+                        message_id=str(msg["Message-ID"]),
+                        state=DeliveryState.SENDING,
+                        transport=Transport.FILE,
+                        kind=letter.kind,
+                        actor_id=letter.actor_id,
+                        attempts=1,
+                        data_hash=letter.data_hash,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    rows.setdefault(letter.key, []).append(row)
+                    fresh.append((i, row))
+                elif row.state == DeliveryState.PENDING:
+                    row.state, row.transport, row.attempts = DeliveryState.SENDING, Transport.FILE, row.attempts + 1
+                    row.recipient, row.updated_at = recipient, now
+                    claimed.append((i, row))
+                else:  # delivered, written, or waiting for a person
+                    results[i] = Outcome(
+                        row.recipient,
+                        DeliveryState(row.state),
+                        Transport(row.transport),
+                        row.message_id,
+                        row.path,
+                        row.error,
+                        already=True,
+                        delivery_id=row.id,
+                    )
+            s.add_all([row for _, row in fresh])
+            s.flush()
+            claimed += fresh
+            ids = {i: row.id for i, row in claimed}
+    except IntegrityError:  # another run claimed some of them at the same moment: one by one, as it settles
+        return [deliver_letter(engine, settings, letter, recipient) for letter, recipient in items]
+    written: list[dict[str, Any]] = []
+    failed: list[tuple[int, str]] = []
+    for i, _row in claimed:
+        letter, recipient, msg = built[i]
+        name = f"{letter.eml_stem}-{_safe_name(recipient)}.eml"
+        try:
+            path = str(write_eml(msg, settings.outbox, name))
+        except OSError as exc:
+            failed.append((i, f"cannot write {settings.outbox}: {exc.strerror}"))
+            continue
+        written.append({"id": ids[i], "state": DeliveryState.WRITTEN, "path": path, "updated_at": now})
+        results[i] = Outcome(
+            recipient, DeliveryState.WRITTEN, Transport.FILE, str(msg["Message-ID"]), path, delivery_id=ids[i]
+        )
+    with Session(engine) as s, s.begin():
+        if written:
+            s.execute(update(Delivery), written)
+        for i, error in failed:
+            s.execute(
+                update(Delivery)
+                .where(Delivery.id == ids[i])
+                .values(state=DeliveryState.PENDING, error=error, updated_at=now)
+            )
+    if failed:
+        raise DeliveryError(
+            f"Cannot write {len(failed)} message(s) to {settings.outbox} ({failed[0][1]}). Make {settings.outbox} a "
+            "folder bfs can write to, then run the command again (nothing was sent twice)."
+        )
+    return [r for r in results if r is not None]
 
 
 def deliver_letter(engine: Engine, settings: Settings, letter: Letter, recipient: str) -> Outcome:

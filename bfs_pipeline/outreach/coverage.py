@@ -125,8 +125,13 @@ def coverage(engine: Engine, survey: Survey, wave: str) -> WaveCoverage:
             )
         )
         for d in s.scalars(
-            select(Delivery).where(
-                Delivery.period == wave, Delivery.kind.in_(("invite", "remind")), Delivery.state.in_(DELIVERED)
+            select(Delivery)
+            .join(Actor, Actor.id == Delivery.actor_id)
+            .where(
+                Delivery.period == wave,
+                Delivery.kind.in_(("invite", "remind")),
+                Delivery.state.in_(DELIVERED),
+                Actor.county == survey.county,
             )
         ):
             if d.actor_id is None or prefix not in d.report_key:

@@ -9,11 +9,14 @@ left pending (a 4xx reply, a refused connection) is sent by the next run, once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bfs_pipeline import i18n
 from bfs_pipeline.config import Settings
-from bfs_pipeline.mailer import DeliveryState, Letter, MessageKind, deliver_letter
+from bfs_pipeline.mailer import DeliveryState, Letter, MessageKind, deliver_letters
 from bfs_pipeline.models import Actor, Delivery, OptOut, Wave, WaveLink
 from bfs_pipeline.outreach import links
 from bfs_pipeline.outreach.coverage import answered_actors
@@ -92,12 +95,15 @@ def _recipients(engine: Engine, survey: Survey, wave: Wave, key: bytes) -> list[
 
 
 def _deliveries(engine: Engine, kind: MessageKind, survey: Survey, wave: str) -> dict[int, list[Delivery]]:
-    """An actor's messages of one kind for the wave, oldest first."""
+    """The messages of one kind for the wave to the actors of the survey's county, per actor, oldest first."""
     prefix = f"{kind}:{survey.id}:{wave}:"
     out: dict[int, list[Delivery]] = {}
     with Session(engine) as s:
         for d in s.scalars(
-            select(Delivery).where(Delivery.kind == kind, Delivery.period == wave).order_by(Delivery.id)
+            select(Delivery)
+            .join(Actor, Actor.id == Delivery.actor_id)
+            .where(Delivery.kind == kind, Delivery.period == wave, Actor.county == survey.county)
+            .order_by(Delivery.id)
         ):
             if d.report_key.startswith(prefix) and d.actor_id is not None:
                 s.expunge(d)
@@ -123,6 +129,11 @@ class Wording:
     contact: str
 
 
+@functools.lru_cache(maxsize=64)
+def _date(day: dt.date, lang: str) -> str:
+    return i18n.fmt_date(day, lang)
+
+
 def body(wording: Wording, who: Recipient, reminder: int) -> tuple[str, str]:
     """The subject and text of an invitation (reminder 0) or the n-th reminder, in the actor's language."""
     lang = who.lang if who.lang in i18n.LANGS else "sv"
@@ -134,7 +145,7 @@ def body(wording: Wording, who: Recipient, reminder: int) -> tuple[str, str]:
         "wave": wording.wave,
         "title": title,
         "url": url,
-        "deadline": i18n.fmt_date(wording.deadline, lang),
+        "deadline": _date(wording.deadline, lang),
         "privacy": f"{wording.public_url.rstrip('/')}/integritet" + ("?lang=en" if lang == "en" else ""),
         "controller": wording.controller,
         "contact": wording.contact,
@@ -172,19 +183,20 @@ def _letter(wording: Wording, who: Recipient, reminder: int) -> Letter:
     key = f"{kind}:{wording.survey.id}:{wording.wave}:{who.actor_id}" + (f":{reminder}" if reminder else "")
     subject, text = body(wording, who, reminder)
 
-    def build(sender: str, recipient: str) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = subject
-        msg["From"] = sender
+    def build(sender: str, recipient: str) -> Message:
+        # a plain MIME text part: the default policy's header objects cost more than the rest of a message
+        msg = MIMEText(text, "plain", "utf-8")
+        msg["Subject"] = Header(subject, "utf-8").encode()
+        name, address = parseaddr(sender)
+        msg["From"] = formataddr((name, address), charset="utf-8")
         msg["To"] = recipient
         msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         msg["Message-ID"] = _message_id(kind, wording.survey.id, wording.wave, who.actor_id, reminder, sender)
         msg["Auto-Submitted"] = "auto-generated"
+        msg["Content-Language"] = who.lang
         if reminder:
             unsubscribe = links.form_url(wording.public_url, who.token) + "/avregistrera"
             msg["List-Unsubscribe"] = f"<{unsubscribe}>"
-        msg.set_content(text, subtype="plain", charset="utf-8")
-        msg["Content-Language"] = who.lang  # after set_content, which sets the Content-* headers anew
         return msg
 
     stem = f"{kind}-{wording.wave}-{who.actor_id}" + (f"-{reminder}" if reminder else "")
@@ -216,6 +228,7 @@ def invite(
     links.open_wave(engine, survey, wave, key, settings.public_url)  # links for actors new to the roster
     wording = _wording(settings, survey, row)
     earlier = _deliveries(engine, MessageKind.INVITE, survey, wave)
+    todo: list[tuple[Letter, str]] = []
     for who in _recipients(engine, survey, row, key):
         if not who.address:
             out.no_contact += 1
@@ -224,15 +237,36 @@ def invite(
         if before and before[0].state not in PENDING:  # delivered, or waiting for a person (failed, uncertain)
             out.already += 1
             continue
-        result = deliver_letter(engine, settings, _letter(wording, who, 0), who.address)
-        out.messages.append({"actor_id": who.actor_id, "state": str(result.state)})
-        if result.state in SETTLED:
-            out.done += 1
-        else:
-            out.left += 1
-        if echo and len(out.messages) % 500 == 0:
-            echo(f"  {len(out.messages)} invitations so far …")
+        todo.append((_letter(wording, who, 0), who.address))
+    _deliver(engine, settings, todo, out, echo, "invitations")
     return out
+
+
+def _deliver(
+    engine: Engine,
+    settings: Settings,
+    todo: list[tuple[Letter, str]],
+    out: Sent,
+    echo: Callable[[str], Any] | None,
+    what: str,
+) -> None:
+    """Deliver the messages through the outbox, counting them into `out` (progress shown on long runs)."""
+    step = 1000
+    for start in range(0, len(todo), step):
+        part = todo[start : start + step]
+        for (letter, _), result in zip(part, deliver_letters(engine, settings, part), strict=True):
+            entry: dict[str, Any] = {"actor_id": letter.actor_id, "state": str(result.state)}
+            if letter.kind == MessageKind.REMIND:
+                entry["reminder"] = int(letter.key.rsplit(":", 1)[1])
+            out.messages.append(entry)
+            if result.already:
+                out.already += 1
+            elif result.state in SETTLED:
+                out.done += 1
+            else:
+                out.left += 1
+        if echo and len(todo) > step:
+            echo(f"  {min(start + step, len(todo))} of {len(todo)} {what} …")
 
 
 def opted_out(engine: Engine) -> set[int]:
@@ -261,6 +295,7 @@ def remind(
     wave: str,
     key: bytes,
     now: dt.datetime | None = None,
+    echo: Callable[[str], Any] | None = None,
 ) -> Sent:
     """Remind each invited actor without an answer in the wave: at most BFS_REMIND_MAX times, the first at least
     BFS_REMIND_EVERY_DAYS days after the invitation and each later one as long after the one before; never after
@@ -277,6 +312,7 @@ def remind(
     reminded = _deliveries(engine, MessageKind.REMIND, survey, wave)
     answered = answered_actors(engine, survey, wave)
     quiet = opted_out(engine)
+    todo: list[tuple[Letter, str]] = []
     for who in _recipients(engine, survey, row, key):
         invitation = [d for d in invited.get(who.actor_id, []) if d.state in SETTLED]
         if not invitation or who.actor_id in answered or who.actor_id in quiet:
@@ -296,12 +332,8 @@ def remind(
                 out.already += 1
                 continue
             n = len(reminded.get(who.actor_id, [])) + 1
-        result = deliver_letter(engine, settings, _letter(wording, who, n), who.address)
-        out.messages.append({"actor_id": who.actor_id, "reminder": n, "state": str(result.state)})
-        if result.state in SETTLED:
-            out.done += 1
-        else:
-            out.left += 1
+        todo.append((_letter(wording, who, n), who.address))
+    _deliver(engine, settings, todo, out, echo, "reminders")
     return out
 
 
