@@ -255,6 +255,66 @@ def actors_list(ctx: click.Context, everyone: bool, survey_id: str | None, as_js
         )
 
 
+@actors.command("match")
+@click.option("--wave", "wave_id", required=True, help="The wave (YYYY-Qn) whose answers to look at.")
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def actors_match(ctx: click.Context, wave_id: str, survey_id: str | None, as_json: bool) -> None:
+    """The organisation names in the wave's answers that are not matched to the roster with certainty, each with
+    its best candidates: confirm one with bfs actors alias. Names matched with certainty are not listed."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.outreach import matching
+
+    settings = existing(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        reviews = matching.candidates(engine, survey, wave_id)
+    if as_json:
+        emit([r.as_json() for r in reviews])
+        return
+    if not reviews:
+        click.echo(f"Every organisation name in {wave_id.upper()} is matched to the roster (or came by personal link).")
+        return
+    why = {
+        "below_threshold": f"below the threshold {matching.THRESHOLD:g}",
+        "ambiguous": "two candidates too close",
+        "no_candidate": "no actor of the sector fits",
+        "no_name": "no organisation given",
+    }
+    for r in reviews:
+        n = f"{r.answers} answer{'' if r.answers == 1 else 's'}"
+        click.echo(
+            f'{r.sector:<11} "{r.text}"  ({n}, {", ".join(r.municipalities) or "-"}; {why.get(r.detail, r.detail)})'
+        )
+        for c in r.candidates:
+            click.echo(f'   {c.score:>5.0f}  {c.name} (id {c.actor_id})   -> bfs actors alias "{r.text}" {c.actor_id}')
+
+
+@actors.command("alias")
+@click.argument("text")
+@click.argument("actor_id", type=int)
+@click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_context
+def actors_alias(ctx: click.Context, text: str, actor_id: int, survey_id: str | None, as_json: bool) -> None:
+    """Confirm that answers naming TEXT are from the roster actor ACTOR_ID (bfs actors list --json gives the ids):
+    they count for it in the report and coverage, in this wave and every later one."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.outreach import matching
+
+    settings = existing(ctx)
+    survey = pipeline.survey_for(settings, survey_id)
+    with pipeline.database(settings) as engine:
+        done = matching.confirm_alias(engine, survey, text, actor_id)
+    if as_json:
+        emit(done.as_json())
+    elif done.created:
+        click.echo(f'"{done.alias}" is now {done.actor} ({done.sector}): {done.answers} stored answers counted for it.')
+    else:
+        click.echo(f'"{done.alias}" was already confirmed for {done.actor}.')
+
+
 @cli.group()
 def outbox() -> None:
     """Report messages and their delivery: pending, sending, sent, failed, uncertain, written."""

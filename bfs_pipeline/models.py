@@ -210,6 +210,6 @@ class ActorAlias(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
     alias: Mapped[str] = mapped_column(Text)  # as the answers wrote it
-    alias_key: Mapped[str] = mapped_column(String(300), index=True)  # normalised (normalize.org_key)
+    alias_key: Mapped[str] = mapped_column(String(300), index=True)  # normalised (outreach.matching.match_key)
     sector: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -24,10 +24,23 @@ def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
                 Response.submitted_at,
                 Response.answers,
                 Response.content_hash,
+                Response.actor_id,
+                Response.source,
             ).where(Response.survey_id == survey_id, Response.is_current.is_(True))
         ).all()
     return pd.DataFrame(
-        rows, columns=["id", "sector", "wave", "organisation", "submitted_at", "answers", "content_hash"]
+        rows,
+        columns=[
+            "id",
+            "sector",
+            "wave",
+            "organisation",
+            "submitted_at",
+            "answers",
+            "content_hash",
+            "actor_id",
+            "source",
+        ],
     )
 
 

@@ -11,34 +11,19 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bfs_pipeline.models import Actor, Delivery, OptOut, Response
-from bfs_pipeline.normalize import org_key
+from bfs_pipeline.models import Actor, Delivery, OptOut
 from bfs_pipeline.outreach.links import municipality_names
-from bfs_pipeline.sources.form import FORM_PREFIX
 from bfs_pipeline.survey import Survey, wave_of
 
 DELIVERED = ("sent", "written")
 
 
 def matched_actors(engine: Engine, survey: Survey, wave: str) -> dict[int, str]:
-    """The actors with a current answer in the wave, each with how it was matched: link (a personal link named
-    the actor), else name (the roster name of the same sector)."""
-    with Session(engine) as s:
-        actors = {(a.name_key, a.sector): a.id for a in s.scalars(select(Actor).where(Actor.county == survey.county))}
-        rows = s.execute(
-            select(Response.actor_id, Response.organisation, Response.sector, Response.source).where(
-                Response.survey_id == survey.id, Response.wave == wave, Response.is_current.is_(True)
-            )
-        ).all()
-    out: dict[int, str] = {}
-    for actor_id, organisation, sector, source in rows:
-        if actor_id is not None and source.startswith(FORM_PREFIX):
-            out[actor_id] = "link"
-        elif actor_id is not None:
-            out.setdefault(actor_id, "name")
-        elif organisation and (found := actors.get((org_key(organisation), sector))) is not None:
-            out.setdefault(found, "name")
-    return out
+    """The actors with a current answer in the wave, each with how it was matched (link, code, alias or name), by
+    the same rules as the ingest and the report (outreach.matching)."""
+    from bfs_pipeline.outreach import matching
+
+    return {actor: str(how) for actor, how in matching.wave_matches(engine, survey, wave).items()}
 
 
 def answered_actors(engine: Engine, survey: Survey, wave: str) -> set[int]:
