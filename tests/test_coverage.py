@@ -115,3 +115,33 @@ def test_cli_coverage(env: dict[str, str], tmp_path: Path) -> None:
     assert {"wave", "actors", "totals"} <= set(data) and len(data["actors"]) == 4
     text = bfs("coverage", "--wave", WAVE)
     assert text.returncode == 0 and "0 of 4 actors have answered" in text.stdout and "Not answered:" in text.stdout
+
+
+def test_cli_actors_match_and_alias_then_coverage_counts_it(
+    env: dict[str, str], tmp_path: Path, sheet: Any, survey: Survey
+) -> None:
+    (tmp_path / "r.csv").write_text(ROSTER, encoding="utf-8")
+
+    def bfs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bfs_pipeline", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert bfs("actors", "import", str(tmp_path / "r.csv")).returncode == 0
+    assert bfs("wave", "open", WAVE).returncode == 0
+    row = good_row(email="", ORG="BOJ Trygg", C01="Karlskrona", timestamp="2026-11-02 10:00:00")
+    path = sheet("ideburen", wave=WAVE).write(tmp_path / f"ideburen-{WAVE}.csv", [row])
+    assert bfs("ingest", "--file", str(path)).returncode == 0
+    listed = json.loads(bfs("actors", "match", "--wave", WAVE, "--json").stdout)
+    assert [r["text"] for r in listed] == ["BOJ Trygg"]
+    before = json.loads(bfs("coverage", "--wave", WAVE, "--json").stdout)
+    trygg = next(a for a in before["actors"] if a["organisation"] == "Föreningen Trygg")
+    assert not trygg["answered"] and trygg["matched_by"] == "none"  # not counted on a guess
+    done = bfs("actors", "alias", "BOJ Trygg", str(trygg["actor_id"]))
+    assert done.returncode == 0 and "Föreningen Trygg" in done.stdout
+    after = json.loads(bfs("coverage", "--wave", WAVE, "--json").stdout)
+    trygg = next(a for a in after["actors"] if a["organisation"] == "Föreningen Trygg")
+    assert trygg["answered"] and trygg["matched_by"] == "alias"
+    assert json.loads(bfs("actors", "match", "--wave", WAVE, "--json").stdout) == []
+    unknown = bfs("actors", "alias", "BOJ Trygg", "99999")
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
