@@ -434,6 +434,8 @@ def _ingest_rows(
     locale = batch.locale or nz.infer_locale(batch.column(stamp) if stamp is not None else [], survey.locale)
     assert result.run_id is not None
     matcher = matching.load_matcher(engine, survey.county) if batch.actor_id is None else None
+    if matcher is not None and matcher.empty:
+        matcher = None  # no roster for the county: nothing to match
     ctx = SheetContext(
         batch, survey, header, result.run_id, key, batch.timezone or survey.timezone, locale, lang, matcher=matcher
     )

@@ -202,6 +202,11 @@ class Matcher:
         ]
         return cls(actors, county)
 
+    @property
+    def empty(self) -> bool:
+        """No active actor in the county's roster: nothing can be matched."""
+        return not self._sectors
+
     def actor(self, actor_id: int) -> RosterActor | None:
         return next((idx.by_id[actor_id] for idx in self._sectors.values() if actor_id in idx.by_id), None)
 
