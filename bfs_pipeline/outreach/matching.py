@@ -35,6 +35,10 @@ A name that is nothing but those words keeps them ("Polisen").
 
 An actor's municipalities fit an answer's when the answer names none (or only the county), when the actor covers
 the whole county, or when they share one.
+
+Resubmission identity: a sheet answer counted for an actor (name or alias) that carries no e-mail hash has the actor
+as its respondent, under the web form's key (actor_respondent_key), so the actor's sheet and form answers of one
+wave replace each other and the newest counts. An e-mail hash, where there is one, stays the identity.
 """
 
 from __future__ import annotations
