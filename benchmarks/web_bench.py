@@ -40,6 +40,7 @@ import math
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -258,6 +259,11 @@ def _cpu_s(pid: int) -> float:
         return 0.0
 
 
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Server:
     """`bfs web` in a subprocess, with its peak memory watched (VmHWM of it and of any child it starts)."""
 
@@ -459,9 +465,9 @@ def run_one(
         try:
             ready_s = server.wait_ready()
             print(f"web {kind}: {forms} forms by {concurrency} respondents ...", file=sys.stderr, flush=True)
-            cpu0 = server.cpu_s()
+            cpu0, mine0 = server.cpu_s(), _own_cpu_s()
             tally, seconds = asyncio.run(load(server.base, jobs, warmup, concurrency, answers, think))
-            cpu_s = server.cpu_s() - cpu0
+            cpu_s, client_cpu_s = server.cpu_s() - cpu0, _own_cpu_s() - mine0
             peak = server.peak_mb()
         finally:
             server.stop()
@@ -495,6 +501,7 @@ def run_one(
         "forms_per_s": round(timed / seconds, 1),
         "server_peak_mb": round(peak, 1),
         "server_cpu_s": round(cpu_s, 1),
+        "client_cpu_s": round(client_cpu_s, 1),  # this process simulating the respondents, on the same machine
         "server_start_s": round(ready_s, 2),
     }
 
