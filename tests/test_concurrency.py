@@ -36,7 +36,9 @@ def current(db_url: str) -> tuple[int, int, dict[str, str]]:
     with Session(engine) as s:
         counted = s.scalar(select(func.count()).select_from(Response).where(Response.is_current.is_(True))) or 0
         stored = s.scalar(select(func.count()).select_from(Response)) or 0
-        b01 = {r.email_hash: r.answers["B01"] for r in s.scalars(select(Response).where(Response.is_current.is_(True)))}
+        # the columns every version of the schema has: it is also read at an earlier migration
+        found = s.execute(select(Response.email_hash, Response.answers).where(Response.is_current.is_(True)))
+        b01 = {email_hash: answers["B01"] for email_hash, answers in found}
     engine.dispose()
     return counted, stored, b01
 
