@@ -5,10 +5,11 @@ of --actors organisations over the five sectors is imported with `bfs actors imp
 opened with `bfs wave open PERIOD --json`, and `bfs web` is started as a subprocess (real uvicorn, a free port on
 127.0.0.1). Then --concurrency respondents at once (asyncio, one httpx.AsyncClient each, so each has its own
 cookies and one keep-alive connection, and its own address through X-Forwarded-For) submit --forms valid forms in
-all, with no pause between requests (--think adds one between GET and POST): each GETs /f/TOKEN, reads the CSRF
-token from the page and POSTs a valid form with every question answered (the redirect to the receipt is not
-followed). With no pause this is a closed loop at saturation: each latency includes the time a request waits for
-the 49 others, so it is about concurrency / throughput. A respondent always answers for the same actors, so no two
+all, with no pause between requests (--think T adds one between GET and POST, 0.5-1.5 T at random, and starts
+the respondents spread over T): each GETs /f/TOKEN, reads the CSRF token from the page and POSTs a valid form with
+every question answered (the redirect to the receipt is not followed). With no pause this is a closed loop at
+saturation: each latency includes the time a request waits for the 49 others, so it is about concurrency /
+throughput. A respondent always answers for the same actors, so no two
 respondents ever submit for one actor at once; each submission differs from the actor's previous one (a free-text
 answer names it), so each is stored as a new row (a resubmission keeps the earlier row as history).
 
@@ -364,7 +365,7 @@ async def one_form(
         return
     data = {"csrftoken": m.group(1) or m.group(2), "action": "submit", "lang": "sv", **answers.form(job.sector, job.n)}
     if think:
-        await asyncio.sleep(think)  # filling in the form
+        await asyncio.sleep(random.uniform(0.5, 1.5) * think)  # filling in the form, each at their own pace
     t = time.perf_counter()
     posted = await client.post(job.url, data=data, headers=headers)
     post_ms = (time.perf_counter() - t) * 1000
@@ -391,6 +392,8 @@ def make_client(base: str) -> Any:
 
 
 async def respondent(base: str, jobs: list[Job], answers: Answers, address: str, tally: Tally, think: float) -> None:
+    if think:
+        await asyncio.sleep(random.uniform(0, think))  # respondents do not all open their forms in one instant
     async with make_client(base) as client:
         for job in jobs:
             await one_form(client, job, answers, address, tally, True, think)
