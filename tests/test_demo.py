@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bfs_pipeline.ingest import wave_for
 
 BFS = [sys.executable, "-m", "bfs_pipeline"]
 
@@ -27,14 +31,23 @@ def test_demo_end_to_end(env, home: Path):
     assert "Traceback" not in proc.stderr
     html = home / "reports" / "2026-Q3" / "behovsrapport-2026-Q3.sv.html"
     assert html.is_file() and "Olofström" in html.read_text(encoding="utf-8")
-    (eml,) = (home / "outbox").glob("*.eml")
+    (eml,) = (home / "outbox").glob("2026-Q3-*.eml")
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert msg["Subject"] == "Behovsrapport Blekinge län 2026-Q3"
     assert str(html) in proc.stdout and str(eml) in proc.stdout and "bfs quarantine list" in proc.stdout
+    # the wave now running: the roster invited, most answer by link, the rest reminded, the coverage shown
+    invitations = list((home / "outbox").glob("invite-*.eml"))
+    reminders = list((home / "outbox").glob("remind-*.eml"))
+    assert len(invitations) == 61 and 0 < len(reminders) < 61
+    answered = re.search(r"(\d+) organisations answered through their links", proc.stdout)
+    assert answered and int(answered.group(1)) + len(reminders) == 61
+    assert re.search(rf"Coverage of \d{{4}}-Q\d .*: {answered.group(1)} of 61", proc.stdout)
+    assert proc.stdout.count("http://127.0.0.1:8080/f/") == 3
 
     status = json.loads(bfs(env, "status", "--json").stdout)
-    assert len(status["waves"]) == 8 and status["waves"][-1] == "2026-Q3"
-    assert 350 < status["responses"] < 600 and status["outbox"] == {"written": 1}
+    now = wave_for(dt.datetime.now(dt.UTC), "Europe/Stockholm")  # the wave now running, answered by link
+    assert status["waves"][:8][-1] == "2026-Q3" and status["waves"][-1] == now and len(status["waves"]) == 9
+    assert 350 < status["responses"] < 700 and status["outbox"] == {"written": 1 + len(invitations) + len(reminders)}
     runs = [r for r in status["last_runs"]]
     for r in runs:
         assert r["rows_seen"] == r["accepted"] + r["duplicates"] + r["blank"] + r["quarantined"]
