@@ -145,3 +145,41 @@ def test_cli_actors_match_and_alias_then_coverage_counts_it(
     assert json.loads(bfs("actors", "match", "--wave", WAVE, "--json").stdout) == []
     unknown = bfs("actors", "alias", "BOJ Trygg", "99999")
     assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+
+
+def test_bfs_coverage_agrees_with_the_reports_coverage_table(
+    settings: Settings, engine: Engine, survey: Survey, tmp_path: Path, sheet: Any
+) -> None:
+    """Answers by link, by exact name, by a name the sector words hide and by a misspelt name: the report's
+    coverage per municipality and sector and `bfs coverage`'s totals count the same actors."""
+    from bfs_pipeline.report import report_data
+    from bfs_pipeline.roster import roster_frame
+    from bfs_pipeline.store import current_responses
+    from bfs_pipeline.web.forms import FormService
+
+    key = setup(settings, engine, survey, tmp_path)
+    opened = links.open_wave(engine, survey, WAVE, key, settings.public_url)
+    service = FormService(engine, settings.surveys_dir, key)
+    trygg = next(link for link in opened.links if link.organisation == "Föreningen Trygg")
+    visit = service.visit(trygg.url.rsplit("/", 1)[1])
+    assert visit is not None
+    form = {f.name: [f.options[0].value] for s in service.page(visit, "sv").sections for f in s.fields if f.required}
+    assert service.submit(visit, form | {"C01": ["1080"]}, "sv").outcome == "stored"
+    rows = [
+        good_row(email="", ORG="Karlskrona kommun", C01="Karlskrona", timestamp="2026-11-02 10:00:00"),
+        good_row(email="", ORG="Ronneby", C01="Ronneby", timestamp="2026-11-02 11:00:00"),
+    ]
+    pipeline.ingest_files(settings, file=sheet("kommun", wave=WAVE).write(tmp_path / f"kommun-{WAVE}.csv", rows))
+    police = [good_row(email="", ORG="Polisen LPO Karlskorna", C01="Karlskrona", timestamp="2026-11-03 10:00:00")]
+    pipeline.ingest_files(settings, file=sheet("polis", wave=WAVE).write(tmp_path / f"polis-{WAVE}.csv", police))
+    live = {
+        (t["municipality"], t["sector"]): (t["answered"], t["expected"])
+        for t in coverage(engine, survey, WAVE).as_json()["totals"]
+    }
+    data = report_data(
+        survey, current_responses(engine, survey.id), WAVE, "sv", roster_frame(engine, county=survey.county)
+    )
+    reported = {(r.municipality, r.sector): (int(r.answered), int(r.expected)) for r in data.coverage.itertuples()}
+    assert live == reported
+    assert live[("1081", "kommun")] == (1, 1) and live[("1080", "polis")] == (1, 1)  # "Ronneby", a typo: counted
+    assert sum(a for a, _ in live.values()) == 5  # Trygg counts in both its municipalities
