@@ -33,6 +33,7 @@ from bfs_pipeline.survey import Survey
 RESPONSES_TABLE = cast(Table, Response.__table__)
 QUARANTINE_TABLE = cast(Table, QuarantinedRow.__table__)
 CHUNK = 500  # keys per IN (...) query
+ANALYZE_ROWS = 1000  # a chunk this large makes PostgreSQL's statistics stale; a web form's one row does not
 
 
 class HoldError(HeaderError):
@@ -522,7 +523,7 @@ def _store_chunk(
             if aside:
                 s.execute(insert(QUARANTINE_TABLE), aside)
                 result.set_aside += len(aside)
-            if engine.dialect.name == "postgresql" and analyze:
+            if engine.dialect.name == "postgresql" and analyze and len(fresh) >= ANALYZE_ROWS:
                 s.execute(text("ANALYZE responses"))  # a table that grew fast keeps its index plans
         s.execute(update(IngestRun).where(IngestRun.id == ctx.run_id).values(rows_seen=result.rows_seen))  # progress
     return fresh

@@ -351,10 +351,11 @@ class Validator:
                 missing = [k for k in dict.fromkeys(keys) if k not in self.verdicts]
                 if not missing:
                     return [self.verdicts[k] for k in keys]
+                # wanted before waiting: the next run, whoever starts it, judges these records too
+                self._pending.setdefault(id(definition), (definition, {}))[1].update(dict.fromkeys(missing))
                 if self._running:
                     self._cond.wait()
                     continue
-                self._pending.setdefault(id(definition), (definition, {}))[1].update(dict.fromkeys(missing))
                 todo, self._pending = self._pending, {}
                 self._running = True
                 judged: dict[tuple[Any, ...], tuple[str, ...]] = {}
