@@ -49,7 +49,8 @@ def rows(n: int) -> str:
 
 
 def counts_line(r: dict[str, Any]) -> str:
-    name = Path(r["source"]).name
+    source = str(r["source"])
+    name = source if source.startswith(("form:", "gsheet:")) else Path(source).name  # a file by its name alone
     if r["status"] == "held":
         return f"{name}: HELD, nothing stored ({rows(r['rows_seen'])}): {r['error']}"
     if r["status"] in ("failed", "interrupted"):
