@@ -90,6 +90,20 @@ class Outcome:
     already: bool = False
     delivery_id: int | None = None  # the outbox row (bfs outbox list, bfs outbox resend ID)
 
+    @classmethod
+    def settled(cls, row: Delivery) -> Outcome:
+        """A message an earlier run settled (delivered, written, or waiting for a person): nothing done now."""
+        return cls(
+            row.recipient,
+            DeliveryState(row.state),
+            Transport(row.transport),
+            row.message_id,
+            row.path,
+            row.error,
+            already=True,
+            delivery_id=row.id,
+        )
+
     @property
     def left(self) -> bool:
         """Not delivered: waits for the next run (pending) or for a person (failed, uncertain, stuck sending)."""
@@ -377,16 +391,7 @@ def _write_batch(engine: Engine, settings: Settings, items: list[tuple[Letter, s
                     row.recipient, row.updated_at = recipient, now
                     claimed.append((i, row))
                 else:  # delivered, written, or waiting for a person
-                    results[i] = Outcome(
-                        row.recipient,
-                        DeliveryState(row.state),
-                        Transport(row.transport),
-                        row.message_id,
-                        row.path,
-                        row.error,
-                        already=True,
-                        delivery_id=row.id,
-                    )
+                    results[i] = Outcome.settled(row)
             s.add_all([row for _, row in fresh])
             s.flush()
             claimed += fresh
@@ -434,16 +439,7 @@ def deliver_letter(engine: Engine, settings: Settings, letter: Letter, recipient
     if row is None:
         return Outcome(recipient, DeliveryState.BUSY, transport, mid)
     if not claimed:
-        return Outcome(
-            row.recipient,
-            DeliveryState(row.state),
-            Transport(row.transport),
-            row.message_id,
-            row.path,
-            row.error,
-            already=True,
-            delivery_id=row.id,
-        )
+        return Outcome.settled(row)
     if transport == Transport.FILE:
         name = f"{letter.eml_stem}-{_safe_name(recipient)}.eml"
         try:

@@ -7,10 +7,7 @@ never after the deadline, a close or an opt-out; a 4xx reply retried by the next
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,6 +31,7 @@ from bfs_pipeline.roster import import_roster
 from bfs_pipeline.survey import Survey
 from bfs_pipeline.web.forms import FormService
 from tests.conftest import good_row
+from tests.test_mailer import Handler, free_port  # the loopback SMTP server's recorder
 
 WAVE = "2026-Q4"
 NAMES = [
@@ -48,24 +46,6 @@ NAMES = [
     ("Trygga Ronneby", "ideburen", "Ronneby"),
     ("Blekinge Handel", "naringsliv", "Karlskrona"),
 ]
-
-
-class Handler:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.reply: str | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.reply:
-            return self.reply
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

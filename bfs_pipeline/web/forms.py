@@ -347,7 +347,3 @@ class FormService:
             else:
                 d.fields, d.saved_at = values, now
         return Submitted(Outcome.DRAFT, None, None, now)
-
-
-def deadline_text(visit: Visit, lang: str) -> str:
-    return i18n.fmt_date(visit.deadline, lang)
