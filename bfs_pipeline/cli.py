@@ -1060,6 +1060,19 @@ def one_line(exc: Exception) -> str | None:
     return None
 
 
+def _register_groups() -> None:
+    """The command groups kept beside their capability (bfs_pipeline/commands/)."""
+    from bfs_pipeline.commands.answers import answers
+    from bfs_pipeline.commands.reference import reference
+    from bfs_pipeline.commands.support import support
+
+    for group in (answers, reference, support):
+        cli.add_command(group)
+
+
+_register_groups()
+
+
 def main() -> None:
     debug = "--debug" in sys.argv[1:]
     try:
