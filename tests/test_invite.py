@@ -144,6 +144,10 @@ def test_reminders_go_only_to_the_silent_spaced_and_at_most_max(
     silent = {"kontakt4@example.se", "kontakt5@example.se", "kontakt7@example.se", "kontakt8@example.se"}
     assert first.done == 4 and set(recipients(smtp)) == silent
     assert all("/avregistrera" in m.get_content() and m["List-Unsubscribe"] for m in smtp.messages)
+    for m in smtp.messages:  # as a strict parser reads them: no leading space from folding, the link whole
+        unsubscribe = str(m["List-Unsubscribe"])
+        assert unsubscribe.startswith("<http") and unsubscribe.endswith("/avregistrera>"), unsubscribe
+        assert str(m["Subject"]) == str(m["Subject"]).strip() and WAVE in str(m["Subject"])
     assert remind(engine, settings, survey, WAVE, key).done == 0  # the same day again: none
     age(engine, 3)
     assert remind(engine, settings, survey, WAVE, key).done == 0  # 3 days after the first

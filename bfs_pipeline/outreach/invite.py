@@ -13,6 +13,7 @@ import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
@@ -32,6 +33,7 @@ from bfs_pipeline.survey import Survey, wave_of
 
 SETTLED = {DeliveryState.SENT, DeliveryState.WRITTEN}  # delivered: counts as sent
 PENDING = {DeliveryState.PENDING}  # to try again in the next run
+UNFOLDED = email_policy.compat32.clone(max_line_length=None)  # headers as set: see _letter
 
 
 @dataclass
@@ -184,9 +186,11 @@ def _letter(wording: Wording, who: Recipient, reminder: int) -> Letter:
     subject, text = body(wording, who, reminder)
 
     def build(sender: str, recipient: str) -> Message:
-        # a plain MIME text part: the default policy's header objects cost more than the rest of a message
-        msg = MIMEText(text, "plain", "utf-8")
-        msg["Subject"] = Header(subject, "utf-8").encode()
+        # a plain MIME text part: the default policy's header objects cost more than the rest of a message. The
+        # subject is folded here, its first line beside "Subject:", and the generator folds nothing more: a long
+        # List-Unsubscribe stays on its own line (folded, strict parsers read a leading space into it)
+        msg = MIMEText(text, "plain", "utf-8", policy=UNFOLDED)
+        msg["Subject"] = Header(subject, "utf-8", header_name="Subject").encode()
         name, address = parseaddr(sender)
         msg["From"] = formataddr((name, address), charset="utf-8")
         msg["To"] = recipient
