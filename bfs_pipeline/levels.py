@@ -1,0 +1,204 @@
+"""Levels of the municipalities' own answers (kommun sector): what lag (2023:196) asks, process maturity, capacity.
+
+Plain functions over the scored responses frame (ReportData.responses: all waves up to the period). Only the kommun
+sector answers the K-questions; a municipality is the one its respondent names (metrics.explode_municipalities).
+No clock, no environment, no I/O.
+
+Law status (K01 lägesbild, K02 åtgärdsplan, K03 samordningsfunktion) is asked once a year (`yearly: true`, in Q1
+waves), so the current status of a requirement is the newest answer up to the period, carried forward, with the wave
+it was reported in. Within a wave several respondents of one municipality may answer: the newest stated answer
+counts, and "vet ej" (9) only where nobody stated anything else. A requirement is met by status 1 or 2 (the
+lägesbild or åtgärdsplan is decided, recently or more than 12 months ago: the law asks for one, not for a yearly
+decision) and for K03 by 1 (staffed); 0 (no), 3 (being made) and for K03 2 (vacant) do not meet it; 9 is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bfs_pipeline import metrics
+
+KOMMUN = "kommun"
+MATURITY_ITEMS = ("K12a", "K12b", "K12c", "K12d", "K12e")  # kartläggning → orsaksanalys → åtgärder → genomförande
+# → uppföljning, on the DEGREE5 scale (1-5, 9 = don't know)
+FTE_QUESTION = "K04"
+DONT_KNOW = "9"
+VACANT = "2"
+
+
+class Requirement(StrEnum):
+    """What lag (2023:196) asks of a municipality; the values are the report's keys (report.CAPACITY)."""
+
+    LAGESBILD = "lagesbild"
+    ATGARDSPLAN = "atgardsplan"
+    SAMORDNING = "samordning"
+
+
+LAW_QUESTIONS = {Requirement.LAGESBILD: "K01", Requirement.ATGARDSPLAN: "K02", Requirement.SAMORDNING: "K03"}
+MEETS = {  # the status codes that meet the requirement
+    Requirement.LAGESBILD: frozenset({"1", "2"}),
+    Requirement.ATGARDSPLAN: frozenset({"1", "2"}),
+    Requirement.SAMORDNING: frozenset({"1"}),
+}
+LAW_COLUMNS = ["municipality", "requirement", "question", "code", "wave", "met", "since"]
+
+
+def kommun_answers(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
+    """The kommun sector's responses, one row per municipality named, oldest first (wave, then submission)."""
+    if responses.empty:
+        return responses.assign(municipality=pd.Series(dtype=object))
+    k = responses[responses["sector"] == KOMMUN]
+    if k.empty:
+        return k.assign(municipality=pd.Series(dtype=object))
+    per_m = metrics.explode_municipalities(k, mq, county)
+    order = ["wave", "submitted_at"] if "submitted_at" in per_m else ["wave"]
+    return per_m.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _stated(value: Any) -> str | None:
+    """A single-choice answer as its code, or None where nothing was answered."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value in ("", []):
+        return None
+    return str(value).strip() or None
+
+
+def _per_wave(per_m: pd.DataFrame, question: str) -> dict[tuple[str, str], str]:
+    """Per (municipality, wave): the newest stated answer; 9 only where nobody stated anything else."""
+    out: dict[tuple[str, str], str] = {}
+    for m, w, a in zip(per_m["municipality"], per_m["wave"], per_m["answers"], strict=True):
+        code = _stated(a.get(question))
+        if code is None:
+            continue
+        key = (str(m), str(w))
+        if code != DONT_KNOW or out.get(key, DONT_KNOW) == DONT_KNOW:
+            out[key] = code  # rows are oldest first: a later stated answer replaces an earlier one
+    return out
+
+
+def law_history(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
+    """Every reported law status: per municipality, requirement and wave, the code that wave's answers give."""
+    cols = ["municipality", "requirement", "question", "wave", "code"]
+    per_m = kommun_answers(responses, mq, county)
+    rows = []
+    if not per_m.empty:
+        for req, q in LAW_QUESTIONS.items():
+            rows += [
+                {"municipality": m, "requirement": req.value, "question": q, "wave": w, "code": c}
+                for (m, w), c in _per_wave(per_m, q).items()
+            ]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["municipality", "requirement", "wave"], ignore_index=True)
+
+
+def meets(requirement: str, code: str | None) -> bool | None:
+    """Whether a status code meets the requirement: True, False, or None where unknown (9 or not answered)."""
+    if code is None or code == DONT_KNOW:
+        return None
+    return code in MEETS[Requirement(requirement)]
+
+
+def law_status(responses: pd.DataFrame, mq: str, county: str, period: str) -> pd.DataFrame:
+    """Per municipality and requirement: the current status up to the period and the wave it was last reported.
+
+    Columns: municipality, requirement (lagesbild, atgardsplan, samordning), question (K01-K03), code (the
+    survey's status code), wave (where the code was reported), met (True, False, or None for "vet ej"), since (the
+    first wave of the unbroken run of answers that give the same `met`: since when it has or lacks it; "vet ej"
+    answers neither break nor start a run). A "vet ej" answer is current only where no earlier answer stated more.
+    Only requirements some answer reported are listed.
+    """
+    hist = law_history(responses, mq, county)
+    hist = hist[hist["wave"] <= period]
+    rows = []
+    for (m, req), g in hist.groupby(["municipality", "requirement"], sort=True):
+        known = g[g["code"] != DONT_KNOW]
+        cur = (known if not known.empty else g).iloc[-1]
+        met = meets(str(req), str(cur["code"]))
+        since = str(cur["wave"])
+        if met is not None:
+            for r in reversed(list(known.itertuples())):
+                if meets(str(req), str(r.code)) is not met:
+                    break
+                since = str(r.wave)
+        rows.append(
+            {
+                "municipality": m,
+                "requirement": str(req),
+                "question": LAW_QUESTIONS[Requirement(str(req))],
+                "code": str(cur["code"]),
+                "wave": str(cur["wave"]),
+                "met": met,
+                "since": since,
+            }
+        )
+    out = pd.DataFrame(rows, columns=LAW_COLUMNS)
+    rank = {r.value: i for i, r in enumerate(Requirement)}
+    return out.sort_values(
+        ["municipality", "requirement"], key=lambda c: c.map(rank) if c.name == "requirement" else c
+    ).reset_index(drop=True)
+
+
+def meets_all(status: pd.DataFrame) -> pd.Series:
+    """Per municipality (law_status's): True where all three requirements are met, False where one is stated as
+    not met, <NA> where it is not known (a requirement unanswered or "vet ej")."""
+    out: dict[str, Any] = {}
+    for m, g in status.groupby("municipality", sort=True):
+        met = {str(r.requirement): r.met for r in g.itertuples()}
+        values = [met.get(req.value) for req in Requirement]
+        out[str(m)] = False if any(v is False for v in values) else (True if all(v is True for v in values) else pd.NA)
+    return pd.Series(out, dtype="boolean", name="meets_all").rename_axis("municipality")
+
+
+def maturity_index(
+    responses: pd.DataFrame,
+    mq: str,
+    county: str,
+    items: Sequence[str] = MATURITY_ITEMS,
+    min_n: int = metrics.MIN_N,
+) -> pd.DataFrame:
+    """Per (municipality, wave): the share answering 4-5 over the five steps of the knowledge-based process pooled
+    ("vet ej" not counted), from the kommun sector; the county's row carries the county code.
+
+    Shaped as metrics.need_index (municipality, wave, n, answers, index, suppressed): n respondents who scored at
+    least one step, cells under min_n suppressed, so metrics.shown, county_median, with_change apply. Here a low
+    value is the floor: the lowest maturity is the one to point at.
+    """
+    cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
+    if responses.empty:
+        return pd.DataFrame(columns=cols)
+    k = responses[responses["sector"] == KOMMUN]
+    if k.empty:
+        return pd.DataFrame(columns=cols)
+    scored = metrics.item_values(k, list(items), (1, 5)).notna().any(axis=1)
+    k = k[scored]
+    if k.empty:
+        return pd.DataFrame(columns=cols)
+    return metrics.need_index(k, list(items), mq, county, min_n=min_n)
+
+
+def coordinator_fte(responses: pd.DataFrame, mq: str, county: str, question: str = FTE_QUESTION) -> pd.DataFrame:
+    """Per (municipality, wave): the median of the kommun answers' coordinator FTE (K04), and how many stated it.
+
+    Columns municipality, wave, fte, n; only waves where someone stated a number. FTE is an organisational fact
+    reported by the municipality, not an opinion: the capacity table shows it whatever n.
+    """
+    cols = ["municipality", "wave", "fte", "n"]
+    per_m = kommun_answers(responses, mq, county)
+    if per_m.empty:
+        return pd.DataFrame(columns=cols)
+    fte = pd.to_numeric(pd.Series([a.get(question) for a in per_m["answers"]], dtype=object), errors="coerce")
+    df = pd.DataFrame({"municipality": per_m["municipality"], "wave": per_m["wave"], "fte": fte}).dropna()
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    g = df.groupby(["municipality", "wave"])["fte"]
+    out = pd.DataFrame({"fte": g.median().astype("float64"), "n": g.size()}).reset_index()
+    return out.sort_values(["municipality", "wave"], ignore_index=True)[cols]
+
+
+def vacant(status: pd.DataFrame) -> pd.DataFrame:
+    """The law_status rows whose coordination function (K03) is reported vacant (code 2) in the newest answer."""
+    return status[(status["requirement"] == Requirement.SAMORDNING.value) & (status["code"] == VACANT)]
