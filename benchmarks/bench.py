@@ -11,7 +11,14 @@ peak memory is the largest of them. Prints a table and, as its last line, one JS
 
 The web form (benchmarks/web_bench.py): 50 respondents at once submit 5 000 valid forms over HTTP on loopback
 to `bfs web`, on SQLite and on PostgreSQL: p50/p95 of GET and POST, errors, responses stored, the server's peak
-memory. --only picks steps (ingest, report, help, web), e.g. `--only web`.
+memory.
+
+Matching (issue 12): every row of the ingest's sheets matched against a 2 500-actor roster as the ingest matches
+a sheet's rows (a third exact, a third misspelt, a third unknown names), as a share of the same run's ingest time.
+Outreach (benchmarks/outreach_bench.py): a national roster of 10 000 actors over 21 counties: `bfs wave open` +
+`bfs invite` (.eml), a reminder run where nobody answered, `bfs coverage --json`, on each database.
+
+--only picks steps (ingest, matching, report, help, web, outreach), e.g. `--only web`.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import web_bench  # benchmarks/, beside this file
+import outreach_bench  # benchmarks/, beside this file
+import web_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BFS_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -42,6 +50,7 @@ TARGETS = {
     "report_html_kb": 100.0,
     "peak_mb": 1024.0,
     "help_s": 0.3,
+    "matching_share": 0.2,
 }
 
 
@@ -189,6 +198,45 @@ def step_ingest(home: str, url: str) -> dict[str, Any]:
     }
 
 
+def step_matching(sheets: str, actors: int = 2_500) -> dict[str, Any]:
+    """Match every row of the ingest's sheets against a roster, as the ingest does for a sheet's rows.
+
+    The roster: `actors` organisations spread over the sectors and municipalities. The rows' names, so that the
+    cache of names seen does not hide the work: a third as written in the roster, a third misspelt (a letter
+    dropped, a row number added), a third names nobody has (fuzzy search over the sector's pool each time).
+    """
+    from bfs_pipeline import reference
+    from bfs_pipeline.outreach.matching import Matcher, RosterActor, match_key
+
+    munis = reference.county_municipalities("10")
+    by_name = {m.name: m.code for m in munis}
+    roster: list[RosterActor] = []
+    sectors = ("kommun", "polis", "myndighet", "naringsliv", "ideburen")
+    for i in range(actors):
+        name = f"Organisation {i} {sectors[i % 5]}"
+        roster.append(RosterActor(i + 1, name, sectors[i % 5], (munis[i % len(munis)].code,), match_key(name)))
+    rows: list[tuple[str, str, list[str]]] = []
+    for path in sorted(Path(sheets).glob("*.csv")):
+        sector = path.name.split("-", 1)[0]
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            town = next(i for i, t in enumerate(header) if "kommun" in t.casefold())
+            for n, row in enumerate(reader):
+                codes = [by_name[t.strip()] for t in row[town].split(",") if t.strip() in by_name]
+                i = (n * 5 + sectors.index(sector)) % actors
+                name = f"Organisation {i} {sector}"
+                if n % 3 == 1:
+                    name = f"Organsation {i} {sector} {n}"  # a letter dropped and a number added: fuzzy
+                elif n % 3 == 2:
+                    name = f"Föreningen Trygg {n}"  # nobody in the roster
+                rows.append((name, sector, codes))
+    t = time.perf_counter()
+    matcher = Matcher(roster, "10")
+    counted = sum(matcher.match(name, sector, codes).certain for name, sector, codes in rows)
+    return {"seconds": time.perf_counter() - t, "rows": len(rows), "counted": counted, "actors": actors}
+
+
 def step_baseline(home: str, url: str) -> dict[str, Any]:
     """pandas reads the same files and writes the same rows in one bulk insert: no validation at all."""
     import pandas as pd
@@ -304,7 +352,7 @@ def step_help() -> dict[str, Any]:
     return {"seconds": min(times)}
 
 
-STEPS = ("ingest", "report", "help", "web")
+STEPS = ("ingest", "matching", "report", "help", "web", "outreach")
 
 
 def main() -> None:
@@ -320,6 +368,8 @@ def main() -> None:
         "--only", default=",".join(STEPS), help="comma-separated steps: " + ", ".join(STEPS) + " (default all)"
     )
     ap.add_argument("--web-forms", type=int, default=5_000, help="valid forms submitted to bfs web (default 5 000)")
+    ap.add_argument("--roster", type=int, default=2_500, help="actors in the matching step's roster (default 2 500)")
+    ap.add_argument("--outreach-actors", type=int, default=10_000, help="actors in the outreach step (default 10 000)")
     ap.add_argument("--web-concurrency", type=int, default=50, help="respondents at once (default 50)")
     args = ap.parse_args()
     steps = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -330,7 +380,7 @@ def main() -> None:
     figures: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"}
     with tempfile.TemporaryDirectory(prefix="bfs-bench-") as tmp:
         work = Path(tmp)
-        if "ingest" in steps:
+        if "ingest" in steps or "matching" in steps:
             print(f"generating {args.responses} responses ...", file=sys.stderr, flush=True)
             sheets = work / "sheets"
             figures["data"] = generate(sheets, args.responses)
@@ -369,6 +419,10 @@ def main() -> None:
                 "noop_extra_s": round(noop["extra_s"], 2),
                 "noop_peak_mb": noop["peak_mb"],
             }
+        if "matching" in steps:
+            print("matching the sheets' rows against a roster ...", file=sys.stderr, flush=True)
+            figures["matching"] = in_child(step_matching, str(sheets), args.roster)
+            figures["matching"]["seconds"] = round(figures["matching"]["seconds"], 2)
         if "report" in steps:
             reps = []
             for attempt in range(1, args.repeat + 1):
@@ -386,6 +440,9 @@ def main() -> None:
             figures["help_s"] = round(step_help()["seconds"], 3)
     if "web" in steps:  # its own servers and temporary homes; the load comes from this process (asyncio)
         figures["web"] = web_bench.run(databases, args.web_forms, args.web_concurrency)
+    if "outreach" in steps:  # a national roster over 21 counties, in fresh databases of its own
+        print(f"outreach: {args.outreach_actors} actors over 21 counties ...", file=sys.stderr, flush=True)
+        figures["outreach"] = outreach_bench.run(databases, args.outreach_actors)
     figures["total_s"] = round(time.perf_counter() - started, 1)
     checks = []
     for kind in databases if "ingest" in steps else []:
@@ -422,6 +479,18 @@ def main() -> None:
             ("report HTML body", f"{r['html_kb']} KB", r["html_kb"] <= TARGETS["report_html_kb"], "<= 100 KB"),
             ("peak memory (report)", f"{r['peak_mb']} MB", r["peak_mb"] <= TARGETS["peak_mb"], "<= 1024 MB"),
         ]
+    if "matching" in steps:
+        m = figures["matching"]
+        ingest_s = [figures[k]["ingest_s"] for k in databases if k in figures]
+        if ingest_s:  # against the fastest ingest of the same rows in this run: the share is the largest there
+            share = m["seconds"] / min(ingest_s)
+            m["share_of_ingest"] = round(share, 3)
+            result = f"{m['seconds']} s of {min(ingest_s)} s = {share:.0%} ({m['rows']} rows, {m['actors']} actors)"
+            checks.append(("matching added to the ingest", result, share <= TARGETS["matching_share"], "<= 20 %"))
+        else:
+            print(f"matching: {m['seconds']} s for {m['rows']} rows (add ingest to --only for the share)")
+    if "outreach" in steps:
+        checks += outreach_bench.checks(figures["outreach"])
     if "help" in steps:
         checks.append(("bfs --help", f"{figures['help_s']} s", figures["help_s"] <= TARGETS["help_s"], "<= 0.3 s"))
     if "web" in steps:

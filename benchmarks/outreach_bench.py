@@ -131,18 +131,15 @@ def measure(url: str, actors: int, work: Path) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--actors", type=int, default=10_000)
-    ap.add_argument("--databases", default="sqlite", help="comma-separated: sqlite, postgresql")
-    args = ap.parse_args()
+def run(databases: list[str], actors: int) -> dict[str, Any]:
+    """The figures per database (sqlite, postgresql), each in a fresh database and folder."""
     figures: dict[str, Any] = {}
-    for name in args.databases.split(","):
+    for name in databases:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             if name == "sqlite":
                 url = f"sqlite:///{work / 'bench.sqlite3'}"
-                figures[name] = measure(url, args.actors, work)
+                figures[name] = measure(url, actors, work)
             else:
                 from sqlalchemy import create_engine, text
 
@@ -151,11 +148,33 @@ def main() -> None:
                 with admin.connect() as c:
                     c.execute(text(f'CREATE DATABASE "{db_name}"'))
                 try:
-                    figures[name] = measure(PG_ADMIN.rsplit("/", 1)[0] + "/" + db_name, args.actors, work)
+                    figures[name] = measure(PG_ADMIN.rsplit("/", 1)[0] + "/" + db_name, actors, work)
                 finally:
                     with admin.connect() as c:
                         c.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
                     admin.dispose()
+    return figures
+
+
+def checks(figures: dict[str, Any]) -> list[tuple[str, str, bool, str]]:
+    """(measure, result, met, target) per database, for bench.py's table."""
+    out = []
+    for name, f in figures.items():
+        for label, k, target in (
+            ("wave open + invite (.eml)", "open_invite_s", TARGETS["open_invite_s"]),
+            ("reminders, nobody answered", "remind_s", TARGETS["remind_s"]),
+            ("coverage --json, largest county", "coverage_largest_s", TARGETS["coverage_s"]),
+        ):
+            out.append((f"{name}: {label}, {f['actors']} actors", f"{f[k]} s", f[k] <= target, f"<= {target:g} s"))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--actors", type=int, default=10_000)
+    ap.add_argument("--databases", default="sqlite", help="comma-separated: sqlite, postgresql")
+    args = ap.parse_args()
+    figures = run(args.databases.split(","), args.actors)
     for name, f in figures.items():
         print(f"{name}: {f['actors']} actors over 21 counties")
         for label, k, target in (
