@@ -6,13 +6,16 @@ import csv
 from pathlib import Path
 
 from bfs_pipeline.errors import BfsError
-from bfs_pipeline.survey import Survey
+from bfs_pipeline.survey import Survey, form_columns
 
 
 def write_template(survey: Survey, sector: str, out: Path, wave: str | None = None, lang: str = "sv") -> Path:
-    """Write FILE.xlsx (sheet 'Formulärsvar 1', header row frozen) or FILE.csv (UTF-8 with BOM, for Excel)."""
+    """Write FILE.xlsx (sheet 'Formulärsvar 1', header row frozen) or FILE.csv (UTF-8 with BOM, for Excel).
+
+    The headers are the wave's form: a wave that does not ask the yearly questions gets no column for them.
+    """
     survey.check_sector(sector)
-    titles = [c.title for c in survey.columns(sector, wave, lang)]
+    titles = [c.title for c in form_columns(survey, sector, wave, lang)]
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise BfsError(f"Cannot write {out}: name the file .xlsx or .csv.")

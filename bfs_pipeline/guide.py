@@ -1,9 +1,10 @@
 """A printable page on building the Google Form that matches a survey's codebook (`bfs survey guide`).
 
-The page lists the form's columns exactly as `Survey.columns` gives them (the codebook's order and titles), so a
-form built from it exports a sheet whose header the ingest maps without a word: for each question the title to
-paste, the Google Forms question type, the choices to paste (wordings the ingest reads back to the codes), whether
-it is required, and the answer validation to set.
+The page lists the form's columns exactly as `survey.form_columns` gives them (the codebook's order and titles; a
+wave that does not ask the yearly questions lists none of them), so a form built from it exports a sheet whose
+header the ingest maps without a word: for each question the title to paste, the Google Forms question type, the
+choices to paste (wordings the ingest reads back to the codes), whether it is required, and the answer validation
+to set.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from bfs_pipeline import i18n, reference
 from bfs_pipeline.resources import templates_dir
-from bfs_pipeline.survey import Column, Survey, wave_of
+from bfs_pipeline.survey import Column, Survey, form_columns, wave_of
 
 TEMPLATE = "guide.html"
 SWEDISH_LAST = str.maketrans("åäæöø", "{||}}")  # å, ä, ö sort after z, in that order
@@ -231,7 +232,8 @@ def build_guide(
     _ = i18n.translator(i18n.check(lang))
     key = _resolve_sector(survey, sector)
     period = wave_of(wave) if wave else None
-    columns = survey.columns(key, period, lang)  # refuses an unknown sector, naming the survey's sectors
+    # the wave's form (no yearly question outside the yearly wave); refuses an unknown sector, naming the others
+    columns = form_columns(survey, key, period, lang)
     county_name = reference.counties()[survey.county].name
     roster = roster_order(roster_names or [])
     meta: list[MetaColumn] = []

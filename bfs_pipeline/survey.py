@@ -26,6 +26,11 @@ QUESTION_TYPES = (
     "municipalities",
 )
 META_TYPES = ("timestamp", "email", "sector")
+# The report sections a question can be reported in (`reported_in:` in the survey file):
+# needs: the need index (B01-B09); coverage: who answered, per municipality (ORG, C01); capacity: the capacity table
+# (K04-K07, K10, K11); law: Lagens krav (K01-K03); maturity: the process maturity index (K12a-e); others_view: how
+# the other sectors see the municipality; satisfaction: C04 by sector; network: who wants to join the regional network.
+REPORT_SECTIONS = ("needs", "coverage", "capacity", "law", "maturity", "others_view", "satisfaction", "network")
 LANGS = ("sv", "en")
 WAVE_RE = re.compile(r"^(\d{4})-Q([1-4])$")
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -56,9 +61,16 @@ class Question:
     )
     unit: str | None = None
     sector: str | None = None  # None: the common core
+    reported_in: str | None = None  # the report section that shows it (one of REPORT_SECTIONS)
+    kept_for: str | None = None  # why it is asked when no report section shows it
 
     def title(self, lang: str = "sv") -> str:
         return self.text.get(lang) or self.text["sv"]
+
+    @property
+    def has_purpose(self) -> bool:
+        """Whether the survey file says what the answers are for (a report section, or a reason to keep them)."""
+        return self.reported_in is not None or self.kept_for is not None
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,12 @@ class Column:
             out["min"] = self.min
         if self.max is not None:
             out["max"] = self.max
+        if self.question is not None:
+            out["yearly"] = self.question.yearly
+            if self.question.reported_in:
+                out["reported_in"] = self.question.reported_in
+            if self.question.kept_for:
+                out["kept_for"] = self.question.kept_for
         return out
 
 
@@ -111,6 +129,10 @@ class Survey:
     def asks_yearly(self, wave: str | None) -> bool:
         """Whether a wave's form asks the questions marked yearly (`yearly_quarter:` in the survey file)."""
         return self.yearly_quarter is None or wave is None or wave.endswith(f"Q{self.yearly_quarter}")
+
+    def asked(self, question: Question, wave: str | None) -> bool:
+        """Whether a wave's form asks the question: every quarterly one; a yearly one only in the yearly wave."""
+        return not question.yearly or self.asks_yearly(wave)
 
     def questions(self, sector: str | None) -> list[Question]:
         """The questions asked of a sector (core then module); all of them when sector is None."""
@@ -144,8 +166,15 @@ class Survey:
             )
         return code
 
-    def columns(self, sector: str | None = None, wave: str | None = None, lang: str = "sv") -> list[Column]:
-        """The form's columns in order: a per-sector form, or (sector None) one form with a sector question."""
+    def columns(
+        self, sector: str | None = None, wave: str | None = None, lang: str = "sv", *, asked_only: bool = False
+    ) -> list[Column]:
+        """The form's columns in order: a per-sector form, or (sector None) one form with a sector question.
+
+        By default every question the survey has, so that an answer sheet may carry any of them (the ingest reads
+        a yearly question's column in any wave and keeps its answers). `asked_only`: only what the wave's form asks
+        (no yearly question outside the yearly wave): the codebook, the blank sheet and the form guide.
+        """
         sector = self.check_sector(sector)
         renamed = {qid: title for title, qid in self.waves.get(wave or "", {}).items()}
         all_titles: dict[str, list[str]] = {}
@@ -160,6 +189,8 @@ class Survey:
         ]
         sector_choices = tuple(Choice(k, v) for k, v in self.sectors.items())
         for q in self.questions(sector):
+            if asked_only and not self.asked(q, wave):
+                continue
             title = renamed.get(q.id) or q.title(lang)
             aliases = tuple(dict.fromkeys([*q.text.values(), *all_titles.get(q.id, []), title]))
             required = q.required and (sector is not None or q.sector is None)
@@ -176,6 +207,16 @@ class Survey:
                     )
                 )
         return cols
+
+
+def form_columns(survey: Survey, sector: str | None, wave: str | None, lang: str = "sv") -> list[Column]:
+    """The columns of the form a wave asks: the codebook, the blank answer sheet and the form guide list these."""
+    return survey.columns(sector, wave, lang, asked_only=True)
+
+
+def unpurposed(survey: Survey) -> list[Question]:
+    """The quarterly questions whose survey file says neither `reported_in:` nor `kept_for:` (a yearly one may)."""
+    return [q for q in survey.questions(None) if not q.yearly and not q.has_purpose]
 
 
 def wave_of(text: str) -> str:
@@ -285,6 +326,7 @@ def _question(
             raise loc.error((*keys, k), f"question {qid} has {k} {v!r}", "Give a number.")
     if lo is not None and hi is not None and lo > hi:
         raise loc.error((*keys, "min"), f"question {qid} has min {lo} above max {hi}", "Swap them.")
+    reported_in, kept_for = _purpose(loc, keys, qid, raw)
     return Question(
         id=qid,
         type=qtype,
@@ -298,7 +340,33 @@ def _question(
         scale_points=points,
         unit=raw.get("unit"),
         sector=sector,
+        reported_in=reported_in,
+        kept_for=kept_for,
     )
+
+
+def _purpose(loc: _Loc, keys: tuple[str | int, ...], qid: str, raw: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A question's `reported_in:` (a report section) or `kept_for:` (a reason), never both."""
+    reported_in, kept_for = raw.get("reported_in"), raw.get("kept_for")
+    if reported_in is not None and kept_for is not None:
+        raise loc.error(
+            (*keys, "kept_for"),
+            f"question {qid} has both reported_in and kept_for",
+            "Keep one: reported_in when a report section shows the answers, kept_for when none does.",
+        )
+    if reported_in is not None and reported_in not in REPORT_SECTIONS:
+        raise loc.error(
+            (*keys, "reported_in"),
+            f"question {qid} is reported in {reported_in!r}, which is no report section",
+            f"Use one of {', '.join(REPORT_SECTIONS)}, or say why it is asked with kept_for.",
+        )
+    if kept_for is not None and (not isinstance(kept_for, str) or not kept_for.strip()):
+        raise loc.error(
+            (*keys, "kept_for"),
+            f"question {qid} has kept_for without a reason",
+            'Write why the answers are kept, for example kept_for: "the yearly account to Brå".',
+        )
+    return reported_in, (nfc(kept_for).strip() if kept_for is not None else None)
 
 
 _CACHE: dict[tuple[str, int, int], Survey] = {}
