@@ -25,7 +25,7 @@ from bfs_pipeline import db, validation
 from bfs_pipeline import normalize as nz
 from bfs_pipeline.errors import HeaderError, SourceError
 from bfs_pipeline.models import IngestRun, KeptKind, QuarantinedRow, Response
-from bfs_pipeline.outreach import matching
+from bfs_pipeline.outreach import matching, prefill
 from bfs_pipeline.privacy import hash_of, masked
 from bfs_pipeline.sources.base import CHUNK_ROWS, RawBatch, SheetHints, Source
 from bfs_pipeline.survey import Survey
@@ -310,6 +310,16 @@ class SheetContext:
     lang: str
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     matcher: matching.Matcher | None = None  # the roster, for a sheet's rows (a personal link names its actor)
+    codes: dict[str, dict[str, int]] = field(default_factory=dict)  # wave -> pre-filled form code -> actor
+
+    def code_actor(self, wave: str, text: str | None) -> int | None:
+        """The actor a pre-filled Google Form's code names in a wave (outreach.prefill); None: no such code."""
+        code = prefill.clean_code(text)
+        if code is None or self.matcher is None:
+            return None
+        if wave not in self.codes:
+            self.codes[wave] = prefill.actor_codes(self.key, self.survey.id, wave, self.matcher.actor_ids())
+        return self.codes[wave].get(code)
 
     @property
     def org_id(self) -> str:
@@ -575,6 +585,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
     quarantine, candidates = out.quarantine, out.candidates
     org_id, mq = ctx.org_id, matching.municipalities_of(survey)
     emails = rows.column("email")
+    codes = rows.column("code") if any(c.type == "code" for c in header.positions.values()) else None
     for pos, (raw_row, sheet_row) in enumerate(zip(chunk.raw, chunk.sheet_rows, strict=True)):
         fails = failures.get(pos) or []
         keep_out, set_aside = validation.split_failures(fails, header.columns) if fails else (fails, {})
@@ -601,7 +612,11 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
             answers = {q: v for q, v in answers.items() if q not in set_aside}
         org = answers.get(org_id)
         actor_id, known = batch.actor_id, org
-        if actor_id is None and ctx.matcher is not None and org:
+        by_code = ctx.code_actor(wave, codes[pos]) if codes is not None and actor_id is None else None
+        if by_code is not None and ctx.matcher is not None:  # exact, like a personal link
+            actor_id = by_code
+            known = found_name.name if (found_name := ctx.matcher.actor(by_code)) else org
+        elif actor_id is None and ctx.matcher is not None and org:
             found = ctx.matcher.match(org, sector, answers.get(mq) if mq else None)
             if found.certain:  # the actor's name is the respondent, as in the web form: the two supersede each other
                 actor_id, known = found.actor_id, found.name
@@ -623,6 +638,7 @@ def _judge(ctx: SheetContext, chunk: Chunk) -> Verdicts:
                 "run_id": ctx.run_id,
                 "is_current": True,
                 "actor_id": actor_id,
+                "matched_by": matching.Method.CODE.value if by_code is not None else None,
             }
         )
         if digest not in out.aside:  # the first of identical rows is the one stored; the others are duplicates

@@ -76,6 +76,7 @@ class Response(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the actor, where a personal link says (0011)
+    matched_by: Mapped[str | None] = mapped_column(String(10))  # "code": a pre-filled form's code named it (0017)
 
 
 class KeptKind(StrEnum):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from bfs_pipeline.errors import HeaderError
+from bfs_pipeline.outreach.prefill import code_titles
 from bfs_pipeline.sources.base import RawBatch
 from bfs_pipeline.survey import Column, Survey, header_key
 
@@ -298,6 +299,8 @@ def describe_header(titles: list[str], survey: Survey, sector: str | None, wave:
         col = by_title.get(k) if title else None
         if col is None and k in sector_titles:
             col = next(c for c in every if c.type == "sector")
+        if col is None and k and k in code_titles(survey):  # a pre-filled Google Form's hidden code question
+            col = Column(title, None, "code", False)
         entries.append((i, title, col))
     found = {c.question_id or c.type for _, _, c in entries if c is not None}
     missing = [
@@ -412,7 +415,7 @@ def map_header(batch: RawBatch, survey: Survey) -> HeaderMap:
     )
 
 
-META = ("timestamp", "email")  # columns that alone do not make a row an answer
+META = ("timestamp", "email", "code")  # columns that alone do not make a row an answer
 
 
 @dataclass

@@ -26,6 +26,7 @@ def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
                 Response.content_hash,
                 Response.actor_id,
                 Response.source,
+                Response.matched_by,
             ).where(Response.survey_id == survey_id, Response.is_current.is_(True))
         ).all()
     return pd.DataFrame(
@@ -40,6 +41,7 @@ def current_responses(engine: Engine, survey_id: str) -> pd.DataFrame:
             "content_hash",
             "actor_id",
             "source",
+            "matched_by",
         ],
     )
 

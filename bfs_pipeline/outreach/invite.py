@@ -27,7 +27,7 @@ from bfs_pipeline import i18n
 from bfs_pipeline.config import Settings
 from bfs_pipeline.mailer import DeliveryState, Letter, MessageKind, deliver_letters
 from bfs_pipeline.models import Actor, Delivery, OptOut, Wave, WaveLink
-from bfs_pipeline.outreach import links
+from bfs_pipeline.outreach import links, prefill
 from bfs_pipeline.outreach.coverage import answered_actors
 from bfs_pipeline.survey import Survey, wave_of
 
@@ -69,6 +69,7 @@ class Recipient:
     address: str | None
     lang: str
     token: str
+    google_form: str | None = None  # the pre-filled Google Form with the actor's code, where the wave names one
 
 
 def _open_wave(engine: Engine, survey: Survey, wave: str) -> Wave:
@@ -88,9 +89,15 @@ def _recipients(engine: Engine, survey: Survey, wave: Wave, key: bytes) -> list[
             .where(WaveLink.wave_id == wave.id, WaveLink.revoked_at.is_(None), Actor.active.is_(True))
             .order_by(Actor.sector, Actor.name)
         ).scalars()
+        form = prefill.prefills(survey).get(wave.wave)  # a wave still answered in Google Forms: its pre-filled link
         return [
             Recipient(
-                a.id, a.name, a.contact_email, a.lang or "sv", links.derive_token(key, survey.id, wave.wave, a.id)
+                a.id,
+                a.name,
+                a.contact_email,
+                a.lang or "sv",
+                links.derive_token(key, survey.id, wave.wave, a.id),
+                form.link(prefill.derive_code(key, survey.id, wave.wave, a.id)) if form is not None else None,
             )
             for a in found
         ]
@@ -146,7 +153,7 @@ def body(wording: Wording, who: Recipient, reminder: int) -> tuple[str, str]:
         "organisation": who.organisation,
         "wave": wording.wave,
         "title": title,
-        "url": url,
+        "url": who.google_form or url,
         "deadline": _date(wording.deadline, lang),
         "privacy": f"{wording.public_url.rstrip('/')}/integritet" + ("?lang=en" if lang == "en" else ""),
         "controller": wording.controller,

@@ -6,8 +6,8 @@ The ingest (a sheet row's actor and resubmission identity), the report's coverag
 An answer is matched within its sector, against the active actors of the survey's county, in this order:
 
 1. ``link``: the answer came through the actor's personal link (the web form), so responses.actor_id says who.
-   (``code``: an answer carrying the code of a pre-filled Google Form will be matched here as exactly; a later part
-   of issue 12. Method.CODE names it already.)
+   ``code``: a sheet's answer carried the code of the actor's pre-filled Google Form (outreach.prefill); the
+   ingest stored the actor with responses.matched_by "code". Both are exact: the name is not looked at.
 2. ``name`` (detail ``exact``): the answer's organisation and an actor have the same match key (below). Where
    several actors of the sector share a key, only those whose municipalities fit the answer's count; if that
    leaves more than one, the answer is not counted.
@@ -95,7 +95,7 @@ class Method(StrEnum):
     """How an answer was matched to its actor."""
 
     LINK = "link"  # the personal link (web form) says who
-    CODE = "code"  # a pre-filled Google Forms code says who (a later part of issue 12)
+    CODE = "code"  # a pre-filled Google Form's code says who (outreach.prefill; responses.matched_by)
     NAME = "name"  # the organisation's name: exact match key, the municipality's one actor, or fuzzy
     ALIAS = "alias"  # a name confirmed for the actor by a person
     NONE = "none"  # not counted for any actor
@@ -210,6 +210,10 @@ class Matcher:
     def empty(self) -> bool:
         """No active actor in the county's roster: nothing can be matched."""
         return not self._sectors
+
+    def actor_ids(self) -> list[int]:
+        """Every active actor of the county's roster."""
+        return [a for idx in self._sectors.values() for a in idx.by_id]
 
     def actor(self, actor_id: int) -> RosterActor | None:
         return next((idx.by_id[actor_id] for idx in self._sectors.values() if actor_id in idx.by_id), None)
@@ -354,10 +358,14 @@ def match_responses(responses: pd.DataFrame, matcher: Matcher, mq: str | None) -
     known = responses["actor_id"] if "actor_id" in responses else pd.Series([None] * n, index=responses.index)
     sources = responses["source"] if "source" in responses else pd.Series([None] * n, index=responses.index)
     answers = responses["answers"] if "answers" in responses else pd.Series([{}] * n, index=responses.index)
+    how = responses["matched_by"] if "matched_by" in responses else pd.Series([None] * n, index=responses.index)
     rows: list[tuple[int | None, str, str | None, float | None]] = []
-    for org, sector, given, source, ans in zip(
-        responses["organisation"], responses["sector"], known, sources, answers, strict=True
+    for org, sector, given, source, ans, by in zip(
+        responses["organisation"], responses["sector"], known, sources, answers, how, strict=True
     ):
+        if by == Method.CODE.value and given is not None and not pd.isna(given):  # a pre-filled form's code
+            rows.append((int(given), Method.CODE.value, None, None))
+            continue
         m = matcher.match(org if isinstance(org, str) else None, str(sector), _answer_munis(ans, mq))
         if given is not None and not pd.isna(given):
             actor = int(given)
@@ -387,11 +395,17 @@ def wave_matches(engine: Engine, survey: Survey, wave: str) -> dict[int, Method]
     answers count for one actor): what `bfs coverage` shows, matched as the report's coverage is."""
     with Session(engine) as s:
         rows = s.execute(
-            select(Response.organisation, Response.sector, Response.answers, Response.actor_id, Response.source).where(
-                Response.survey_id == survey.id, Response.wave == wave_of(wave), Response.is_current.is_(True)
-            )
+            select(
+                Response.organisation,
+                Response.sector,
+                Response.answers,
+                Response.actor_id,
+                Response.source,
+                Response.matched_by,
+            ).where(Response.survey_id == survey.id, Response.wave == wave_of(wave), Response.is_current.is_(True))
         ).all()
-    frame = pd.DataFrame(rows, columns=["organisation", "sector", "answers", "actor_id", "source"], dtype=object)
+    columns = ["organisation", "sector", "answers", "actor_id", "source", "matched_by"]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
     found = match_responses(frame, load_matcher(engine, survey.county), municipalities_of(survey))
     out: dict[int, Method] = {}
     for actor_id, how in zip(found["actor_id"], found["matched_by"], strict=True):
