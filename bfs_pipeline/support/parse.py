@@ -349,9 +349,7 @@ def check_row(
             fail(
                 Field.KOMMUN,
                 match.rule,
-                _("{token}: kommunen ligger utanför {county} ({detail}).").format(
-                    token=token, county=county.name, detail=match.message
-                ),
+                _("Kommunen ligger utanför {county}: {detail}.").format(county=county.name, detail=match.message),
             )
         elif match.rule == "ambiguous_municipality":
             fail(
@@ -448,7 +446,8 @@ def check_row(
             participants = int(number)
 
     if reasons:
-        return None, reasons
+        order = [titles.get(f, f.value) for f in Field]
+        return None, sorted(reasons, key=lambda r: order.index(r.column))  # in the columns' order
     assert datum is not None and sector is not None and kind is not None  # every field parsed: no reason
     assert hours is not None and participants is not None
     recipient = " ".join(cells.get(Field.MOTTAGARE, "").split()) or None
