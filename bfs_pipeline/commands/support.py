@@ -115,3 +115,25 @@ def support_template(ctx: click.Context, out: Path, survey_id: str | None, force
         click.echo(json.dumps(written, ensure_ascii=False))
         return
     click.echo(f"Wrote {out}: fill in one row per support event, then bfs support import {out.name}.")
+
+
+@support.command("quarantine")
+@click.option("--import", "import_id", type=int, help="Only the rows of this import (its number).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def support_quarantine(ctx: click.Context, import_id: int | None, as_json: bool) -> None:
+    """The rows of support logs kept out of the events, each with its reasons (column, value, rule, message)."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.cli import emit, existing
+    from bfs_pipeline.support.log import quarantined
+
+    settings = existing(ctx)
+    with pipeline.database(settings) as engine:
+        kept = quarantined(engine, import_id)
+    if as_json:
+        emit(kept)
+        return
+    if not kept:
+        click.echo("No support log rows quarantined.")
+    for entry in kept:
+        click.echo(f"import {entry['import_id']} {entry['source']} row {entry['sheet_row']}:{_reasons(entry)}")

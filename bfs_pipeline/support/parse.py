@@ -355,9 +355,7 @@ def check_row(
             fail(
                 Field.KOMMUN,
                 match.rule,
-                _("{token}: namnet passar flera kommuner ({detail}). Skriv den fyrsiffriga koden.").format(
-                    token=token, detail=match.message
-                ),
+                _("Namnet passar flera kommuner: {detail}. Skriv den fyrsiffriga koden.").format(detail=match.message),
             )
         else:
             fail(

@@ -97,6 +97,7 @@ def write_template(path: Path, survey: Survey, force: bool = False, lang: str = 
 
     sheet = wb.create_sheet(LISTS)
     where: dict[str, str] = {}
+    needs = lists[Field.BEHOV]
     several = _("Välj i listan, eller skriv flera åtskilda med semikolon.")
     prompts = {
         Field.KOMMUN: _("Kommunen eller kommunerna som fick stödet, eller Hela länet ({county}).").format(
@@ -104,7 +105,11 @@ def write_template(path: Path, survey: Survey, force: bool = False, lang: str = 
         )
         + " "
         + several,
-        Field.BEHOV: _("Behovet eller behoven som stödet svarar mot (B01–B09).") + " " + several,
+        Field.BEHOV: _("Behovet eller behoven som stödet svarar mot ({first}–{last}).").format(
+            first=needs[0].split()[0], last=needs[-1].split()[0]
+        )
+        + " "
+        + several,
         Field.TYP: _("Typ av stöd: välj en i listan."),
         Field.SEKTOR: _("Sektorn som fick stödet: välj en i listan."),
     }
