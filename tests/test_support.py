@@ -17,7 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from bfs_pipeline.cli import cli
@@ -26,6 +26,7 @@ from bfs_pipeline.support import log
 from bfs_pipeline.support.models import SupportEvent, SupportImport, SupportQuarantine
 from bfs_pipeline.support.parse import parse_date
 from bfs_pipeline.survey import Survey
+from tests.conftest import migrated_to
 
 HEADER = ["datum", "kommun", "mottagare", "sektor", "behov", "typ", "timmar", "deltagare"]
 BLEKINGE = ["1060", "1080", "1081", "1082", "1083"]  # Olofström, Karlskrona, Ronneby, Karlshamn, Sölvesborg
@@ -377,3 +378,10 @@ def test_events_frame_for_the_report(settings: Settings, survey: Survey, tmp_pat
 def test_dates(text: str, expected: dt.date | str) -> None:
     day, rule, _ = parse_date(text, today=dt.date(2026, 11, 26))
     assert (day if rule is None else rule) == expected
+
+
+def test_migration_0015_goes_down_and_up_again(engine: Engine) -> None:
+    with migrated_to(engine, "0014", down=True) as conn:
+        assert not {"support_imports", "support_events", "support_quarantine"} & set(inspect(conn).get_table_names())
+    with migrated_to(engine, "0015") as conn:
+        assert {"support_imports", "support_events", "support_quarantine"} <= set(inspect(conn).get_table_names())

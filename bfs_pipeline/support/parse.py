@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -217,13 +216,6 @@ class Vocabulary:
         return self._sector_keys.get(fold(text))
 
 
-Translate = Callable[[str], str]
-
-
-def _reason(column: str, value: str, rule: str, message: str) -> Reason:
-    return Reason(column, value, rule, message)
-
-
 def parse_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None, str]:
     """(date, None, "") or (None, rule, detail): ISO forms, d.m.yyyy, 14 mars 2026, an Excel serial number, and
     d/m/yyyy only where no other reading exists (14/3/2026; 3/4/2026 could be 3 April or 4 March: refused)."""
@@ -306,7 +298,7 @@ def check_row(
     reasons: list[Reason] = []
 
     def fail(f: Field, rule: str, message: str, value: str | None = None) -> None:
-        reasons.append(_reason(titles.get(f, f.value), cells.get(f, "") if value is None else value, rule, message))
+        reasons.append(Reason(titles.get(f, f.value), cells.get(f, "") if value is None else value, rule, message))
 
     for f in Field:
         if f not in OPTIONAL and not cells.get(f):
