@@ -1,4 +1,5 @@
-"""Alerts and the summary, generated from the metrics: only changes larger than what n can carry.
+"""Alerts and the summary, generated from the metrics: only changes larger than what n can carry, and levels that
+stand (level_alerts: a standing gap to the county median, capacity fallen, the law's floor, silent organisations).
 
 Pure functions: frames and names in, plain dicts and sentences out. Words through gettext (Swedish msgids).
 For needs a higher share is worse, so the words are "störst behov" / "greatest need", never a floor.
@@ -12,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from bfs_pipeline import i18n
+from bfs_pipeline import i18n, levels, metrics
 from bfs_pipeline.metrics import NoMedian, median_waves, noise, prev_wave, shown
 
 
@@ -250,6 +251,19 @@ def summary(
                 least_share=i18n.fmt_pct(float(lo["index"]), lang),
             )
         )
+    gaps = [a for a in found if a["kind"] == "standing_gap" and a.get("municipality")]
+    if gaps:  # a standing gap is named here too: nothing changed since the quarter before, yet it stands
+        out.append(
+            ngettext(
+                "{names} har haft minst {gap} större behov än länets median sedan {since}.",
+                "{names} har haft minst {gap} större behov än länets median sedan {since}.",
+                len(gaps),
+            ).format(
+                names=i18n.fmt_list([a["municipality"]["name"] for a in gaps], lang),
+                gap=i18n.fmt_pp(float(gaps[0]["threshold"]), lang, signed=False),
+                since=min(str(a["since"]) for a in gaps),
+            )
+        )
     if found:
         out.append(ngettext("{n} varning: se överst.", "{n} varningar: se överst.", len(found)).format(n=len(found)))
     else:
@@ -279,3 +293,306 @@ def median_notes(index: pd.DataFrame, county: str, waves: Sequence[str], lang: s
         if listed:
             out.append(sentence.format(waves=i18n.fmt_list(listed, lang)))
     return out
+
+
+# Alerts on levels: what stands, not only what changed (#13).
+STANDING_GAP = 0.20  # need index this far (20 percentage points) or more above the county median ...
+STANDING_WAVES = 2  # ... in the period and the quarter before: a standing gap
+STANDING_LOOKBACK = 8  # quarters looked back to say since when the gap has stood
+CAPACITY_FALL = 0.5  # coordinator FTE at this share or less of an earlier answer: capacity fell
+CAPACITY_WINDOW = 2  # the earlier answer: the highest stated in these many quarters before the period
+LAW_WINDOW = 4  # a law status counts when reported in the period or the three quarters before (asked yearly)
+
+
+def standing_gaps(
+    index: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    lang: str = "sv",
+    gap: float = STANDING_GAP,
+) -> list[dict[str, Any]]:
+    """Kind `standing_gap`: a municipality whose need index has stood `gap` or more above the county median in the
+    period and the STANDING_WAVES - 1 quarters before, in each of them by more than two standard errors.
+
+    It fires in the quarter after a jump even when nothing changed since. Only municipalities shown in every one of
+    those waves (not suppressed) count, and only waves with a county median (metrics.county_median: at least
+    MIN_MEDIAN municipalities shown). The median's standard error is taken as a share of the median municipality's
+    pooled answers (metrics.noise, as the other alerts count n). `since`: the first quarter of the unbroken run in
+    which the gap stood, traced back at most STANDING_LOOKBACK quarters.
+    """
+    _ = i18n.translator(lang)
+    waves = metrics.wave_range(period, STANDING_WAVES)
+    looked = metrics.wave_range(period, STANDING_LOOKBACK)  # how far back `since` is traced
+    medians = metrics.county_median(index, county, looked)
+    if medians[waves].isna().any():
+        return []
+    shown_rows = shown(index, county)
+    shown_rows = shown_rows[shown_rows["wave"].isin(looked)]
+    typical = shown_rows.groupby("wave")["answers"].median()
+    out: list[dict[str, Any]] = []
+    for m, g in shown_rows.groupby("municipality", sort=False):
+        g = g.set_index("wave")
+        above: dict[str, float] = {}
+        margins: dict[str, float] = {}
+        for w in reversed(looked):  # from the period back, while the gap stands
+            if w not in g.index or pd.isna(medians[w]):
+                break
+            diff = float(g.at[w, "index"]) - float(medians[w])
+            margin = noise(float(g.at[w, "index"]), float(g.at[w, "answers"]), float(medians[w]), float(typical[w]))
+            if _points(diff) < _points(gap) or diff <= margin:
+                break
+            above[w], margins[w] = diff, margin
+        if not all(w in above for w in waves):
+            continue
+        since = min(above)
+        code = str(m)
+        now = float(g.at[period, "index"])
+        out.append(
+            {
+                "kind": "standing_gap",
+                "municipality": {"code": code, "name": names.get(code, code)},
+                "indicator": "need_index",
+                "values": {w: float(g.at[w, "index"]) for w in waves},
+                "median": {w: float(medians[w]) for w in waves},
+                "above": {w: above[w] for w in waves},
+                "since": since,
+                "n": int(g.at[period, "n"]),
+                "margin": margins[period],
+                "threshold": gap,
+                "unit": "percentage_points",
+                "title": _("Bestående skillnad i behov"),
+                "message": _(
+                    "Bestående skillnad i behov: i {name} är {share} av behovssvaren 4–5 mot länets median {median} "
+                    "({above} över medianen, n={n}); kvartalet före {prev_share} mot {prev_median}. Skillnaden har "
+                    "varit minst {gap} sedan {since}."
+                ).format(
+                    name=names.get(code, code),
+                    share=i18n.fmt_pct(now, lang),
+                    median=i18n.fmt_pct(float(medians[period]), lang),
+                    above=_pp_between(float(medians[period]), now, lang, signed=False),
+                    n=i18n.fmt_int(int(g.at[period, "n"]), lang),
+                    prev_share=i18n.fmt_pct(float(g.at[waves[-2], "index"]), lang) if len(waves) > 1 else "",
+                    prev_median=i18n.fmt_pct(float(medians[waves[-2]]), lang) if len(waves) > 1 else "",
+                    gap=i18n.fmt_pp(gap, lang, signed=False),
+                    since=since,
+                ),
+            }
+        )
+    return sorted(out, key=lambda a: -a["values"][period])
+
+
+def capacity_fell(
+    fte: pd.DataFrame,
+    status: pd.DataFrame,
+    history: pd.DataFrame,
+    period: str,
+    names: dict[str, str],
+    lang: str = "sv",
+) -> list[dict[str, Any]]:
+    """Kind `capacity_fell`, from the municipalities' own answers (levels.coordinator_fte, law_status, law_history).
+
+    - indicator `coordinator_fte`: the period's FTE (K04, the median of the kommun answers) is CAPACITY_FALL (half)
+      or less of the highest FTE stated in the CAPACITY_WINDOW quarters before, so a fall still stands in the
+      quarter after it. Guard: both stated in the waves named, the earlier one above 0.
+    - indicator `coordination_function`: the coordination function (K03) is reported vacant in an answer of the
+      last LAW_WINDOW quarters while the answer before that said staffed: a change, not a standing state (a
+      function vacant since it was first reported is a law_floor).
+
+    FTE and status are organisational facts the municipality reports, shown in the capacity table whatever n.
+    """
+    _ = i18n.translator(lang)
+    out: list[dict[str, Any]] = []
+    earlier_waves = [prev_wave(period, k) for k in range(1, CAPACITY_WINDOW + 1)]
+    for m, g in fte.groupby("municipality", sort=True):
+        g = g.set_index("wave")
+        if period not in g.index:
+            continue
+        before = g[g.index.isin(earlier_waves) & (g["fte"] > 0)].sort_index(ascending=False)
+        if before.empty:
+            continue
+        ref_wave = str(before["fte"].idxmax())  # the highest; of equal ones the newest
+        was, now = float(before.at[ref_wave, "fte"]), float(g.at[period, "fte"])
+        if now > was * CAPACITY_FALL:
+            continue
+        code = str(m)
+        out.append(
+            {
+                "kind": "capacity_fell",
+                "municipality": {"code": code, "name": names.get(code, code)},
+                "indicator": "coordinator_fte",
+                "values": {ref_wave: was, period: now},
+                "change": now - was,
+                "threshold": CAPACITY_FALL,
+                "unit": "fte",
+                "title": _("Samordningen har minskat"),
+                "message": _(
+                    "Samordningen har minskat i {name}: {now} årsarbetskrafter för brottsförebyggande samordning "
+                    "{period} mot {was} {ref_wave}."
+                ).format(
+                    name=names.get(code, code),
+                    now=i18n.fmt_num(now, lang, 2),
+                    period=period,
+                    was=i18n.fmt_num(was, lang, 2),
+                    ref_wave=ref_wave,
+                ),
+            }
+        )
+    recent = set(metrics.wave_range(period, LAW_WINDOW))
+    samordning = history[(history["question"] == "K03") & (history["code"] != "9") & (history["wave"] <= period)]
+    for r in status[(status["requirement"] == "samordning") & (status["code"] == "2")].itertuples():
+        if r.wave not in recent:
+            continue
+        earlier = samordning[(samordning["municipality"] == r.municipality) & (samordning["wave"] < r.wave)]
+        if earlier.empty or str(earlier["code"].iloc[-1]) != "1":
+            continue
+        code, staffed = str(r.municipality), str(earlier["wave"].iloc[-1])
+        out.append(
+            {
+                "kind": "capacity_fell",
+                "municipality": {"code": code, "name": names.get(code, code)},
+                "indicator": "coordination_function",
+                "values": {staffed: "1", str(r.wave): "2"},
+                "title": _("Samordningsfunktionen är vakant"),
+                "message": _(
+                    "Samordningsfunktionen är vakant i {name} enligt svaret {wave}; {staffed} var den bemannad."
+                ).format(name=names.get(code, code), wave=r.wave, staffed=staffed),
+            }
+        )
+    return out
+
+
+def _law_phrases(lang: str) -> dict[tuple[str, str], str]:
+    """What a status that does not meet the law says, by (requirement, code)."""
+    _ = i18n.translator(lang)
+    return {
+        ("lagesbild", "0"): _("ingen lägesbild sedan {since}"),
+        ("lagesbild", "3"): _("lägesbilden under framtagande sedan {since}"),
+        ("atgardsplan", "0"): _("ingen åtgärdsplan sedan {since}"),
+        ("atgardsplan", "3"): _("åtgärdsplanen under framtagande sedan {since}"),
+        ("samordning", "0"): _("ingen samordningsfunktion sedan {since}"),
+        ("samordning", "2"): _("samordningsfunktionen vakant sedan {since}"),
+    }
+
+
+def law_floor(status: pd.DataFrame, period: str, names: dict[str, str], lang: str = "sv") -> list[dict[str, Any]]:
+    """Kind `law_floor`: a municipality without a current lägesbild, åtgärdsplan or samordningsfunktion, as lag
+    (2023:196) asks; one alert per municipality naming each requirement not met and since when.
+
+    From levels.law_status. Has one: status 1 or 2 (decided within 12 months or longer ago: the law asks for a
+    lägesbild and an åtgärdsplan, not for a yearly decision); K03 1 (staffed). Lacks one: 0 (no), 3 (being made),
+    K03 2 (vacant). "Vet ej" (9) is not known and says nothing. Since when: the first wave of the unbroken run of
+    answers that lack it (law_status's `since`); the status as last reported, in its wave. Guard: the status was
+    reported within LAW_WINDOW quarters (the question is asked once a year); an older one is not current.
+    """
+    _ = i18n.translator(lang)
+    phrases = _law_phrases(lang)
+    recent = set(metrics.wave_range(period, LAW_WINDOW))
+    lacking = status[(status["met"] == False) & status["wave"].isin(recent)]  # noqa: E712 (object column)
+    out: list[dict[str, Any]] = []
+    for m, g in lacking.groupby("municipality", sort=True):
+        code = str(m)
+        what = [phrases.get((str(r.requirement), str(r.code)), "{since}").format(since=r.since) for r in g.itertuples()]
+        out.append(
+            {
+                "kind": "law_floor",
+                "municipality": {"code": code, "name": names.get(code, code)},
+                "indicator": "law_2023_196",
+                "values": {
+                    str(r.requirement): {"code": str(r.code), "wave": str(r.wave), "since": str(r.since)}
+                    for r in g.itertuples()
+                },
+                "title": _("Lagens krav uppfylls inte"),
+                "message": (
+                    _("{name} uppfyller inte kraven i lagen (2023:196): {what}.")
+                    if (g["since"] == g["wave"]).all()
+                    else _("{name} uppfyller inte kraven i lagen (2023:196): {what} (senast rapporterat {wave}).")
+                ).format(name=names.get(code, code), what=i18n.fmt_list(what, lang), wave=str(g["wave"].max())),
+            }
+        )
+    return out
+
+
+def silence(
+    now: pd.DataFrame,
+    before: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    lang: str = "sv",
+) -> list[dict[str, Any]]:
+    """Kind `silence`: per municipality, the organisations in the roster that answered neither the period nor the
+    quarter before (roster coverage's `missing` lists, matched as the report matches); the county's own actors
+    (the county code) give an alert with municipality None.
+
+    Guard: the quarter before had answers from the roster at all (a wave that was never run is no silence).
+    """
+    _ = i18n.translator(lang)
+    ngettext = i18n.plural(lang)
+    if now.empty or before.empty or int(before["answered"].sum()) == 0:
+        return []
+    prev = prev_wave(period)
+
+    def missing(cov: pd.DataFrame) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for r in cov.itertuples():
+            out.setdefault(str(r.municipality), set()).update(r.missing)
+        return out
+
+    was, is_ = missing(before), missing(now)
+    out: list[dict[str, Any]] = []
+    for m in sorted(is_, key=lambda c: (c == county, c)):
+        silent = sorted(is_[m] & was.get(m, set()))
+        if not silent:
+            continue
+        place = names.get(m, m)
+        out.append(
+            {
+                "kind": "silence",
+                "municipality": None if m == county else {"code": m, "name": place},
+                "indicator": "coverage",
+                "values": {"organisations": silent, "waves": [prev, period]},
+                "title": _("Inget svar två kvartal i rad"),
+                "message": ngettext(
+                    "Inget svar två kvartal i rad ({prev} och {period}) från {n} organisation i {name}: {names}.",
+                    "Inget svar två kvartal i rad ({prev} och {period}) från {n} organisationer i {name}: {names}.",
+                    len(silent),
+                ).format(
+                    prev=prev,
+                    period=period,
+                    n=i18n.fmt_int(len(silent), lang),
+                    name=place,
+                    names=i18n.fmt_list(silent, lang),
+                ),
+            }
+        )
+    return out
+
+
+def level_alerts(
+    index: pd.DataFrame,
+    responses: pd.DataFrame,
+    coverage: pd.DataFrame,
+    coverage_prev: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    mq: str,
+    lang: str = "sv",
+    gap: float = STANDING_GAP,
+) -> list[dict[str, Any]]:
+    """The alerts on levels for the period, in this order: standing_gap, capacity_fell, law_floor, silence.
+
+    responses: the scored answers up to the period (ReportData.responses); coverage and coverage_prev: roster
+    coverage in the period and the quarter before (empty without a roster: no silence).
+    """
+    history = levels.law_history(responses, mq, county)
+    status = levels.law_status(responses, mq, county, period)
+    fte = levels.coordinator_fte(responses, mq, county)
+    fte = fte[fte["wave"] <= period] if not fte.empty else fte
+    return [
+        *standing_gaps(index, period, county, names, lang, gap),
+        *capacity_fell(fte, status, history, period, names, lang),
+        *law_floor(status, period, names, lang),
+        *silence(coverage, coverage_prev, period, county, names, lang),
+    ]

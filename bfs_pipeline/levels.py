@@ -173,8 +173,11 @@ def maturity_index(
     k = responses[responses["sector"] == KOMMUN]
     if k.empty:
         return pd.DataFrame(columns=cols)
-    scored = metrics.item_values(k, list(items), (1, 5)).notna().any(axis=1)
-    k = k[scored]
+    answered = [any(a.get(i) not in (None, "") for i in items) for a in k["answers"]]
+    k = k[answered]  # metrics.item_values needs some answer to convert
+    if k.empty:
+        return pd.DataFrame(columns=cols)
+    k = k[metrics.item_values(k, list(items), (1, 5)).notna().any(axis=1).to_numpy()]
     if k.empty:
         return pd.DataFrame(columns=cols)
     return metrics.need_index(k, list(items), mq, county, min_n=min_n)

@@ -381,8 +381,10 @@ def page_context(data: ReportData) -> dict[str, Any]:
 
 
 def alerts_section(data: ReportData) -> list[dict[str, Any]]:
-    """What needs attention: the greatest need rising, the gap widening, coverage under alert_coverage."""
-    return alerting.alerts(
+    """What needs attention: changes (the greatest need rising, the gap widening, coverage under alert_coverage),
+    then levels (a standing gap to the county median, capacity fallen, the law's floor, organisations silent two
+    quarters in a row: alerts.level_alerts)."""
+    changes = alerting.alerts(
         data.index,
         data.coverage,
         data.period,
@@ -391,6 +393,18 @@ def alerts_section(data: ReportData) -> list[dict[str, Any]]:
         data.alert_coverage,
         data.lang,
     )
+    standing = alerting.level_alerts(
+        data.index,
+        data.responses,
+        data.coverage,
+        data.coverage_prev,
+        data.period,
+        data.county,
+        data.names,
+        data.mq,
+        data.lang,
+    )
+    return [*changes, *standing]
 
 
 def summary_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
