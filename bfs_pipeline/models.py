@@ -18,6 +18,16 @@ class Base(DeclarativeBase):
     pass
 
 
+def all_metadata() -> Any:
+    """Every table's metadata: the tables here and those kept beside their capability (support log, population,
+    answer exports), for Alembic and for dropping the demo's tables."""
+    from bfs_pipeline import population  # noqa: F401
+    from bfs_pipeline.records import answers_export  # noqa: F401
+    from bfs_pipeline.support import models  # noqa: F401
+
+    return Base.metadata
+
+
 class IngestRun(Base):
     """One answer sheet read once: where from, what happened, and the counts (which always add up)."""
 
@@ -110,7 +120,10 @@ class Delivery(Base):
     failed or uncertain. `kind` says which (migration 0014); invitations and reminders name their actor."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("report_key", "recipient", name="uq_deliveries_report_recipient"),)
+    __table_args__ = (
+        UniqueConstraint("report_key", "recipient", name="uq_deliveries_report_recipient"),
+        Index("ix_deliveries_kind_period", "kind", "period"),  # migration 0014
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_key: Mapped[str] = mapped_column(String(200))
     period: Mapped[str] = mapped_column(String(7))

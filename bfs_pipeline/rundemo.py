@@ -48,10 +48,10 @@ def prepare_home(settings: Settings, fresh: bool) -> None:
                 p.unlink()
     if not default_db:
         from bfs_pipeline.db import make_engine
-        from bfs_pipeline.models import Base
+        from bfs_pipeline.models import all_metadata
 
         engine = make_engine(settings.database_url)
-        Base.metadata.drop_all(engine)
+        all_metadata().drop_all(engine)
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         engine.dispose()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from bfs_pipeline.models import Base
+from bfs_pipeline.models import all_metadata
 
 config = context.config
 connection = config.attributes.get("connection")
 
 if connection is not None:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=all_metadata(), render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 else:
@@ -22,6 +22,6 @@ else:
     config.attributes.setdefault("hash_key", lambda: hash_key(settings.hash_key, settings.home))
     engine = create_engine(settings.database_url)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=all_metadata(), render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
