@@ -11,18 +11,19 @@ import openpyxl
 import pytest
 import yaml
 from lxml import html as lxml_html
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import pipeline
 from bfs_pipeline.blank_sheets import write_template
-from bfs_pipeline.config import Settings
+from bfs_pipeline.config import Settings, default_surveys_dir
 from bfs_pipeline.errors import SurveyError
 from bfs_pipeline.guide import render_guide
 from bfs_pipeline.models import Response
 from bfs_pipeline.normalize import describe_header
 from bfs_pipeline.sources import SheetHints
 from bfs_pipeline.survey import REPORT_SECTIONS, Survey, form_columns, load_survey, unpurposed
+from bfs_pipeline.web.forms import FormService
 from tests.conftest import SURVEY_FILE, good_row
 
 FREE_TEXT = "the coordinator's export (bfs answers export --free-text), never in a report"
@@ -188,3 +189,14 @@ def test_a_q2_sheet_that_still_has_a_yearly_column_is_accepted_and_keeps_its_ans
         (stored,) = s.scalars(select(Response.answers)).all()
     engine.dispose()
     assert stored["K01"] == "1" and stored["K09"] == "4" and stored["B01"] == "4"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_web_form_asks_what_the_codebook_of_its_wave_lists(engine: Engine, survey: Survey) -> None:
+    """bfs_pipeline/web/forms.py keeps its own filter (asks_yearly); it must be the same rule as form_columns."""
+    service = FormService(engine, default_surveys_dir(), b"k" * 32)
+    for sector in SECTORS:
+        for wave in ("2026-Q1", "2026-Q2", "2026-Q4"):
+            fields = [f.name for s in service.sections(survey, sector, wave, "sv") for f in s.fields]
+            listed = [c.question_id for c in form_columns(survey, sector, wave) if c.question_id]
+            assert fields == [q for q in listed if q != "ORG"], (sector, wave)  # the link names the organisation
