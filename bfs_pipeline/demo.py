@@ -17,7 +17,18 @@ LAST_WAVE = "2026-Q3"
 WAVES = 8
 FALLING = "1060"  # Olofström: capacity falls and needs rise over the last quarters
 RISE = {-2: 0.35, -1: 1.2}  # how much Olofström's need rises in the last two waves (on the 1-5 scale)
+JUMP = "1081"  # Ronneby: needs jump in the second-last wave and stay high in the last; its coordinator's FTE falls
+JUMP_BY = {-2: 0.9, -1: 0.9}  # on the 1-5 scale, so the last report raises a standing gap (alerts.standing_gaps)
+JUMP_FTE = (1.0, 0.1)  # Ronneby's coordinator FTE before and from the jump: capacity fell (alerts.capacity_fell)
+# lag (2023:196), K01-K03, asked in the Q1 waves: every municipality has a lägesbild, an åtgardsplan and a staffed
+# coordination function, except these answers (municipality, question) -> code, in every Q1 wave unless keyed by year
+LAW = {"K01": "1", "K02": "2", "K03": "1"}
+LAW_PLANTED = {
+    ("1083", "K02", None): "0",  # Sölvesborg: no åtgärdsplan in either year (alerts.law_floor)
+    ("1082", "K01", 2025): "3",  # Karlshamn: its lägesbild being made a year ago, decided since
+}
 XLSX_SECTORS = {"ideburen"}
+NUMERIC_BREAKS = ("not_a_number", "out_of_range")
 
 ORG_TEMPLATES = {
     "kommun": ["{m} kommun"],
@@ -111,6 +122,7 @@ def answer_row(
     code = actor.municipalities[0]
     falling = code == FALLING and t >= WAVES - 3
     mu = _base_need(code) - 0.03 * t + (RISE.get(t - WAVES, 0.0) if code == FALLING else 0.0)
+    mu += JUMP_BY.get(t - WAVES, 0.0) if code == JUMP else 0.0
     row: dict[str, str] = {}
     for col in cols:
         q = col.question
@@ -133,6 +145,10 @@ def answer_row(
             row[col.title] = _likert_text(rng, col, v)
         elif q.type == "single":
             row[col.title] = rng.choice(q.choices).label("sv") if rng.random() < 0.5 else rng.choice(q.choices).code
+            if q.id in LAW and actor.sector == "kommun":  # drawn all the same: the other answers stay as they were
+                year = int(wave[:4])
+                law = LAW_PLANTED.get((code, q.id, year), LAW_PLANTED.get((code, q.id, None), LAW[q.id]))
+                row[col.title] = next(c for c in q.choices if c.code == law).label("sv")
         elif q.type == "multi":
             picks = rng.sample(list(q.choices), k=min(len(q.choices), rng.randint(1, 3)))
             row[col.title] = ", ".join(c.label("sv") for c in picks)
@@ -141,6 +157,8 @@ def answer_row(
                 fte = {"1060": 0.8, "1080": 2.0, "1081": 1.0, "1082": 1.0, "1083": 0.6}.get(code, 1.0)
                 if falling:
                     fte = max(0.2, fte - 0.2 * (t - (WAVES - 4)))
+                if code == JUMP:
+                    fte = JUMP_FTE[1] if t - WAVES in JUMP_BY else JUMP_FTE[0]
                 row[col.title] = f"{fte:.2f}".replace(".", ",")
             else:
                 hi = q.max if q.max is not None else 10
@@ -239,6 +257,7 @@ def generate(survey: Survey, folder: Path, seed: int = 42) -> dict[str, list[Pat
     actors = roster(survey.county)
     waves = metrics.wave_range(LAST_WAVE, WAVES)
     out: dict[str, list[Path]] = {}
+    deferred: list[str] = []  # breaks that need a numeric column the sheet they fell on does not ask
     for t, wave in enumerate(waves):
         year, q = int(wave[:4]), int(wave[-1])
         files = []
@@ -261,12 +280,18 @@ def generate(survey: Survey, folder: Path, seed: int = 42) -> dict[str, list[Pat
                         if row[cols[1].title]:
                             rows.append(later)
             # every kind of break, spread over the waves and sectors: a few percent of rows in all
+            numeric = any(c.type in ("integer", "number") and c.max is not None for c in cols)
             for k, kind in enumerate(BREAKS):
                 if (k + t * 3 + list(survey.sectors).index(sector)) % 16 == 0 and rows:
-                    victim = rng.choice(rows)
-                    rows.insert(
-                        rng.randrange(len(rows) + 1), victim if kind == "duplicate" else _break(rng, kind, victim, cols)
-                    )
+                    victim, at = rng.choice(rows), rng.randrange(len(rows) + 1)
+                    if kind in NUMERIC_BREAKS and not numeric:  # this sheet asks no number: a later one gets it
+                        deferred.append(kind)
+                        continue
+                    rows.insert(at, victim if kind == "duplicate" else _break(rng, kind, victim, cols))
+            while deferred and numeric and rows:  # drawn apart, so the other answers stay as they were
+                side = random.Random(f"{seed}-{wave}-{sector}-{len(deferred)}")
+                victim = side.choice(rows)
+                rows.insert(side.randrange(len(rows) + 1), _break(side, deferred.pop(0), victim, cols))
             suffix = ".xlsx" if sector in XLSX_SECTORS else ".csv"
             path = folder / f"{sector}-{wave}{suffix}"
             write_sheet(path, [c.title for c in cols], rows)
