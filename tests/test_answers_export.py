@@ -186,3 +186,22 @@ def test_the_command_and_its_log(stored: Settings, env: dict[str, str], tmp_path
         (False, 3, f"{getpass.getuser()}@{socket.gethostname()}"),
         (True, 3, f"{getpass.getuser()}@{socket.gethostname()}"),
     ]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_quarterly_wave_has_no_yearly_columns_but_those_a_sheet_still_answered(
+    settings: Settings, sheet: Any, survey: Survey, tmp_path: Path
+) -> None:
+    rows = [
+        good_row(timestamp="2026-05-14 10:00:00", K01="Under framtagande"),  # an old template, K01 filled in
+        good_row(timestamp="2026-05-14 11:00:00", email=ADDRESSES[1], ORG="Ronneby kommun", C01="Ronneby"),
+    ]
+    ingest(settings, sheet(wave="2026-Q2").write(tmp_path / "kommun-q2.csv", rows), "kommun", "2026-Q2")
+    with pipeline.database(settings) as engine:
+        export_answers(engine, survey, "2026-Q2", tmp_path / "q2.xlsx")
+    header = cells(tmp_path / "q2.xlsx")["Svar"][0]
+    assert {"K01", "K01 (text)", "K04", "K07", "B01"} <= set(header)
+    yearly = {q.id for q in survey.questions("kommun") if q.yearly}
+    assert yearly & set(header) == {"K01"}  # K02, K03, K05, ... asked in Q1 only, answered by none here
+    by_org = {r["Organisation"]: r for r in as_dicts(cells(tmp_path / "q2.xlsx")["Svar"])}
+    assert by_org["Karlskrona kommun"]["K01 (text)"] == "Under framtagande" and by_org["Ronneby kommun"]["K01"] is None

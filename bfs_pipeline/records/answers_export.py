@@ -110,12 +110,17 @@ def _code_cell(col: Column, codes: list[str]) -> Any:
     return "; ".join(codes) or None
 
 
-def _questions(survey: Survey, wave: str, free_text: bool) -> list[Column]:
-    """Every question of the survey (yearly ones too: a sheet may carry them in any wave), free text only when asked."""
+def _questions(survey: Survey, wave: str, free_text: bool, rows: list[Response]) -> list[Column]:
+    """The questions the wave asks, and a yearly one it does not ask where a sheet still carried answers to it
+    (the ingest keeps those); free text only when asked for."""
+    answered = {k for r in rows for k, v in r.answers.items() if v not in (None, "", [])}
     return [
         c
         for c in survey.columns(None, wave)
-        if c.question_id is not None and c.question_id not in FIXED and (free_text or c.type != "text")
+        if c.question is not None
+        and c.question.id not in FIXED
+        and (survey.asked(c.question, wave) or c.question.id in answered)
+        and (free_text or c.type != "text")
     ]
 
 
@@ -225,7 +230,7 @@ def export_answers(
             f'No answers are stored for survey "{survey.id}" in {wave}: check the period (bfs status lists the waves '
             "that have answers), or load the answers first with bfs ingest."
         )
-    questions = _questions(survey, wave, free_text)
+    questions = _questions(survey, wave, free_text, rows)
     user, host = who()
     at = dt.datetime.now(dt.UTC)
     title = _("Svar i {survey}, {wave}: {n} svar, exporterade {at} av {who}. Fritext: {free}.").format(
@@ -237,6 +242,7 @@ def export_answers(
         free=_("ja") if free_text else _("nej"),
     )
     symbols = [
+        ("B01, B01 (text)", _("frågans kod som den lagrats, och kodens etikett; frågorna står på bladet Frågor")),
         ("'", _("en text som började med =, +, -, @, tabb eller radbrytning (så att den inte blir en formel)")),
         (_("tom cell"), _("frågan besvarades inte, eller ställdes inte i vågen (årliga frågor)")),
         ("; ", _("skiljer flera svar åt (kryssrutor, flera kommuner)")),
