@@ -260,7 +260,7 @@ def for_year(engine: Engine, year: int) -> dict[str, tuple[int, int]]:
 
 
 def for_wave(engine: Engine, wave: str) -> dict[str, tuple[int, int]]:
-    """Per kommunkod (folkmängd, year) for a wave (YYYY-Qn): the newest year on or before the wave's year."""
+    """Per kommunkod (folkmängd, year) for a wave (YYYY-Qn, or a year YYYY): the newest year on or before its year."""
     return for_year(engine, int(wave[:4]))
 
 
