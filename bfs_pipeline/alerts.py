@@ -330,34 +330,38 @@ def standing_gaps(
     shown_rows = shown(index, county)
     shown_rows = shown_rows[shown_rows["wave"].isin(looked)]
     typical = shown_rows.groupby("wave")["answers"].median()
+    share = shown_rows.pivot_table(index="municipality", columns="wave", values="index").reindex(columns=looked)
+    answers = shown_rows.pivot_table(index="municipality", columns="wave", values="answers").reindex(columns=looked)
+    n_now = shown_rows[shown_rows["wave"] == period].set_index("municipality")["n"]
+    diff = share - medians.reindex(looked).to_numpy()
+    first = diff[waves].ge(gap - 0.005).all(axis=1)  # a cheap first cut, before the points and the noise
     out: list[dict[str, Any]] = []
-    for m, g in shown_rows.groupby("municipality", sort=False):
-        g = g.set_index("wave")
+    for m in share.index[first.to_numpy()]:
         above: dict[str, float] = {}
         margins: dict[str, float] = {}
         for w in reversed(looked):  # from the period back, while the gap stands
-            if w not in g.index or pd.isna(medians[w]):
+            p, d = share.at[m, w], diff.at[m, w]
+            if pd.isna(p) or pd.isna(d):
                 break
-            diff = float(g.at[w, "index"]) - float(medians[w])
-            margin = noise(float(g.at[w, "index"]), float(g.at[w, "answers"]), float(medians[w]), float(typical[w]))
-            if _points(diff) < _points(gap) or diff <= margin:
+            margin = noise(float(p), float(answers.at[m, w]), float(medians[w]), float(typical[w]))
+            if _points(float(d)) < _points(gap) or float(d) <= margin:
                 break
-            above[w], margins[w] = diff, margin
+            above[w], margins[w] = float(d), margin
         if not all(w in above for w in waves):
             continue
         since = min(above)
         code = str(m)
-        now = float(g.at[period, "index"])
+        now = float(share.at[m, period])
         out.append(
             {
                 "kind": "standing_gap",
                 "municipality": {"code": code, "name": names.get(code, code)},
                 "indicator": "need_index",
-                "values": {w: float(g.at[w, "index"]) for w in waves},
+                "values": {w: float(share.at[m, w]) for w in waves},
                 "median": {w: float(medians[w]) for w in waves},
                 "above": {w: above[w] for w in waves},
                 "since": since,
-                "n": int(g.at[period, "n"]),
+                "n": int(n_now[m]),
                 "margin": margins[period],
                 "threshold": gap,
                 "unit": "percentage_points",
@@ -371,8 +375,8 @@ def standing_gaps(
                     share=i18n.fmt_pct(now, lang),
                     median=i18n.fmt_pct(float(medians[period]), lang),
                     above=_pp_between(float(medians[period]), now, lang, signed=False),
-                    n=i18n.fmt_int(int(g.at[period, "n"]), lang),
-                    prev_share=i18n.fmt_pct(float(g.at[waves[-2], "index"]), lang) if len(waves) > 1 else "",
+                    n=i18n.fmt_int(int(n_now[m]), lang),
+                    prev_share=i18n.fmt_pct(float(share.at[m, waves[-2]]), lang) if len(waves) > 1 else "",
                     prev_median=i18n.fmt_pct(float(medians[waves[-2]]), lang) if len(waves) > 1 else "",
                     gap=i18n.fmt_pp(gap, lang, signed=False),
                     since=since,
@@ -404,15 +408,12 @@ def capacity_fell(
     _ = i18n.translator(lang)
     out: list[dict[str, Any]] = []
     earlier_waves = [prev_wave(period, k) for k in range(1, CAPACITY_WINDOW + 1)]
-    for m, g in fte.groupby("municipality", sort=True):
-        g = g.set_index("wave")
-        if period not in g.index:
-            continue
-        before = g[g.index.isin(earlier_waves) & (g["fte"] > 0)].sort_index(ascending=False)
-        if before.empty:
-            continue
-        ref_wave = str(before["fte"].idxmax())  # the highest; of equal ones the newest
-        was, now = float(before.at[ref_wave, "fte"]), float(g.at[period, "fte"])
+    now_fte = fte[fte["wave"] == period].set_index("municipality")["fte"]
+    before = fte[fte["wave"].isin(earlier_waves) & (fte["fte"] > 0) & fte["municipality"].isin(now_fte.index)]
+    before = before.sort_values(["fte", "wave"], ascending=False)  # the highest; of equal ones the newest
+    for r in before.drop_duplicates("municipality").sort_values("municipality").itertuples():
+        m, ref_wave, was = r.municipality, str(r.wave), float(r.fte)
+        now = float(now_fte[m])
         if now > was * CAPACITY_FALL:
             continue
         code = str(m)
@@ -587,9 +588,10 @@ def level_alerts(
     coverage in the period and the quarter before (empty without a roster: no silence).
     """
     history = levels.law_history(responses, mq, county)
-    status = levels.law_status(responses, mq, county, period)
-    fte = levels.coordinator_fte(responses, mq, county)
-    fte = fte[fte["wave"] <= period] if not fte.empty else fte
+    status = levels.law_status(responses, mq, county, period, history)
+    window = metrics.wave_range(period, CAPACITY_WINDOW + 1)
+    recent = responses[responses["wave"].isin(window)] if not responses.empty else responses
+    fte = levels.coordinator_fte(recent, mq, county)
     return [
         *standing_gaps(index, period, county, names, lang, gap),
         *capacity_fell(fte, status, history, period, names, lang),

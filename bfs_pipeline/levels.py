@@ -14,6 +14,7 @@ decision) and for K03 by 1 (staffed); 0 (no), 3 (being made) and for K03 2 (vaca
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -48,11 +49,17 @@ MEETS = {  # the status codes that meet the requirement
 LAW_COLUMNS = ["municipality", "requirement", "question", "code", "wave", "met", "since"]
 
 
-def kommun_answers(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
-    """The kommun sector's responses, one row per municipality named, oldest first (wave, then submission)."""
+def kommun_answers(
+    responses: pd.DataFrame, mq: str, county: str, questions: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The kommun sector's responses (those answering one of `questions`, if given), one row per municipality
+    named, oldest first (wave, then submission)."""
     if responses.empty:
         return responses.assign(municipality=pd.Series(dtype=object))
     k = responses[responses["sector"] == KOMMUN]
+    if questions is not None and not k.empty:  # before exploding: most responses answer no yearly question
+        asked = frozenset(questions)
+        k = k[[not asked.isdisjoint(a) for a in k["answers"]]]
     if k.empty:
         return k.assign(municipality=pd.Series(dtype=object))
     per_m = metrics.explode_municipalities(k, mq, county)
@@ -83,7 +90,7 @@ def _per_wave(per_m: pd.DataFrame, question: str) -> dict[tuple[str, str], str]:
 def law_history(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
     """Every reported law status: per municipality, requirement and wave, the code that wave's answers give."""
     cols = ["municipality", "requirement", "question", "wave", "code"]
-    per_m = kommun_answers(responses, mq, county)
+    per_m = kommun_answers(responses, mq, county, list(LAW_QUESTIONS.values()))
     rows = []
     if not per_m.empty:
         for req, q in LAW_QUESTIONS.items():
@@ -102,35 +109,39 @@ def meets(requirement: str, code: str | None) -> bool | None:
     return code in MEETS[Requirement(requirement)]
 
 
-def law_status(responses: pd.DataFrame, mq: str, county: str, period: str) -> pd.DataFrame:
+def law_status(
+    responses: pd.DataFrame, mq: str, county: str, period: str, history: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per municipality and requirement: the current status up to the period and the wave it was last reported.
 
     Columns: municipality, requirement (lagesbild, atgardsplan, samordning), question (K01-K03), code (the
     survey's status code), wave (where the code was reported), met (True, False, or None for "vet ej"), since (the
     first wave of the unbroken run of answers that give the same `met`: since when it has or lacks it; "vet ej"
     answers neither break nor start a run). A "vet ej" answer is current only where no earlier answer stated more.
-    Only requirements some answer reported are listed.
+    Only requirements some answer reported are listed. `history`: law_history's frame, where already at hand.
     """
-    hist = law_history(responses, mq, county)
+    hist = law_history(responses, mq, county) if history is None else history
     hist = hist[hist["wave"] <= period]
     rows = []
-    for (m, req), g in hist.groupby(["municipality", "requirement"], sort=True):
-        known = g[g["code"] != DONT_KNOW]
-        cur = (known if not known.empty else g).iloc[-1]
-        met = meets(str(req), str(cur["code"]))
-        since = str(cur["wave"])
+    records = zip(hist["municipality"], hist["requirement"], hist["wave"], hist["code"], strict=True)
+    for (m, req), group in itertools.groupby(records, key=lambda r: (r[0], r[1])):  # sorted by law_history
+        g = [(str(w), str(c)) for _m, _r, w, c in group]
+        known = [x for x in g if x[1] != DONT_KNOW]
+        wave, code = (known or g)[-1]
+        met = meets(str(req), code)
+        since = wave
         if met is not None:
-            for r in reversed(list(known.itertuples())):
-                if meets(str(req), str(r.code)) is not met:
+            for w, c in reversed(known):
+                if meets(str(req), c) is not met:
                     break
-                since = str(r.wave)
+                since = w
         rows.append(
             {
                 "municipality": m,
                 "requirement": str(req),
                 "question": LAW_QUESTIONS[Requirement(str(req))],
-                "code": str(cur["code"]),
-                "wave": str(cur["wave"]),
+                "code": code,
+                "wave": wave,
                 "met": met,
                 "since": since,
             }
@@ -190,7 +201,7 @@ def coordinator_fte(responses: pd.DataFrame, mq: str, county: str, question: str
     reported by the municipality, not an opinion: the capacity table shows it whatever n.
     """
     cols = ["municipality", "wave", "fte", "n"]
-    per_m = kommun_answers(responses, mq, county)
+    per_m = kommun_answers(responses, mq, county, [question])
     if per_m.empty:
         return pd.DataFrame(columns=cols)
     fte = pd.to_numeric(pd.Series([a.get(question) for a in per_m["answers"]], dtype=object), errors="coerce")
