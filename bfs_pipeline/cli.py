@@ -592,6 +592,11 @@ def not_delivered(deliveries: list[dict[str, Any]]) -> None:
 )
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of the report (default BFS_LANG, sv).")
 @click.option("--survey", "survey_id", help="Survey id, when there are several.")
+@click.option(
+    "--municipality",
+    help="One municipality's own report (SCB code or name): its figures against the county's, no other municipality "
+    "named; --send delivers it to the roster's contacts with rapport = ja.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was written and what the report says as JSON.")
 @click.pass_context
 def report(
@@ -601,17 +606,27 @@ def report(
     send: bool,
     lang: str | None,
     survey_id: str | None,
+    municipality: str | None,
     as_json: bool,
 ) -> None:
     """Render the quarterly needs report; with --send, deliver it once to each BFS_REPORT_TO recipient.
 
-    A recipient who has it already is not sent it again: a second --send says "already sent".
+    A recipient who has it already is not sent it again: a second --send says "already sent". With --municipality,
+    one municipality's own report instead (default folder BFS_HOME/reports/PERIOD/kommun/CODE), sent once to each of
+    its roster contacts with rapport = ja; good examples from BFS_HOME/goda-exempel/PERIOD.yaml.
     """
     from bfs_pipeline import pipeline
 
     settings = settings_of(ctx)
     period = pipeline.resolve_period(period)  # a bad period or survey is named before the database is looked for
-    pipeline.survey_for(settings, survey_id)
+    survey = pipeline.survey_for(settings, survey_id)
+    if municipality is not None:
+        from bfs_pipeline.municipal import resolve_municipality
+
+        resolve_municipality(municipality, survey.county)
+        existing(ctx)
+        municipal_report(settings, period, municipality, lang, survey_id, out, send, as_json)
+        return
     existing(ctx)
     rep = pipeline.render(settings, period, lang, survey_id, out)
     deliveries = [o.as_json() for o in pipeline.send(settings, rep)] if send else []
@@ -631,6 +646,49 @@ def report(
     else:
         show_report(rep.subject, rep.alerts, rep.summary, rep.files, deliveries, rep.actions)
     not_delivered(deliveries)
+
+
+def municipal_report(
+    settings: Settings,
+    period: str,
+    municipality: str,
+    lang: str | None,
+    survey_id: str | None,
+    out: Path | None,
+    send: bool,
+    as_json: bool,
+) -> None:
+    """`bfs report --municipality`: render one municipality's report, send it with --send, print what happened."""
+    from bfs_pipeline import pipeline
+
+    view = pipeline.municipal_view(settings, pipeline.survey_for(settings, survey_id), period, lang)
+    run = pipeline.render_municipal(settings, period, municipality, lang, survey_id, out, view=view, send_langs=send)
+    if send:
+        pipeline.municipal_gate(settings, view)
+        pipeline.send_municipal(settings, run)
+    out_json = run.as_json()
+    if as_json:
+        first = next(iter(run.reports.values()))
+        emit({**out_json, "lang": first.lang, "subject": first.subject})
+    else:
+        click.echo(next(iter(run.reports.values())).subject)
+        click.echo("Files:")
+        width = max((len(file_label(k.split(":")[0])) for k in run.files), default=0) + 1
+        for kind, path in run.files.items():
+            click.echo(f"  {file_label(kind.split(':')[0]) + ':':<{width}} {path}")
+        if not run.recipients:
+            click.echo(
+                f"Recipients: none (no organisation of {run.name} in the roster has rapport = ja and a kontakt)."
+            )
+        else:
+            click.echo(f"Recipients ({len(run.recipients)}): " + ", ".join(r["address"] for r in run.recipients))
+            if not send:
+                click.echo("  not sent: add --send to deliver it.")
+        if out_json["deliveries"]:
+            click.echo("Delivery:")
+            for d in out_json["deliveries"]:
+                click.echo(f"  {delivery_line(d)}")
+    not_delivered(out_json["deliveries"])
 
 
 def show_report(

@@ -87,6 +87,12 @@ SETTINGS: list[tuple[str, str, str]] = [
         "When `bfs serve` e-mails the coordinator the weekly coverage digest while a wave is open (Europe/Stockholm).",
     ),
     ("BFS_CONTACT", "(BFS_REPORT_FROM)", "Whom actors contact about the form, accessibility and privacy (an address)."),
+    (
+        "BFS_MUNICIPAL_REPORTS",
+        "false",
+        "true: the quarterly run also sends each municipality its own report, after the coordinator's, to the "
+        "roster's contacts with rapport = ja.",
+    ),
 ]
 
 SECRET_PREFIX = "prefect-secret:"  # BFS_SMTP_PASSWORD=prefect-secret:NAME reads Prefect's Secret block NAME
@@ -166,6 +172,7 @@ class Settings:
     remind_max: int = 2
     remind_every_days: int = 7
     digest_cron: str = "0 7 * * 1"
+    municipal_reports: bool = False
 
     @property
     def inbox(self) -> Path:
@@ -349,6 +356,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         remind_max=_count("BFS_REMIND_MAX", values.get("BFS_REMIND_MAX") or "2"),
         remind_every_days=_count("BFS_REMIND_EVERY_DAYS", values.get("BFS_REMIND_EVERY_DAYS") or "7"),
         digest_cron=(values.get("BFS_DIGEST_CRON") or "0 7 * * 1").strip(),
+        municipal_reports=_bool("BFS_MUNICIPAL_REPORTS", values.get("BFS_MUNICIPAL_REPORTS") or "false"),
     )
 
 

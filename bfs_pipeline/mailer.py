@@ -44,6 +44,7 @@ class MessageKind(StrEnum):
     INVITE = "invite"  # an actor's invitation to a wave, once per (actor, wave)
     REMIND = "remind"  # the n-th reminder of an actor in a wave, once per (actor, wave, n)
     DIGEST = "digest"  # the coordinator's weekly coverage digest, once per (survey, week, recipient)
+    MUNICIPAL = "municipal"  # a municipality's own report, once per (report, municipality, recipient)
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ def release(engine: Engine, delivery_id: int) -> dict[str, str]:
             )
         d.state, d.error = DeliveryState.PENDING, None
         if d.kind != MessageKind.REPORT:  # an invitation, reminder or digest: the next run of its command sends it
-            return {"kind": d.kind, "period": d.period, "recipient": d.recipient}
+            return {"kind": d.kind, "period": d.period, "recipient": d.recipient, "key": d.report_key}
         survey_id, period, lang = d.report_key.split(":")
         return {"kind": d.kind, "survey_id": survey_id, "period": period, "lang": lang, "recipient": d.recipient}
 

@@ -6,7 +6,20 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -164,6 +177,8 @@ class Actor(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320))  # an organisation's address, for reminders
     lang: Mapped[str] = mapped_column(String(2), default="sv", server_default="sv")  # its messages' language (0012)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # rapport = ja in the roster: its contact gets the municipality's own report (0018)
+    report_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bfs_pipeline import db
+from bfs_pipeline import db, municipal
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
 from bfs_pipeline.ingest import (
@@ -254,6 +254,138 @@ def render(
     return report
 
 
+@dataclass
+class MunicipalRun:
+    """One municipality's report as rendered (one per language its recipients read) and whom it went to."""
+
+    period: str
+    code: str
+    name: str
+    reports: dict[str, municipal.MunicipalReport]  # by language
+    recipients: list[dict[str, Any]]  # the roster's opted-in contacts: address, organisation, lang, actor_id
+    deliveries: list[Outcome] = field(default_factory=list)
+
+    @property
+    def files(self) -> dict[str, str]:
+        return {
+            f"{k}:{lang}" if len(self.reports) > 1 else k: v
+            for lang, r in self.reports.items()
+            for k, v in r.files.items()
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "municipality": {"code": self.code, "name": self.name},
+            "files": self.files,
+            "recipients": [r["address"] for r in self.recipients],
+            "deliveries": [o.as_json() for o in self.deliveries],
+        }
+
+
+def municipal_view(settings: Settings, survey: Survey, period: str, lang: str | None = None) -> municipal.CountyView:
+    """The county's figures for the period, once (municipal.county_view), with the quarter's good examples."""
+    from bfs_pipeline.report import report_data
+    from bfs_pipeline.roster import roster_frame
+
+    examples = municipal.load_examples(municipal.examples_path(settings.home, period))
+    with database(settings) as engine:
+        responses = current_responses(engine, survey.id)
+        roster = roster_frame(engine, county=survey.county)
+    data = report_data(
+        survey, responses, period, lang or settings.lang, roster=roster, alert_coverage=settings.alert_coverage
+    )
+    return municipal.county_view(data, examples)
+
+
+def render_municipal(
+    settings: Settings,
+    period: str,
+    municipality: str,
+    lang: str | None = None,
+    survey_id: str | None = None,
+    out: Path | None = None,
+    view: municipal.CountyView | None = None,
+    send_langs: bool = False,
+) -> MunicipalRun:
+    """Render one municipality's own report and write it under out (default BFS_HOME/reports/PERIOD/kommun/CODE).
+
+    With send_langs, also in each language its recipients read (the roster's språk), for sending.
+    """
+    survey = survey_for(settings, survey_id)
+    period = resolve_period(period)
+    muni = municipal.resolve_municipality(municipality, survey.county)
+    view = view or municipal_view(settings, survey, period, lang)
+    lang = lang or settings.lang
+    whom = municipal.recipients(view.data.roster, muni.code)
+    langs = [lang, *sorted({r["lang"] for r in whom} - {lang} if send_langs else set())]
+    folder = out or settings.reports_dir / period / "kommun" / muni.code
+    reports = {}
+    for each in langs:
+        reports[each] = municipal.build_municipal(view, muni.code, each)
+        municipal.write_municipal(reports[each], folder)
+    return MunicipalRun(period, muni.code, muni.name, reports, whom)
+
+
+def send_municipal(settings: Settings, run: MunicipalRun) -> list[Outcome]:
+    """Deliver a municipality's report once per (report, municipality, recipient), each in the recipient's language;
+    the data-quality gate (BFS_MIN_COVERAGE) as for the coordinator's report."""
+    from bfs_pipeline.mailer import Letter, MessageKind, deliver_letters
+
+    items = []
+    for r in run.recipients:
+        rep = run.reports.get(r["lang"]) or next(iter(run.reports.values()))
+        letter = Letter(
+            key=rep.key,
+            period=run.period,
+            kind=MessageKind.MUNICIPAL,
+            build=rep.message,
+            eml_stem=f"kommunrapport-{run.code}-{run.period}",
+            archive_stem=f"kommunrapport-{run.code}",
+            data_hash=rep.data_hash,
+            actor_id=r["actor_id"],
+        )
+        items.append((letter, r["address"]))
+    if not items:
+        return []
+    with database(settings) as engine:
+        run.deliveries = deliver_letters(engine, settings, items)
+    return run.deliveries
+
+
+def municipal_gate(settings: Settings, view: municipal.CountyView) -> None:
+    """The coordinator's data-quality gate (BFS_MIN_COVERAGE) for the municipalities' reports too."""
+    from bfs_pipeline.errors import DeliveryError
+
+    cov = view.data.coverage
+    expected = int(cov["expected"].sum()) if not cov.empty else 0
+    rate = int(cov["answered"].sum()) / expected if expected else None
+    if rate is not None and rate < settings.min_coverage:
+        raise DeliveryError(
+            f"Not sent: only {rate:.0%} of the roster's organisations answered in {view.data.period}, below the "
+            f"minimum {settings.min_coverage:.0%} (BFS_MIN_COVERAGE). Remind the actors, or lower BFS_MIN_COVERAGE."
+        )
+
+
+def municipal_reports(settings: Settings, period: str, survey_id: str | None = None) -> list[MunicipalRun]:
+    """The quarterly run's municipal reports: each municipality with opted-in contacts gets its own, once each.
+
+    The county's figures are computed once; municipalities without an opted-in contact are not rendered.
+    """
+    survey = survey_for(settings, survey_id)
+    period = resolve_period(period)
+    view = municipal_view(settings, survey, period)
+    municipal_gate(settings, view)
+    runs = []
+    for m in view.data.munis:
+        if not municipal.recipients(view.data.roster, m.code):
+            continue
+        run = render_municipal(settings, period, m.code, None, survey.id, view=view, send_langs=True)
+        send_municipal(settings, run)
+        runs.append(run)
+    return runs
+
+
 def resolve_period(period: str, today: dt.date | None = None) -> str:
     """A wave name, or 'previous' for the last quarter that has ended."""
     if period.strip().lower() == "previous":
@@ -316,6 +448,13 @@ def resend(settings: Settings, delivery_id: int) -> list[Outcome]:
 
     with database(settings) as engine:
         row = release(engine, delivery_id)
+    if row["kind"] == "municipal":  # municipal:SURVEY:PERIOD:CODE, rendered anew for its one recipient
+        _, survey_id, period, code = row["key"].split(":")
+        run = render_municipal(settings, period, code, None, survey_id, send_langs=True)
+        run.recipients = [r for r in run.recipients if r["address"] == row["recipient"]] or [
+            {"address": row["recipient"], "lang": settings.lang, "actor_id": None, "organisation": ""}
+        ]
+        return send_municipal(settings, run)
     if row["kind"] != "report":
         raise Released(
             f"Outbox message {delivery_id} ({row['kind']} to {row['recipient']}) is pending again: the next "
@@ -339,10 +478,13 @@ __all__ = [
     "ingest_files",
     "ingest_one",
     "ingest_source",
+    "municipal_reports",
     "nightly",
     "open_store",
     "pull",
     "render",
+    "render_municipal",
     "send",
+    "send_municipal",
     "survey_for",
 ]

@@ -27,6 +27,7 @@ COLUMNS = {
     "contact_email": ("kontakt", "e-post", "epost", "contact_email", "email"),
     "lang": ("sprak", "språk", "language", "lang"),
     "active": ("aktiv", "active"),
+    "report": ("rapport", "report", "kommunrapport"),
 }
 LANGS = {"sv": "sv", "svenska": "sv", "swedish": "sv", "en": "en", "engelska": "en", "english": "en"}
 YES = {"ja", "j", "yes", "y", "1", "true", "x"}
@@ -44,6 +45,7 @@ class Row:
     contact: str | None
     lang: str  # sv or en: the language of its invitations and reminders
     active: bool  # aktiv = nej: kept, but neither invited nor expected
+    report: bool | None = None  # rapport = ja: gets the municipality's own report; None: no such column (kept)
 
 
 def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
@@ -51,7 +53,9 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
     but marked inactive, never deleted: their answers stay.
 
     Columns: organisation, sektor, kommun (required); kontakt (an e-mail address), språk (sv or en), aktiv (ja or
-    nej). Counts: added, updated, inactive (those marked so in the file or missing from it now)."""
+    nej), rapport (ja or nej, default nej: its contact gets the municipality's own report; without the column an
+    organisation keeps what it had). Counts: added, updated, inactive (those marked so in the file or missing from it
+    now)."""
     if path.suffix.lower() == ".csv":
         header, rows, numbers = read_csv(path)
     elif path.suffix.lower() == ".xlsx":
@@ -119,7 +123,18 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
             raise SourceError(
                 f"{path} row {n}: aktiv {cell['active']!r} of {cell['name']} is neither ja nor nej. Write ja or nej."
             )
-        parsed.append(Row(cell["name"], org_key(cell["name"]), sector, codes, contact, lang, active_text in YES))
+        report = None
+        if "report" in where:
+            report_text = key(cell.get("report") or "nej")
+            if report_text not in YES | NO:
+                raise SourceError(
+                    f"{path} row {n}: rapport {cell['report']!r} of {cell['name']} is neither ja nor nej. "
+                    "Write ja (its contact gets the municipality's own report) or nej."
+                )
+            report = report_text in YES
+        parsed.append(
+            Row(cell["name"], org_key(cell["name"]), sector, codes, contact, lang, active_text in YES, report)
+        )
     counts = {"added": 0, "updated": 0, "inactive": 0}
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as s, s.begin():
@@ -142,6 +157,10 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
                 counts["updated"] += 1
             actor.name, actor.municipalities, actor.contact_email = entry.name, entry.municipalities, entry.contact
             actor.lang, actor.active, actor.updated_at = entry.lang, entry.active, now
+            if entry.report is not None:
+                actor.report_opt_in = entry.report
+            elif actor.report_opt_in is None:
+                actor.report_opt_in = False
             if not entry.active:
                 counts["inactive"] += 1
         for k, actor in existing.items():
@@ -154,7 +173,8 @@ def import_roster(engine: Engine, path: Path, survey: Survey) -> dict[str, int]:
 def roster_frame(engine: Engine, active_only: bool = True, county: str | None = None) -> pd.DataFrame:
     """The roster (one county's, or all) as a DataFrame.
 
-    Columns: county, name, name_key, sector, municipalities (list), contact_email.
+    Columns: id, county, name, name_key, sector, municipalities (list), contact_email, lang, active, report (rapport
+    = ja: gets the municipality's own report).
     """
     with Session(engine) as s:
         q = select(Actor).order_by(Actor.county, Actor.sector, Actor.name)
@@ -173,10 +193,22 @@ def roster_frame(engine: Engine, active_only: bool = True, county: str | None = 
                 "contact_email": a.contact_email,
                 "lang": a.lang,
                 "active": a.active,
+                "report": bool(a.report_opt_in),
             }
             for a in s.scalars(q)
         ]
     return pd.DataFrame(
         rows,
-        columns=["id", "county", "name", "name_key", "sector", "municipalities", "contact_email", "lang", "active"],
+        columns=[
+            "id",
+            "county",
+            "name",
+            "name_key",
+            "sector",
+            "municipalities",
+            "contact_email",
+            "lang",
+            "active",
+            "report",
+        ],
     )

@@ -1,4 +1,5 @@
-"""The quarterly report: render the period's needs report and deliver it to the coordinator."""
+"""The quarterly report: render the period's needs report and deliver it to the coordinator; then, with
+BFS_MUNICIPAL_REPORTS=true, each municipality's own report to its opted-in roster contacts."""
 
 from __future__ import annotations
 
@@ -23,19 +24,27 @@ def deliver_report(report: Report) -> list[dict[str, Any]]:
     return [o.as_json() for o in pipeline.send(load_settings(), report)]
 
 
+@task(retries=2, retry_delay_seconds=30, cache_policy=NO_CACHE)
+def deliver_municipal_reports(period: str, survey_id: str) -> list[dict[str, Any]]:
+    return [run.as_json() for run in pipeline.municipal_reports(load_settings(), period, survey_id)]
+
+
 @flow(name="quarterly-report")
 def quarterly_report(
     period: str, lang: str | None = None, survey_id: str | None = None, send: bool = True
 ) -> dict[str, Any]:
     """Render the period's report for the survey named, or every survey (county), and deliver each unless send is false.
 
-    Returns the (first) report's files, summary, alerts and deliveries, and every report under "reports".
+    Returns the (first) report's files, summary, alerts and deliveries, and every report under "reports". With
+    BFS_MUNICIPAL_REPORTS=true and send, each municipality's own report follows its county's (under "municipal").
     """
     out, failed = [], []
-    for sid in [s.id for s in pipeline.surveys_for(load_settings(), survey_id)]:
+    settings = load_settings()
+    for sid in [s.id for s in pipeline.surveys_for(settings, survey_id)]:
         try:
             report = render_report(period, lang, sid)
             deliveries = deliver_report(report) if send else []
+            municipal = deliver_municipal_reports(report.period, sid) if send and settings.municipal_reports else []
         except BfsError as exc:  # one county without answers must not keep the others' reports back
             failed.append(f"{sid}: {exc}")
             continue
@@ -48,6 +57,7 @@ def quarterly_report(
                 "alerts": report.alerts,
                 "actions": report.actions,
                 "deliveries": deliveries,
+                "municipal": municipal,
             }
         )
     if failed:
