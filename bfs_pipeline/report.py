@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -23,7 +24,7 @@ import pandas as pd
 
 from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
-from bfs_pipeline import i18n, metrics, reference, workbook
+from bfs_pipeline import i18n, metrics, reference, sections, workbook
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 from bfs_pipeline.outreach import matching
@@ -48,7 +49,7 @@ HISTORY = 8
 MAX_COLS = 8  # municipalities side by side in the needs table; the workbook has them all
 STANDS_OUT = 10  # a municipality's share this many percentage points or more above the county's is marked
 MAX_ACTIONS = 3  # needs named per municipality in "what the numbers point to", the highest first
-POP_YEAR = 2016  # the population figures' year (reference data)
+POP_YEAR = 2016  # the shipped population figures' year (reference data); build_report takes newer ones
 __all__ = [
     "Capacity",
     "Coverage",
@@ -216,12 +217,43 @@ class ReportData:
     coverage_prev: pd.DataFrame  # the same in the quarter before
     alert_coverage: float = 0.5
     max_rows: int = 20
+    population: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # code -> (inhabitants, year)
 
     @cached_property
     def order(self) -> list[reference.Municipality]:
         """The one municipality order of the report: the period's need index, highest first; hidden ones last.
         Sorted once per report (the sections, the charts and the workbook all read it)."""
         return _highest_need_first(self.index, self.period, self.munis)
+
+    @cached_property
+    def views(self) -> pd.DataFrame:
+        """How the other sectors see each municipality (sections.views_table), once per report."""
+        return sections.views_table(self)
+
+    @cached_property
+    def satisfaction(self) -> pd.DataFrame:
+        """C04 per sector at county level (sections.satisfaction_table), once per report."""
+        return sections.satisfaction_table(self)
+
+    @cached_property
+    def law(self) -> pd.DataFrame:
+        """K01–K03 per municipality now and a year before (sections.law_table), once per report."""
+        return sections.law_table(self)
+
+    @cached_property
+    def maturity(self) -> pd.DataFrame:
+        """The maturity index over the history waves (sections.maturity_table), once per report."""
+        return sections.maturity_table(self)
+
+    @cached_property
+    def maturity_steps(self) -> pd.DataFrame:
+        """K12a–e per municipality and step (sections.maturity_steps_table), once per report."""
+        return sections.maturity_steps_table(self)
+
+    @cached_property
+    def network(self) -> pd.DataFrame:
+        """Who wants to join the regional network (sections.network_table), once per report."""
+        return sections.network_table(self)
 
     @property
     def previous(self) -> str:
@@ -237,6 +269,11 @@ class ReportData:
         return metrics.wave_range(self.period, HISTORY)
 
 
+def default_population(munis: list[reference.Municipality]) -> dict[str, tuple[int, int]]:
+    """The shipped population figures (POP_YEAR) per municipality code: (inhabitants, year)."""
+    return {m.code: (m.population, POP_YEAR) for m in munis if m.population}
+
+
 def report_data(
     survey: Survey,
     responses: pd.DataFrame,
@@ -246,8 +283,13 @@ def report_data(
     generated: dt.date | None = None,
     alert_coverage: float = 0.5,
     max_rows: int = 20,
+    population: Mapping[str, tuple[int, int]] | None = None,
 ) -> ReportData:
-    """Score the answers up to the period and build the need table, the need index and the roster coverage once."""
+    """Score the answers up to the period and build the need table, the need index and the roster coverage once.
+
+    population: municipality code -> (inhabitants, year) for the per-10 000 figures; the shipped POP_YEAR figures
+    by default.
+    """
     if lang not in i18n.LANGS:
         raise ReportError(f"Language {lang!r} is not supported: use --lang sv or --lang en.")
     county = survey.county
@@ -291,6 +333,7 @@ def report_data(
         coverage_prev=metrics.roster_coverage(upto, roster, metrics.prev_wave(period), answered),
         alert_coverage=alert_coverage,
         max_rows=max_rows,
+        population=dict(population) if population is not None else default_population(munis),
     )
 
 
@@ -317,9 +360,13 @@ def build_report(
     generated: dt.date | None = None,
     alert_coverage: float = 0.5,
     max_rows: int = 20,
+    population: Mapping[str, tuple[int, int]] | None = None,
 ) -> Report:
-    """Render the report for one period from the stored responses (and the roster, for coverage)."""
-    data = report_data(survey, responses, period, lang, roster, generated, alert_coverage, max_rows)
+    """Render the report for one period from the stored responses (and the roster, for coverage).
+
+    population: municipality code -> (inhabitants, year); the shipped POP_YEAR figures by default.
+    """
+    data = report_data(survey, responses, period, lang, roster, generated, alert_coverage, max_rows, population)
     _ = i18n.translator(lang)
     found = alerts_section(data)
     summary = summary_section(data, found)
@@ -339,6 +386,12 @@ def build_report(
         "alerts": found,
         "actions": actions,
         "charts": charts,
+        "law": sections.law_section(data),
+        "maturity": sections.maturity_section(data),
+        "views": sections.views_section(data),
+        "pool_quarters": sections.POOL,
+        "satisfaction": sections.satisfaction_section(data),
+        "network": sections.network_section(data),
     }
     env = _environment(lang)
     return Report(
@@ -376,8 +429,16 @@ def page_context(data: ReportData) -> dict[str, Any]:
         "stands_out": STANDS_OUT,
         "shown": len(data.shown),
         "total": len(data.munis),
-        "pop_year": POP_YEAR,
+        "pop_year": population_years(data),
     }
+
+
+def population_years(data: ReportData) -> str:
+    """The year(s) of the population figures the county's per-10 000 figures use: "2016", or "2023–2024"."""
+    years = sorted({data.population[m.code][1] for m in data.munis if m.code in data.population})
+    if not years:
+        return SUPPRESSED
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
 
 
 def alerts_section(data: ReportData) -> list[dict[str, Any]]:
@@ -572,7 +633,9 @@ def spread_section(data: ReportData) -> list[dict[str, str]]:
     The gap is in percentage points; the median is – where fewer than metrics.MIN_MEDIAN municipalities are shown.
     """
     lang = data.lang
-    spread = metrics.with_change(metrics.county_spread(data.table, data.county), ["item"], "gap")
+    spread = metrics.county_spread(data.table, data.county)
+    if not spread.empty:  # every cell hidden: nothing to compare (with_change cannot merge an empty frame's waves)
+        spread = metrics.with_change(spread, ["item"], "gap")
     spread = spread.set_index(["wave", "item"])
     rows = []
     for i in data.items:
@@ -717,7 +780,7 @@ class Capacity:
 def capacity_section(data: ReportData) -> Capacity:
     """FTE (in total and per 10 000 inhabitants), meetings and functions per municipality, and the county line."""
     rows = _capacity_rows(data)
-    return Capacity(rows=rows, county=_capacity_county(rows, data.munis, data.lang))
+    return Capacity(rows=rows, county=_capacity_county(rows, data.munis, data.lang, data.population))
 
 
 def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
@@ -736,7 +799,8 @@ def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
             return None if got is None or k not in ids else got.get(ids[k])
 
         fte = val("fte")
-        per10k = (float(fte) / m.population * 10_000) if fte is not None and m.population else None
+        inhabitants = data.population.get(m.code, (0, 0))[0]
+        per10k = (float(fte) / inhabitants * 10_000) if fte is not None and inhabitants else None
         row: dict[str, Any] = {
             "name": m.name,
             "fte": fmt_num(fte, lang, 2),
@@ -749,7 +813,12 @@ def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
     return rows
 
 
-def _capacity_county(rows: list[dict[str, Any]], munis: list[reference.Municipality], lang: str) -> str:
+def _capacity_county(
+    rows: list[dict[str, Any]],
+    munis: list[reference.Municipality],
+    lang: str,
+    population: Mapping[str, tuple[int, int]],
+) -> str:
     """The county picture: FTE in total and per 10 000 inhabitants, and how many municipalities have each function.
 
     Every count says what it counts: "k of N municipalities", N being all the county's municipalities.
@@ -761,7 +830,7 @@ def _capacity_county(rows: list[dict[str, Any]], munis: list[reference.Municipal
     labels = capacity_labels(lang)
     known = [r for r in rows if r["fte_value"] is not None]
     total = sum(r["fte_value"] for r in known)
-    pop = sum(m.population or 0 for m in munis if any(r["name"] == m.name for r in known))
+    pop = sum(population.get(m.code, (0, 0))[0] for m in munis if any(r["name"] == m.name for r in known))
     yes = _("Ja")
     have = [(labels[k], sum(1 for r in rows if str(r.get(k, "")).startswith(yes))) for k in CAPACITY_FUNCTIONS]
     fte = ngettext(

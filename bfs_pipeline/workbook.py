@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from babel.numbers import NumberFormatError, parse_decimal
 
-from bfs_pipeline import i18n, metrics
+from bfs_pipeline import i18n, metrics, sections
 from bfs_pipeline.export import Column, NumberFormat, Sheet, write_workbook
 
 if TYPE_CHECKING:
@@ -254,20 +254,205 @@ def capacity_sheet(data: ReportData, capacity: list[dict[str, Any]], _: Callable
         for k in keys:
             if k == "fte":
                 values.append(fte)
-            elif k == "fte_10k" and m is not None and m.population and fte is not None:
-                values.append(round(fte / m.population * 10_000, 4))
+            elif k == "fte_10k" and m is not None and data.population.get(m.code, (0, 0))[0] and fte is not None:
+                values.append(round(fte / data.population[m.code][0] * 10_000, 4))
             elif k in CAPACITY_NUMBERS:
                 values.append(number(r.get(k), data.lang))
             else:
                 values.append(None if missing(r.get(k)) or r.get(k) in ("", SUPPRESSED) else str(r[k]))
-        rows.append(values)
+        inhabitants, year = data.population.get(m.code, (None, None)) if m is not None else (None, None)
+        rows.append([*values, inhabitants, year])
     headers = capacity_headers(_)
     columns = [
         Column(_("Kommunkod"), F.TEXT),
         Column(_("Kommun")),
         *[Column(headers[k], CAPACITY_NUMBERS.get(k, F.GENERAL)) for k in keys],
+        Column(_("Folkmängd (SCB)"), F.INTEGER),
+        Column(_("Folkmängdens år"), F.INTEGER),
     ]
     return Sheet(_("Kapacitet"), columns, rows)
+
+
+def _met_word(value: Any, _: Callable[[str], str]) -> str:
+    """A requirement met, not met, or not known, as a word."""
+    if value is None or missing(value):
+        return _("Okänt")
+    return _("Ja") if bool(value) else _("Nej")
+
+
+def law_sheet(data: ReportData, _: Callable[[str], str], order: dict[str, int]) -> Sheet:
+    """ "Lagens krav": per municipality and requirement, the current status, whether it is met, the wave it was last
+    reported and since when it has been met or not; whether all three are met now and a year before."""
+    labels = sections.law_labels(data.lang)
+    t = data.law
+    reqs = list(labels)
+    t = t.assign(
+        _m=t["municipality"].map(_rank(order)), _r=t["requirement"].map(lambda r: reqs.index(r) if r in reqs else 9)
+    ).sort_values(["_m", "_r"])
+    rows = []
+    for r in t.itertuples():
+        reported = not missing(r.code)
+        rows.append(
+            [
+                r.municipality,
+                data.names.get(r.municipality, r.municipality),
+                labels.get(r.requirement, r.requirement),
+                sections.choice_label(data, r.question, str(r.code)) if reported else None,
+                _met_word(r.met, _) if reported else None,
+                r.wave if reported else None,
+                r.since if reported and not missing(r.since) else None,
+                _met_word(r.all_met, _),
+                _met_word(r.all_met_year_ago, _),
+            ]
+        )
+    columns = [
+        Column(_("Kommunkod"), F.TEXT),
+        Column(_("Kommun")),
+        Column(_("Krav")),
+        Column(_("Status")),
+        Column(_("Uppfyllt")),
+        Column(_("Senast rapporterat")),
+        Column(_("Uppfyllt eller inte sedan")),
+        Column(_("Uppfyller alla tre")),
+        Column(_("Uppfyllde alla tre {wave}").format(wave=data.year_ago)),
+    ]
+    return Sheet(_("Lagens krav"), columns, rows)
+
+
+def maturity_sheet(data: ReportData, _: Callable[[str], str], order: dict[str, int]) -> Sheet:
+    """The maturity index (K12a–e, share answering 4–5) per municipality over the history waves, with its changes."""
+    t = data.maturity
+    t = t.assign(_m=t["municipality"].map(_rank(order))).sort_values(["wave", "_m"])
+    rows = [
+        [
+            r.wave,
+            r.municipality,
+            data.names.get(r.municipality, r.municipality),
+            *[hidden_or(v, r.suppressed) for v in (int(r.n), share(r.index), points(r.q_change), points(r.y_change))],
+        ]
+        for r in t.itertuples()
+    ]
+    pp = _("procentenheter")
+    columns = [
+        Column(_("Kvartal")),
+        Column(_("Kommunkod"), F.TEXT),
+        Column(_("Kommun")),
+        Column(_("Antal svarande (n)"), F.INTEGER),
+        Column(_("Processmognad (andel 4–5 av alla svar om stegen)"), F.PERCENT),
+        Column(_("Förändring mot föregående kvartal ({unit})").format(unit=pp), F.POINTS),
+        Column(_("Förändring mot samma kvartal förra året ({unit})").format(unit=pp), F.POINTS),
+    ]
+    return Sheet(_("Processmognad"), columns, rows)
+
+
+def steps_sheet(data: ReportData, _: Callable[[str], str], order: dict[str, int]) -> Sheet:
+    """Each step of the process (K12a–e) per municipality: n and the share answering 4–5, this quarter and the last."""
+    labels = sections.step_labels(data.lang)
+    steps = list(labels)
+    t = data.maturity_steps
+    t = t.assign(
+        _m=t["municipality"].map(_rank(order)), _s=t["item"].map(lambda i: steps.index(i) if i in steps else 9)
+    ).sort_values(["wave", "_m", "_s"])
+    rows = [
+        [
+            r.wave,
+            r.municipality,
+            data.names.get(r.municipality, r.municipality),
+            labels.get(r.item, r.item),
+            hidden_or(int(r.n), r.suppressed),
+            hidden_or(share(r.share_high), r.suppressed),
+        ]
+        for r in t.itertuples()
+    ]
+    columns = [
+        Column(_("Kvartal")),
+        Column(_("Kommunkod"), F.TEXT),
+        Column(_("Kommun")),
+        Column(_("Steg")),
+        Column(_("Antal svarande (n)"), F.INTEGER),
+        Column(_("Andel som svarat 4–5"), F.PERCENT),
+    ]
+    return Sheet(_("Processens steg"), columns, rows)
+
+
+def views_sheet(data: ReportData, _: Callable[[str], str], order: dict[str, int]) -> Sheet:
+    """How the other sectors see each municipality: per sector, municipality and item, the share answering 4–5 in
+    the period or pooled over the last quarters, with n; hidden cells as –."""
+    labels = sections.view_labels(data.lang)
+    sectors = list(sections.VIEWS)
+    t = data.views
+    t = t.assign(
+        _s=t["sector"].map(lambda s: sectors.index(s) if s in sectors else 9), _m=t["municipality"].map(_rank(order))
+    ).sort_values(["_s", "_m"], kind="stable")
+    rows = []
+    for r in t.itertuples():
+        label = data.survey.sectors.get(r.sector, {})
+        rows.append(
+            [
+                data.period,
+                label.get(data.lang) or label.get("sv") or r.sector,
+                r.municipality,
+                data.names.get(r.municipality, r.municipality),
+                labels.get(r.item) or r.item,
+                r.item,
+                sections.pool_label(data, bool(r.pooled)),
+                hidden_or(int(r.n), r.suppressed),
+                hidden_or(share(r.share_high), r.suppressed),
+            ]
+        )
+    columns = [
+        Column(_("Kvartal")),
+        Column(_("Sektor")),
+        Column(_("Kommunkod"), F.TEXT),
+        Column(_("Kommun")),
+        Column(_("Fråga")),
+        Column(_("Frågans id")),
+        Column(_("Underlag")),
+        Column(_("Antal svarande (n)"), F.INTEGER),
+        Column(_("Andel som svarat 4–5"), F.PERCENT),
+    ]
+    return Sheet(_("Andras syn på kommunen"), columns, rows)
+
+
+def satisfaction_sheet(data: ReportData, _: Callable[[str], str]) -> Sheet:
+    """C04 per sector and for all sectors at county level, this quarter and the last: n and the share satisfied."""
+    sectors = list(data.survey.sectors)
+    t = data.satisfaction
+    t = t.assign(_s=t["municipality"].map(lambda s: sectors.index(s) if s in sectors else len(sectors))).sort_values(
+        ["wave", "_s"]
+    )
+    rows = []
+    for r in t.itertuples():
+        label = data.survey.sectors.get(r.municipality)
+        name = (label.get(data.lang) or label["sv"]) if label else _("Alla sektorer")
+        rows.append([r.wave, name, hidden_or(int(r.n), r.suppressed), hidden_or(share(r.share_high), r.suppressed)])
+    columns = [
+        Column(_("Kvartal")),
+        Column(_("Sektor")),
+        Column(_("Antal svarande (n)"), F.INTEGER),
+        Column(_("Andel nöjda (4–5)"), F.PERCENT),
+    ]
+    return Sheet(_("Nöjdhet med stödet"), columns, rows)
+
+
+def network_sheet(data: ReportData, _: Callable[[str], str]) -> Sheet:
+    """The organisations that want to join the regional network (C03 = Ja) in the period: name and municipalities."""
+    rows = [
+        [
+            data.period,
+            r.name,
+            sections.network_names(data, r.municipalities),
+            _("Ja") if r.in_roster else _("Nej"),
+        ]
+        for r in data.network.itertuples()
+    ]
+    columns = [
+        Column(_("Kvartal")),
+        Column(_("Organisation")),
+        Column(_("Kommun")),
+        Column(_("I aktörsregistret")),
+    ]
+    return Sheet(_("Regionalt nätverk"), columns, rows)
 
 
 def symbols(data: ReportData, _: Callable[[str], str]) -> list[tuple[str, str]]:
@@ -306,11 +491,32 @@ def symbols(data: ReportData, _: Callable[[str], str]) -> list[tuple[str, str]]:
             _("Skillnaden mellan kommunen med störst och kommunen med minst behov, bland de kommuner som visas."),
         ),
         (_("Kvartal"), _("Enkätomgången, till exempel {period}.").format(period=data.period)),
+        (
+            _("Processmognad"),
+            _(
+                "Andelen 4–5 (i hög eller mycket hög grad) av alla kommunens svar om processens fem steg: "
+                "kartläggning, orsaksanalys, val av åtgärder, genomförande och uppföljning. "
+                "Den lägsta nivån är den som ska höjas."
+            ),
+        ),
+        (
+            _("poolat"),
+            _(
+                "Färre än {min_n} organisationer svarade under kvartalet, så de senaste {quarters} kvartalen slås "
+                "ihop; varje organisation räknas en gång, med sitt senaste svar."
+            ).format(min_n=metrics.MIN_N, quarters=sections.POOL),
+        ),
+        (
+            _("Okänt"),
+            _("Kommunen har inte svarat på frågan, eller svarat ”Vet ej”. Lagens krav gäller tills nästa svar."),
+        ),
     ]
 
 
 def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
-    """The attachment: every municipality's needs, need index, spread, coverage and capacity, hidden cells as –."""
+    """The attachment: every municipality's needs, need index, spread, coverage and capacity, the law's
+    requirements, process maturity and its steps, the other sectors' view, satisfaction with the support and the
+    regional network's list, hidden cells as –."""
     _ = i18n.translator(data.lang)
     order = municipality_order(data)
     sheets = [
@@ -319,6 +525,12 @@ def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
         spread_sheet(data, _),
         coverage_sheet(data, _, order),
         capacity_sheet(data, capacity, _),
+        law_sheet(data, _, order),
+        maturity_sheet(data, _, order),
+        steps_sheet(data, _, order),
+        views_sheet(data, _, order),
+        satisfaction_sheet(data, _),
+        network_sheet(data, _),
     ]
     title = _("Behovsrapport {county} {period}").format(county=data.county_name, period=data.period)
     return write_workbook(

@@ -123,7 +123,21 @@ def test_headers_are_words_in_the_reports_language_and_unique(survey, stored, la
     data, _, wb = build(survey, stored, lang)
     _ = i18n.translator(lang)
     assert wb.sheetnames == [
-        _(s) for s in ("Behov per kommun", "Behovsindex", "Spridning", "Täckning", "Kapacitet", "Teckenförklaring")
+        _(s)
+        for s in (
+            "Behov per kommun",
+            "Behovsindex",
+            "Spridning",
+            "Täckning",
+            "Kapacitet",
+            "Lagens krav",
+            "Processmognad",
+            "Processens steg",
+            "Andras syn på kommunen",
+            "Nöjdhet med stödet",
+            "Regionalt nätverk",
+            "Teckenförklaring",
+        )
     ]
     codes = set(survey.sectors) | set(data.items) | {q for q in rp.CAPACITY.values()}
     for ws in data_sheets(wb):
@@ -358,8 +372,10 @@ def test_a_tiny_report_cell_by_cell(survey):
             "Årsarbetskrafter",
             "Årsarbetskrafter per 10 000 invånare",
             "Rådets möten under kvartalet",
+            "Folkmängd (SCB)",
+            "Folkmängdens år",
         ),
-        ("1080", "Karlskrona", 2.5, round(2.5 / 66_262 * 10_000, 4), 3),
-        ("1081", "Ronneby", None, None, None),
+        ("1080", "Karlskrona", 2.5, round(2.5 / 66_262 * 10_000, 4), 3, 66_262, 2016),
+        ("1081", "Ronneby", None, None, None, 29_207, 2016),
     ]
     assert rows["Teckenförklaring"][:2] == [("Behovsrapport Blekinge län 2026-Q3", None), ("Tecken", "Betydelse")]
