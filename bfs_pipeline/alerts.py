@@ -401,7 +401,7 @@ def capacity_fell(
       quarter after it. Guard: both stated in the waves named, the earlier one above 0.
     - indicator `coordination_function`: the coordination function (K03) is reported vacant in an answer of the
       last LAW_WINDOW quarters while the answer before that said staffed: a change, not a standing state (a
-      function vacant since it was first reported is a law_floor).
+      function vacant since it was first reported is a law_floor). Guard: the wave's respondents agree.
 
     FTE and status are organisational facts the municipality reports, shown in the capacity table whatever n.
     """
@@ -441,7 +441,8 @@ def capacity_fell(
         )
     recent = set(metrics.wave_range(period, LAW_WINDOW))
     samordning = history[(history["question"] == "K03") & (history["code"] != "9") & (history["wave"] <= period)]
-    for r in status[(status["requirement"] == "samordning") & (status["code"] == "2")].itertuples():
+    vacant = status[(status["requirement"] == "samordning") & (status["code"] == "2") & status["agree"].astype(bool)]
+    for r in vacant.itertuples():
         if r.wave not in recent:
             continue
         earlier = samordning[(samordning["municipality"] == r.municipality) & (samordning["wave"] < r.wave)]
@@ -484,12 +485,13 @@ def law_floor(status: pd.DataFrame, period: str, names: dict[str, str], lang: st
     lägesbild and an åtgärdsplan, not for a yearly decision); K03 1 (staffed). Lacks one: 0 (no), 3 (being made),
     K03 2 (vacant). "Vet ej" (9) is not known and says nothing. Since when: the first wave of the unbroken run of
     answers that lack it (law_status's `since`); the status as last reported, in its wave. Guard: the status was
-    reported within LAW_WINDOW quarters (the question is asked once a year); an older one is not current.
+    reported within LAW_WINDOW quarters (the question is asked once a year), an older one is not current; and the
+    municipality's respondents in that wave agree (law_status's `agree`): one saying yes and one no is no alert.
     """
     _ = i18n.translator(lang)
     phrases = _law_phrases(lang)
     recent = set(metrics.wave_range(period, LAW_WINDOW))
-    lacking = status[(status["met"] == False) & status["wave"].isin(recent)]  # noqa: E712 (object column)
+    lacking = status[(status["met"] == False) & status["agree"].astype(bool) & status["wave"].isin(recent)]  # noqa: E712
     out: list[dict[str, Any]] = []
     for m, g in lacking.groupby("municipality", sort=True):
         code = str(m)

@@ -46,7 +46,7 @@ MEETS = {  # the status codes that meet the requirement
     Requirement.ATGARDSPLAN: frozenset({"1", "2"}),
     Requirement.SAMORDNING: frozenset({"1"}),
 }
-LAW_COLUMNS = ["municipality", "requirement", "question", "code", "wave", "met", "since"]
+LAW_COLUMNS = ["municipality", "requirement", "question", "code", "wave", "met", "since", "agree"]
 
 
 def kommun_answers(
@@ -74,29 +74,42 @@ def _stated(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def _per_wave(per_m: pd.DataFrame, question: str) -> dict[tuple[str, str], str]:
-    """Per (municipality, wave): the newest stated answer; 9 only where nobody stated anything else."""
-    out: dict[tuple[str, str], str] = {}
+def _per_wave(per_m: pd.DataFrame, question: str) -> dict[tuple[str, str], tuple[str, set[str]]]:
+    """Per (municipality, wave): the newest stated answer (9 only where nobody stated anything else), and the
+    distinct codes other than 9 that the wave's answers gave."""
+    out: dict[tuple[str, str], tuple[str, set[str]]] = {}
     for m, w, a in zip(per_m["municipality"], per_m["wave"], per_m["answers"], strict=True):
         code = _stated(a.get(question))
         if code is None:
             continue
         key = (str(m), str(w))
-        if code != DONT_KNOW or out.get(key, DONT_KNOW) == DONT_KNOW:
-            out[key] = code  # rows are oldest first: a later stated answer replaces an earlier one
+        newest, seen = out.get(key, (DONT_KNOW, set()))
+        if code != DONT_KNOW:
+            seen.add(code)
+        if code != DONT_KNOW or newest == DONT_KNOW:
+            newest = code  # rows are oldest first: a later stated answer replaces an earlier one
+        out[key] = (newest, seen)
     return out
 
 
 def law_history(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
-    """Every reported law status: per municipality, requirement and wave, the code that wave's answers give."""
-    cols = ["municipality", "requirement", "question", "wave", "code"]
+    """Every reported law status: per municipality, requirement and wave, the code that wave's answers give, and
+    `codes`: the distinct codes other than 9 that its respondents gave (several where they disagree)."""
+    cols = ["municipality", "requirement", "question", "wave", "code", "codes"]
     per_m = kommun_answers(responses, mq, county, list(LAW_QUESTIONS.values()))
     rows = []
     if not per_m.empty:
         for req, q in LAW_QUESTIONS.items():
             rows += [
-                {"municipality": m, "requirement": req.value, "question": q, "wave": w, "code": c}
-                for (m, w), c in _per_wave(per_m, q).items()
+                {
+                    "municipality": m,
+                    "requirement": req.value,
+                    "question": q,
+                    "wave": w,
+                    "code": c,
+                    "codes": sorted(seen),
+                }
+                for (m, w), (c, seen) in _per_wave(per_m, q).items()
             ]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["municipality", "requirement", "wave"], ignore_index=True)
@@ -117,21 +130,23 @@ def law_status(
     Columns: municipality, requirement (lagesbild, atgardsplan, samordning), question (K01-K03), code (the
     survey's status code), wave (where the code was reported), met (True, False, or None for "vet ej"), since (the
     first wave of the unbroken run of answers that give the same `met`: since when it has or lacks it; "vet ej"
-    answers neither break nor start a run). A "vet ej" answer is current only where no earlier answer stated more.
+    answers neither break nor start a run), agree (whether all the wave's stated answers give the same `met`:
+    False where the municipality's respondents disagree). A "vet ej" answer is current only where no earlier
+    answer stated more.
     Only requirements some answer reported are listed. `history`: law_history's frame, where already at hand.
     """
     hist = law_history(responses, mq, county) if history is None else history
     hist = hist[hist["wave"] <= period]
     rows = []
-    records = zip(hist["municipality"], hist["requirement"], hist["wave"], hist["code"], strict=True)
+    records = zip(hist["municipality"], hist["requirement"], hist["wave"], hist["code"], hist["codes"], strict=True)
     for (m, req), group in itertools.groupby(records, key=lambda r: (r[0], r[1])):  # sorted by law_history
-        g = [(str(w), str(c)) for _m, _r, w, c in group]
+        g = [(str(w), str(c), list(cs)) for _m, _r, w, c, cs in group]
         known = [x for x in g if x[1] != DONT_KNOW]
-        wave, code = (known or g)[-1]
+        wave, code, codes = (known or g)[-1]
         met = meets(str(req), code)
         since = wave
         if met is not None:
-            for w, c in reversed(known):
+            for w, c, _cs in reversed(known):
                 if meets(str(req), c) is not met:
                     break
                 since = w
@@ -144,6 +159,7 @@ def law_status(
                 "wave": wave,
                 "met": met,
                 "since": since,
+                "agree": len({meets(str(req), c) for c in codes}) <= 1,
             }
         )
     out = pd.DataFrame(rows, columns=LAW_COLUMNS)

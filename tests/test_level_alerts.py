@@ -225,6 +225,15 @@ def test_capacity_fell_when_the_coordination_function_falls_vacant():
     assert [a["municipality"]["code"] for a in level(always, kind="law_floor")] == ["1082"]
 
 
+def test_no_law_floor_nor_vacancy_when_the_municipalitys_respondents_disagree():
+    rows = kommun_year({}, {("1082", "2026-Q1"): LAW_OK | {"K02": "0", "K03": "2"}}).drop(columns="id")
+    staffed = answer("1082", "2026-Q1", K02="1", K03="1") | {"submitted_at": pd.Timestamp("2026-01-01")}
+    both = frame([*rows.to_dict("records"), staffed])  # the earlier answer of the wave says yes to both
+    assert level(both, kind="law_floor") == [] and level(both, kind="capacity_fell") == []
+    alone = frame(rows.to_dict("records"))  # control: without the other answer both alerts stand
+    assert [a["kind"] for a in level(alone) if a["municipality"]["code"] == "1082"] == ["capacity_fell", "law_floor"]
+
+
 def test_law_floor_names_the_requirement_and_since_when():
     planted = kommun_year(
         {},

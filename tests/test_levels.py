@@ -85,6 +85,9 @@ def test_dont_know_and_several_respondents_of_one_municipality():
     assert not pd.isna(met["1082"]) and not bool(met["1082"])  # stated as lacking a lägesbild
     assert pd.isna(met["1083"]) and pd.isna(met["1060"])  # requirements unanswered: not known
     assert levels.meets("lagesbild", "9") is None and levels.meets("samordning", "2") is False
+    agree = status.set_index(["municipality", "requirement"])["agree"]
+    assert not agree[("1060", "atgardsplan")]  # one said no, the other yes: they disagree
+    assert agree[("1082", "lagesbild")] and agree[("1083", "lagesbild")]  # "vet ej" is no disagreement
 
 
 def test_law_status_of_no_answers_is_empty_with_its_columns():
