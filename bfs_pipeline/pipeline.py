@@ -400,12 +400,20 @@ def retry_pending(settings: Settings) -> list[Outcome]:
     from bfs_pipeline.mailer import DeliveryState, outbox_rows
 
     with database(settings) as engine:
-        waiting = [r for r in outbox_rows(engine) if r.state == DeliveryState.PENDING and r.kind == "report"]
+        pending = [r for r in outbox_rows(engine) if r.state == DeliveryState.PENDING]
+    waiting = [r for r in pending if r.kind == "report"]
     out: list[Outcome] = []
     for key in sorted({r.report for r in waiting}):
         survey_id, period, lang = key.split(":")
         report = render(settings, period, lang, survey_id)
         out += send(settings, report, tuple(r.recipient for r in waiting if r.report == key))
+    municipal_waiting = [r for r in pending if r.kind == "municipal"]
+    for key in sorted({r.report for r in municipal_waiting}):  # municipal:SURVEY:PERIOD:CODE
+        _, survey_id, period, code = key.split(":")
+        run = render_municipal(settings, period, code, None, survey_id, send_langs=True)
+        addresses = {r.recipient.lower() for r in municipal_waiting if r.report == key}
+        run.recipients = [r for r in run.recipients if r["address"].lower() in addresses]
+        out += send_municipal(settings, run)
     return out
 
 

@@ -393,3 +393,22 @@ def test_quarterly_flow_sends_municipal_reports_only_when_the_setting_is_on(
     assert len(list(settings.outbox.glob("kommunrapport-1082-*"))) == 1
     again = quarterly_report(PERIOD)
     assert [d["already"] for d in again["municipal"][0]["deliveries"]] == [True]
+
+
+def test_a_451_stays_pending_and_the_nightly_retry_delivers_it_once(settings, survey, sheet, tmp_path, smtp):  # noqa: F811
+    controller, handler = smtp
+    ingest(settings, sheet, tmp_path)
+    s = smtp_settings(settings, controller)
+    with pipeline.database(s) as engine:
+        import_roster(
+            engine,
+            roster_file(tmp_path, "Sölvesborg org 0,kommun,Sölvesborg,s@solvesborg.example.se,sv,ja,ja\n"),
+            survey,
+        )
+    handler.reply = "451 try again later"
+    first = pipeline.send_municipal(s, pipeline.render_municipal(s, PERIOD, "1083"))
+    assert [o.state for o in first] == ["pending"] and handler.messages == []
+    handler.reply = None
+    retried = pipeline.retry_pending(s)
+    assert [(o.recipient, o.state) for o in retried] == [("s@solvesborg.example.se", "sent")]
+    assert pipeline.retry_pending(s) == [] and len(handler.messages) == 1
