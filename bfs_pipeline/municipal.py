@@ -447,10 +447,12 @@ def organisations(view: CountyView, code: str) -> dict[str, list[str]]:
 def _workbook(
     view: CountyView, muni: reference.Municipality, ctx: dict[str, Any], lang: str, _: Callable[[str], str]
 ) -> bytes:
-    """The same content as the e-mail, the same suppression: hidden cells hold "–"."""
+    """The same content as the e-mail, the same suppression: hidden cells hold "–". Figures are rounded as the
+    e-mail prints them (whole percent, two decimals): an exact share would tell its denominator, and the range's
+    ends are other municipalities' figures."""
 
     def share(v: float | None) -> Any:
-        return SUPPRESSED if v is None else v
+        return SUPPRESSED if v is None else round(v, 2)
 
     pct = NumberFormat.PERCENT
     needs = Sheet(

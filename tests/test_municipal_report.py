@@ -412,3 +412,31 @@ def test_a_451_stays_pending_and_the_nightly_retry_delivers_it_once(settings, su
     retried = pipeline.retry_pending(s)
     assert [(o.recipient, o.state) for o in retried] == [("s@solvesborg.example.se", "sent")]
     assert pipeline.retry_pending(s) == [] and len(handler.messages) == 1
+
+
+def test_workbook_figures_are_rounded_as_printed(survey):
+    view = view_of(PLAN, survey)
+    wb = openpyxl.load_workbook(io.BytesIO(municipal.build_municipal(view, "1081").xlsx))
+    values = [c.value for row in wb["Behov"].iter_rows(min_row=2) for c in row[1:]]
+    shares_ = [v for v in values if isinstance(v, float)]
+    assert shares_ and all(round(v, 2) == v for v in shares_)
+    assert 0.2 in shares_ and 0.79 in shares_  # the range's ends (1060's 2 of 10, 1083's 11 of 14), as printed
+    assert 11 / 14 not in shares_ and 0.36 not in shares_ and 0.62 not in shares_  # nor the others inside it
+
+
+def test_a_550_fails_and_bfs_outbox_resend_sends_it_once(settings, survey, sheet, tmp_path, smtp):  # noqa: F811
+    controller, handler = smtp
+    ingest(settings, sheet, tmp_path)
+    s = smtp_settings(settings, controller)
+    with pipeline.database(s) as engine:
+        body = "Karlshamn org 0,kommun,Karlshamn,h@karlshamn.example.se,en,ja,ja\n"
+        import_roster(engine, roster_file(tmp_path, body), survey)
+    handler.reply = "550 mailbox unavailable"
+    first = pipeline.send_municipal(s, pipeline.render_municipal(s, PERIOD, "Karlshamn", send_langs=True))
+    assert [o.state for o in first] == ["failed"]
+    assert pipeline.retry_pending(s) == []  # failed waits for a person
+    handler.reply = None
+    again = pipeline.resend(s, first[0].delivery_id)
+    assert [(o.recipient, o.state) for o in again] == [("h@karlshamn.example.se", "sent")]
+    assert len(handler.messages) == 1 and handler.messages[0]["Content-Language"] == "en"
+    assert pipeline.send_municipal(s, pipeline.render_municipal(s, PERIOD, "1082", send_langs=True))[0].already
