@@ -459,9 +459,11 @@ def law_section(data: ReportData) -> Law:
             r = by.get((m.code, req.value))
             code = None if r is None or i18n.missing(r.code) else str(r.code)
             ok = None if r is None or r.met is None or i18n.missing(r.met) else bool(r.met)
+            label = _("Inget svar") if code is None else choice_label(data, levels.LAW_QUESTIONS[req], code)
             cells.append(
                 {
-                    "label": _("Inget svar") if code is None else choice_label(data, levels.LAW_QUESTIONS[req], code),
+                    "label": label,
+                    "short": label.split(",")[0] if ok else label,  # the body: "Ja" where met, the rest in full
                     "wave": "" if code is None else str(r.wave),  # type: ignore[union-attr]
                     "met": ok,
                 }

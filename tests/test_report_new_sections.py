@@ -246,11 +246,11 @@ def test_lagens_krav_status_wave_count_and_change_since_last_year(survey):
     assert law.requirements == ["Lägesbild", "Åtgärdsplan", "Samordningsfunktion"]
     assert [(r["name"], r["all"]) for r in law.rows] == [("Ronneby", False), ("Sölvesborg", None)]
     assert law.rows[0]["cells"] == [
-        {"label": "Ja, beslutad inom de senaste 12 månaderna", "wave": "2026-Q1", "met": True},
-        {"label": "Ja, beslutad för mer än 12 månader sedan", "wave": "2026-Q1", "met": True},
-        {"label": "Ja, men vakant just nu", "wave": "2026-Q1", "met": False},
+        {"label": "Ja, beslutad inom de senaste 12 månaderna", "short": "Ja", "wave": "2026-Q1", "met": True},
+        {"label": "Ja, beslutad för mer än 12 månader sedan", "short": "Ja", "wave": "2026-Q1", "met": True},
+        {"label": "Ja, men vakant just nu", "short": "Ja, men vakant just nu", "wave": "2026-Q1", "met": False},
     ]
-    assert law.rows[1]["cells"][0] == {"label": "Vet ej", "wave": "2026-Q1", "met": None}
+    assert law.rows[1]["cells"][0] == {"label": "Vet ej", "short": "Vet ej", "wave": "2026-Q1", "met": None}
     assert law.met == ["Karlskrona", "Karlshamn"] and law.silent == ["Olofström"]
     report = rp.build_report(survey, frame(law_answers()), PERIOD)
     assert (
