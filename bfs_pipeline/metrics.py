@@ -62,6 +62,9 @@ def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int
     try:  # each distinct answer converted once: 200 000 answers hold a handful of distinct values
         codes, uniques = pd.factorize(raw.to_numpy(dtype=object).ravel(), use_na_sentinel=True)
         numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype="float64")
+        if not len(numbers):  # nobody answered any of the items: every cell NaN (indexing an empty array would fail)
+            numbers = np.array([np.nan])
+            codes = np.full_like(codes, -1)
         vals = pd.DataFrame(
             np.where(codes >= 0, numbers[codes], np.nan).reshape(raw.shape), columns=raw.columns, index=raw.index
         )

@@ -142,3 +142,12 @@ def test_spread_has_no_median_of_two_municipalities():
     assert s.loc["2026-Q1", "municipalities"] == 2 and math.isnan(s.loc["2026-Q1", "median"])
     assert s.loc["2026-Q1", "gap"] == 0.8  # floor, maximum and gap stay: they name municipalities, not the county
     assert s.loc["2026-Q2", "municipalities"] == 3 and math.isclose(s.loc["2026-Q2", "median"], 0.4)
+
+
+def test_item_values_of_items_nobody_answered_are_all_missing() -> None:
+    from bfs_pipeline.metrics import item_values
+
+    frame = pd.DataFrame({"answers": [{"B01": "4"}, {"C01": ["1080"]}, {}]})
+    vals = item_values(frame, ["K12a", "K12b"], (1, 5))
+    assert vals.shape == (3, 2) and vals.isna().all().all()
+    assert item_values(frame, ["B01"], (1, 5))["B01"].tolist()[0] == 4.0
