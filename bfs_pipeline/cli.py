@@ -463,7 +463,8 @@ def survey_codebook(
     from bfs_pipeline.survey import load_surveys, pick_survey, wave_of
 
     s = pick_survey(load_surveys(settings_of(ctx).surveys_dir), survey_id)
-    cols = [c.as_json(lang) for c in s.columns(sector, wave_of(wave) if wave else None, lang)]
+    # the wave's form: a wave that does not ask the yearly questions lists none of them (#13)
+    cols = [c.as_json(lang) for c in s.columns(sector, wave_of(wave) if wave else None, lang, asked_only=True)]
     if as_json:
         emit(cols)
         return
@@ -491,7 +492,8 @@ def survey_template(ctx: click.Context, survey_id: str, sector: str, out: Path, 
 
     s = pick_survey(load_surveys(settings_of(ctx).surveys_dir), survey_id)
     path = write_template(s, sector, out, wave_of(wave) if wave else None, lang)
-    click.echo(f"Wrote {path} ({len(s.columns(sector))} columns).")
+    asked = s.columns(sector, wave_of(wave) if wave else None, lang, asked_only=True)
+    click.echo(f"Wrote {path} ({len(asked)} columns).")
 
 
 @survey.command("guide")
@@ -1099,7 +1101,17 @@ def run_quarterly(ctx: click.Context, period: str, send: bool, as_json: bool) ->
                 rep["deliveries"],
                 rep.get("actions"),
             )
-    not_delivered([d for rep in out["reports"] for d in rep["deliveries"]])
+            for own in rep.get("municipal", []):  # BFS_MUNICIPAL_REPORTS=true: each municipality's own report
+                done = ("sent", "written")
+                sent = sum(1 for d in own["deliveries"] if d.get("state") in done and not d.get("already"))
+                click.echo(f"  {own['municipality']['name']}: {sent} sent, {len(own['deliveries'])} recipient(s)")
+    not_delivered(
+        [
+            d
+            for rep in out["reports"]
+            for d in [*rep["deliveries"], *(x for own in rep.get("municipal", []) for x in own["deliveries"])]
+        ]
+    )
 
 
 def one_line(exc: Exception) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,14 @@ from typing import Any
 import openpyxl
 import pytest
 import yaml
+from click.testing import CliRunner
 from lxml import html as lxml_html
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bfs_pipeline import pipeline
 from bfs_pipeline.blank_sheets import write_template
+from bfs_pipeline.cli import cli
 from bfs_pipeline.config import Settings, default_surveys_dir
 from bfs_pipeline.errors import SurveyError
 from bfs_pipeline.guide import render_guide
@@ -200,3 +203,20 @@ def test_the_web_form_asks_what_the_codebook_of_its_wave_lists(engine: Engine, s
             fields = [f.name for s in service.sections(survey, sector, wave, "sv") for f in s.fields]
             listed = [c.question_id for c in form_columns(survey, sector, wave) if c.question_id]
             assert fields == [q for q in listed if q != "ORG"], (sector, wave)  # the link names the organisation
+
+
+def test_the_codebook_of_a_quarterly_wave_lists_no_yearly_question(survey: Survey, tmp_path: Path) -> None:
+    def ids(*wave: str) -> list[str]:
+        args = ["survey", "codebook", survey.id, "--sector", "kommun", "--json", *wave]
+        result = CliRunner().invoke(cli, args, obj={})
+        assert result.exit_code == 0, result.output
+        return [c["question_id"] for c in json.loads(result.output) if c["question_id"]]
+
+    yearly = {q.id for q in survey.questions("kommun") if q.yearly}
+    assert yearly <= set(ids()) and yearly <= set(ids("--wave", "2026-Q1"))
+    q2 = ids("--wave", "2026-Q2")
+    assert not yearly & set(q2) and q2 == [q for q in ids() if q not in yearly]
+    out = tmp_path / "q2.csv"
+    args = ["survey", "template", survey.id, "--sector", "kommun", "--wave", "2026-Q2", "--out", str(out)]
+    result = CliRunner().invoke(cli, args, obj={})
+    assert result.exit_code == 0 and f"({len(q2) + 2} columns)" in result.output  # + timestamp and e-mail
