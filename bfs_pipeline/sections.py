@@ -330,7 +330,8 @@ def network_table(data: ReportData) -> pd.DataFrame:
     if r.empty:
         return pd.DataFrame(columns=cols)
     actors = matching.match_responses(r, matching.Matcher.from_frame(data.roster, data.county), data.mq)["actor_id"]
-    names = dict(zip(data.roster["id"], data.roster["name"], strict=True)) if not data.roster.empty else {}
+    has_ids = not data.roster.empty and "id" in data.roster
+    names = dict(zip(data.roster["id"], data.roster["name"], strict=True)) if has_ids else {}
     rank = {m.code: i for i, m in enumerate(data.order)}
     found: dict[str, dict[str, Any]] = {}
     for org, answers, actor in zip(r["organisation"], r["answers"], actors, strict=True):

@@ -309,7 +309,7 @@ def law_sheet(data: ReportData, _: Callable[[str], str], order: dict[str, int]) 
         Column(_("Kommunkod"), F.TEXT),
         Column(_("Kommun")),
         Column(_("Krav")),
-        Column(_("Status")),
+        Column(_("Senaste svar")),
         Column(_("Uppfyllt")),
         Column(_("Senast rapporterat")),
         Column(_("Uppfyllt eller inte sedan")),
@@ -448,7 +448,7 @@ def network_sheet(data: ReportData, _: Callable[[str], str]) -> Sheet:
     ]
     columns = [
         Column(_("Kvartal")),
-        Column(_("Organisation")),
+        Column(_("Organisationens namn")),
         Column(_("Kommun")),
         Column(_("I aktörsregistret")),
     ]

@@ -175,6 +175,12 @@ def test_every_word_of_the_workbook_has_its_english(survey, stored):
     workbook.spread_sheet(data, record)
     workbook.coverage_sheet(data, record, order)
     workbook.capacity_sheet(data, rp.capacity_section(data).rows, record)
+    workbook.law_sheet(data, record, order)
+    workbook.maturity_sheet(data, record, order)
+    workbook.steps_sheet(data, record, order)
+    workbook.views_sheet(data, record, order)
+    workbook.satisfaction_sheet(data, record)
+    workbook.network_sheet(data, record)
     workbook.symbols(data, record)
     assert len(seen) > 40
     english = i18n.translator("en")
