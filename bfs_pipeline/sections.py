@@ -80,21 +80,21 @@ def view_items(data: ReportData) -> dict[str, tuple[str, ...]]:
 
 def respondents(responses: pd.DataFrame, roster: pd.DataFrame, county: str, mq: str) -> pd.Series:
     """Who answered, per response: the roster actor it is matched to, else the organisation's match key in its sector
-    and municipalities (else the response itself). Pooling counts each respondent once, so one kommunpolis who
-    answers four quarters is one respondent, not four."""
+    (else the response itself). Pooling counts each respondent once, so one kommunpolis who answers four quarters is
+    one respondent, not four. The key leaves out the municipalities an answer names: an officer who names one more
+    municipality in one quarter is still one respondent (two organisations that type the same bare name count as
+    one, which only ever hides more)."""
     if responses.empty:
         return pd.Series([], index=responses.index, dtype=object)
     actors = matching.match_responses(responses, matching.Matcher.from_frame(roster, county), mq)["actor_id"]
     keys = []
-    for rid, sector, org, answers, actor in zip(
-        responses["id"], responses["sector"], responses["organisation"], responses["answers"], actors, strict=True
+    for rid, sector, org, actor in zip(
+        responses["id"], responses["sector"], responses["organisation"], actors, strict=True
     ):
         if actor is not None and not pd.isna(actor):
             keys.append(f"actor:{int(actor)}")
         elif isinstance(org, str) and org.strip():
-            munis = answers.get(mq) if isinstance(answers, dict) else None
-            where = ",".join(sorted(str(m) for m in munis)) if isinstance(munis, list) else str(munis or "")
-            keys.append(f"org:{sector}:{matching.match_key(org)}:{where}")
+            keys.append(f"org:{sector}:{matching.match_key(org)}")
         else:
             keys.append(f"response:{rid}")
     return pd.Series(keys, index=responses.index, dtype=object)
