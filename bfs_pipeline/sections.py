@@ -420,23 +420,24 @@ class Law:
     """Lagens krav: each municipality's lägesbild, åtgärdsplan and samordningsfunktion, and the county's count."""
 
     requirements: list[str]  # the columns' names
-    rows: list[dict[str, Any]]  # those not meeting all three or not known: name, all (False/None), cells
-    met: list[str]  # the names of those meeting all three, in the report's order
-    met_more: int  # meeting all three beyond max_rows names: in the workbook
+    rows: list[dict[str, Any]]  # the municipalities that reported: name, all (False/None/True), cells; not met first
+    met: list[str]  # the names of those meeting all three that the table has no room for (at most max_rows)
+    met_more: int  # meeting all three beyond those named: in the workbook
     silent: list[str]  # the names of those that have reported none of the three, at most max_rows
     silent_more: int
     meet_all: int  # municipalities that meet all three now
     meet_all_year_ago: int  # the same a year before
     unknown: int  # municipalities where one requirement is not known (no answer, or "vet ej")
     total: int  # the county's municipalities
-    cut: bool  # more than max_rows rows: those not meeting the law first; the workbook has them all
+    cut: bool  # more than max_rows municipalities reported: those not meeting the law first; the workbook has all
     asked: bool  # the survey asks K01–K03
 
 
 def law_section(data: ReportData) -> Law:
-    """Per municipality that does not meet all three requirements (or where one is not known), K01–K03's current
-    status and the wave it was last reported (yearly questions, carried forward), those not meeting one first; the
-    names of those that meet all three; how many meet all three now and a year before.
+    """Per municipality, K01–K03's current status and the wave it was last reported (yearly questions, carried
+    forward): those not meeting a requirement first, then those where one is not known, then those meeting all three,
+    at most max_rows (those meeting all three beyond them by name); the names of those that reported none; how many
+    meet all three now and a year before.
 
     The municipalities' own organisational facts, not opinions: shown whatever n, as the capacity table shows them.
     """
@@ -444,17 +445,15 @@ def law_section(data: ReportData) -> Law:
     t = data.law
     labels = law_labels(data.lang)
     now, before = _all_three(t, "all_met"), _all_three(t, "all_met_year_ago")
-    rank = {False: 0, None: 1}
+    rank = {False: 0, None: 1, True: 2}
     by = {(r.municipality, r.requirement): r for r in t.itertuples()}
     reported = {m for (m, _req), r in by.items() if not i18n.missing(r.code)}
-    urgent = sorted(
-        (m for m in data.order if now.get(m.code) is not True and m.code in reported),
-        key=lambda m: rank[now.get(m.code)],
-    )
-    met = [m.name for m in data.order if now.get(m.code) is True]
+    ordered = sorted((m for m in data.order if m.code in reported), key=lambda m: rank[now.get(m.code)])
+    shown = ordered[: data.max_rows]
+    met = [m.name for m in ordered[data.max_rows :] if now.get(m.code) is True]
     silent = [m.name for m in data.order if m.code not in reported]
     rows = []
-    for m in urgent[: data.max_rows]:
+    for m in shown:
         cells = []
         for req in levels.Requirement:
             r = by.get((m.code, req.value))
@@ -477,11 +476,11 @@ def law_section(data: ReportData) -> Law:
         met_more=max(0, len(met) - data.max_rows),
         silent=silent[: data.max_rows],
         silent_more=max(0, len(silent) - data.max_rows),
-        meet_all=len(met),
+        meet_all=sum(1 for m in data.munis if now.get(m.code) is True),
         meet_all_year_ago=sum(1 for v in before.values() if v is True),
         unknown=sum(1 for m in data.munis if now.get(m.code) is None),
         total=len(data.munis),
-        cut=len(urgent) > data.max_rows,
+        cut=len(ordered) > data.max_rows,
         asked=any(_asked(data, q) for q in levels.LAW_QUESTIONS.values()),
     )
 

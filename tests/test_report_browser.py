@@ -44,8 +44,12 @@ TABLES = """() => [...document.querySelectorAll('table:not([role=presentation])'
 
 def responses() -> pd.DataFrame:
     """Eight quarters of answers from every sector in Blekinge's five municipalities, Olofström's needs rising,
-    the municipalities' own capacity figures, and a few "Vet ej"; deterministic."""
+    the municipalities' own capacity figures, and a few "Vet ej"; every sector's items of the issue-13 sections (the
+    process's steps, the others' view, satisfaction, the regional network) from a second generator, so that the
+    first one's answers stay as they were; deterministic."""
     rng = random.Random(42)
+    more = random.Random(13)
+    views = {"polis": ("P03", "P02", "P07"), "ideburen": ("I06", "I08"), "naringsliv": ("N06",), "myndighet": ("M08",)}
     rows: list[dict[str, Any]] = []
     munis = [m.code for m in reference.county_municipalities("10")]
     for w_i, wave in enumerate(metrics.wave_range(PERIOD, 8)):
@@ -59,6 +63,9 @@ def responses() -> pd.DataFrame:
                 answers: dict[str, Any] = {"C01": [muni], **need}
                 if sector == "kommun":
                     answers |= {"K01": "1", "K02": "2", "K03": "1", "K04": str(0.5 + i / 10), "K06": "1", "K07": "3"}
+                    answers |= {f"K12{s}": str(more.randint(1, 5)) for s in "abcde"}
+                answers |= {q: str(more.randint(1, 5)) for q in views.get(sector, ())}
+                answers |= {"C04": str(more.choice([1, 2, 3, 4, 5, 8])), "C03": "1" if i == 0 else "0"}
                 rows.append(
                     {
                         "sector": sector,
@@ -136,13 +143,15 @@ def test_every_data_table_has_a_caption_and_scoped_headers(page_at, pages, lang)
     page = page_at(375)
     page.goto(path.as_uri())
     tables = page.evaluate(TABLES)
-    assert len(tables) == 5  # needs, spread, history, coverage, capacity
+    # needs, spread, history, coverage, capacity; the law's requirements, maturity and its steps, the four sectors'
+    # view of the municipalities, satisfaction with the support
+    assert len(tables) == 13
     for t in tables:
         assert t["caption"] and t["th"] > 0 and t["unscoped"] == 0 and t["rowHeaders"] > 0, t
     scrolls = page.evaluate(
         "[...document.querySelectorAll('div[style*=\"overflow-x\"]')].map(d => d.clientWidth <= window.innerWidth)"
     )
-    assert len(scrolls) == 5 and all(scrolls)  # each wide table scrolls inside a box no wider than the screen
+    assert len(scrolls) == 13 and all(scrolls)  # each wide table scrolls inside a box no wider than the screen
     assert page.outside_requests == []
 
 
