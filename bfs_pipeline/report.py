@@ -107,7 +107,6 @@ class Report:
         msg["To"] = recipient
         msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         msg["Message-ID"] = message_id(self.survey_id, self.period, self.lang, recipient, sender)
-        msg["Content-Language"] = self.lang
         msg.set_content(self.text, subtype="plain", charset="utf-8")
         msg.add_alternative(self.html, subtype="html", charset="utf-8")
         html_part: EmailMessage = msg.get_payload()[1]  # type: ignore[index,assignment]
@@ -116,6 +115,7 @@ class Report:
             html_part.add_related(chart.png, "image", "png", cid=cid, disposition="inline", filename=chart.filename)
         if self.xlsx:
             msg.add_attachment(self.xlsx, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=self.xlsx_name)
+        msg["Content-Language"] = self.lang  # after the parts: set_content clears the Content-* headers
         return msg
 
 
