@@ -19,7 +19,10 @@ different organisation (a third exact, a third misspelt, a third unknown).
 Outreach (benchmarks/outreach_bench.py): a national roster of 10 000 actors over 21 counties: `bfs wave open` +
 `bfs invite` (.eml), a reminder run where nobody answered, `bfs coverage --json`, on each database.
 
---only picks steps (ingest, matching, report, help, web, outreach), e.g. `--only web`.
+Municipality reports (benchmarks/municipal_bench.py): 290 of them for one quarter from the report step's data,
+<= 60 s in all, each HTML <= 100 KB.
+
+--only picks steps (ingest, matching, report, municipal, help, web, outreach), e.g. `--only web`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import outreach_bench  # benchmarks/, beside this file
+import municipal_bench  # benchmarks/, beside this file
+import outreach_bench
 import web_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -370,7 +374,7 @@ def step_help() -> dict[str, Any]:
     return {"seconds": min(times)}
 
 
-STEPS = ("ingest", "matching", "report", "help", "web", "outreach")
+STEPS = ("ingest", "matching", "report", "municipal", "help", "web", "outreach")
 
 
 def main() -> None:
@@ -454,6 +458,9 @@ def main() -> None:
                 "xlsx_kb": rep["xlsx_kb"],
                 "peak_mb": rep["peak_mb"],
             }
+        if "municipal" in steps:
+            print("290 municipality reports for one quarter ...", file=sys.stderr, flush=True)
+            figures["municipal"] = in_child(municipal_bench.step_municipal, args.waves, args.per_wave)
         if "help" in steps:
             figures["help_s"] = round(step_help()["seconds"], 3)
     if "web" in steps:  # its own servers and temporary homes; the load comes from this process (asyncio)
@@ -514,6 +521,22 @@ def main() -> None:
             print(f"matching: {m['seconds']} s for {m['rows']} rows (add ingest to --only for the share)")
     if "outreach" in steps:
         checks += outreach_bench.checks(figures["outreach"])
+    if "municipal" in steps:
+        mu = figures["municipal"]
+        checks += [
+            (
+                f"{mu['municipalities']} municipality reports, one quarter",
+                f"{mu['all_s']} s (county {mu['county_s']} s + {mu['per_report_ms']} ms each)",
+                mu["all_s"] <= municipal_bench.TARGETS["all_s"],
+                "<= 60 s",
+            ),
+            (
+                "municipality report HTML, largest",
+                f"{mu['html_kb_max']} KB",
+                mu["html_kb_max"] <= municipal_bench.TARGETS["html_kb"],
+                "<= 100 KB",
+            ),
+        ]
     if "help" in steps:
         checks.append(("bfs --help", f"{figures['help_s']} s", figures["help_s"] <= TARGETS["help_s"], "<= 0.3 s"))
     if "web" in steps:
