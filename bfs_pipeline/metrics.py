@@ -177,6 +177,33 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
     return out
 
 
+def index_with_cells_hidden(index: pd.DataFrame, table: pd.DataFrame, county: str) -> pd.DataFrame:
+    """The need index hidden wherever one of the same municipality's need cells of the wave is hidden (primary or
+    secondary), and a second municipality hidden where one hidden index could be worked out from the county's.
+
+    The index pools the municipality's need answers: shown beside its other cells it would give a hidden cell away
+    (every need question is required, so the pooled count is nine times n), and a cell hidden to protect another
+    municipality's would then give that one away through the county total.
+    """
+    out = index.copy()
+    hidden = table[table["suppressed"].astype(bool) & (table["municipality"] != county)]
+    pairs = set(zip(hidden["municipality"], hidden["wave"], strict=True))
+    if pairs:
+        hit = [(m, w) in pairs for m, w in zip(out["municipality"], out["wave"], strict=True)]
+        out.loc[hit, "index"] = np.nan
+        out.loc[hit, "suppressed"] = True
+    munis = out["municipality"] != county
+    for _, g in out[munis].groupby("wave"):
+        hidden_rows = g[g["suppressed"].astype(bool)]
+        if len(hidden_rows) == 1:
+            shown_rows = g[~g["suppressed"].astype(bool)]
+            if not shown_rows.empty:
+                idx = shown_rows["n"].idxmin()
+                out.loc[idx, "index"] = np.nan
+                out.loc[idx, "suppressed"] = True
+    return out
+
+
 def need_index(
     responses: pd.DataFrame,
     items: Sequence[str],

@@ -151,3 +151,32 @@ def test_item_values_of_items_nobody_answered_are_all_missing() -> None:
     vals = item_values(frame, ["K12a", "K12b"], (1, 5))
     assert vals.shape == (3, 2) and vals.isna().all().all()
     assert item_values(frame, ["B01"], (1, 5))["B01"].tolist()[0] == 4.0
+
+
+def test_the_index_is_hidden_with_a_hidden_cell_and_a_second_one_beside_a_lone_hidden_index() -> None:
+    from bfs_pipeline.metrics import index_with_cells_hidden
+
+    index = pd.DataFrame(
+        {
+            "municipality": ["1060", "1080", "1081", "1082", "10"],
+            "wave": ["2026-Q3"] * 5,
+            "n": [6, 20, 9, 30, 65],
+            "answers": [54, 180, 81, 270, 585],
+            "index": [0.5, 0.2, 0.3, 0.25, 0.3],
+            "suppressed": [False, False, False, False, False],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "municipality": ["1060", "1080", "1081", "10"],
+            "wave": ["2026-Q3"] * 4,
+            "item": ["B01"] * 4,
+            "suppressed": [True, False, False, False],  # 1060's B01 hidden (a secondary suppression, say)
+        }
+    )
+    out = index_with_cells_hidden(index, table, "10").set_index("municipality")
+    assert out.loc["1060", "suppressed"] and pd.isna(out.loc["1060", "index"])  # hidden with its cell
+    assert out.loc["1081", "suppressed"]  # the smallest shown one: 1060's index not from the county's
+    assert not out.loc["1080", "suppressed"] and not out.loc["1082", "suppressed"] and out.loc["10", "index"] == 0.3
+    control = index_with_cells_hidden(index, table.assign(suppressed=False), "10")
+    assert not control["suppressed"].any() and control["index"].tolist() == index["index"].tolist()
