@@ -11,7 +11,7 @@ import click
 
 from bfs_pipeline import __version__
 from bfs_pipeline.config import SETTINGS, Settings, load_settings
-from bfs_pipeline.errors import EXIT_CODES, BfsError, NotDelivered, SourceError
+from bfs_pipeline.errors import EXIT_CODES, BfsError, NotDelivered, ReportError, SourceError
 
 SETTINGS_HELP = "\n".join(f"  {name:<34} {help_}" for name, _default, help_ in SETTINGS)
 EXIT_HELP = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
@@ -582,12 +582,17 @@ def not_delivered(deliveries: list[dict[str, Any]]) -> None:
     "1 an error (no database, no answers, a bad period, the data-quality gate); "
     "3 rendered, but a message was left pending, failed or uncertain (see bfs outbox list)."
 )
-@click.option("--period", required=True, help="The quarter to report on, YYYY-Qn.")
+@click.option("--period", help="The quarter to report on, YYYY-Qn.")
+@click.option(
+    "--year",
+    help="The yearly roll-up instead, for the yearly account to Brå: the year's quarters, YYYY (not with --period, "
+    "--municipality or --send).",
+)
 @click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
-    help="Folder for the HTML and text (default BFS_HOME/reports/PERIOD).",
+    help="Folder for the HTML and text (default BFS_HOME/reports/PERIOD, or BFS_HOME/reports/YYYY with --year).",
 )
 @click.option(
     "--send", is_flag=True, help="Deliver it: over SMTP when BFS_SMTP_HOST is set, else as .eml in BFS_HOME/outbox."
@@ -603,7 +608,8 @@ def not_delivered(deliveries: list[dict[str, Any]]) -> None:
 @click.pass_context
 def report(
     ctx: click.Context,
-    period: str,
+    period: str | None,
+    year: str | None,
     out: Path | None,
     send: bool,
     lang: str | None,
@@ -616,10 +622,23 @@ def report(
     A recipient who has it already is not sent it again: a second --send says "already sent". With --municipality,
     one municipality's own report instead (default folder BFS_HOME/reports/PERIOD/kommun/CODE), sent once to each of
     its roster contacts with rapport = ja; good examples from BFS_HOME/goda-exempel/PERIOD.yaml.
+
+    With --year YYYY instead of --period, the yearly roll-up for the länsstyrelse's yearly account to Brå (HTML, text
+    and XLSX in BFS_HOME/reports/YYYY, arsrapport-COUNTY-YYYY.LANG.*): per municipality the year's quarters (need
+    index, coordinator FTE, law floor, process maturity) and the support given against need (bfs support import).
+    --json prints {"year", "lang", "subject", "files", "county", "quarters", "summary", "population_year",
+    "municipalities": [{"code", "name", "inhabitants", "quarters": [{"wave", "need_index", "fte", "fte_per_10k",
+    "law", "meets_all", "maturity"}], "year", "support"}], "county_need_index", "law", "support"}; a figure hidden
+    for privacy is {"value": null, "n": null, "suppressed": true}.
     """
     from bfs_pipeline import pipeline
 
     settings = settings_of(ctx)
+    if year is not None:
+        yearly_report(ctx, settings, year, period, municipality, send, lang, survey_id, out, as_json)
+        return
+    if period is None:
+        raise ReportError("Give --period YYYY-Qn for a quarter's report, or --year YYYY for the yearly roll-up.")
     period = pipeline.resolve_period(period)  # a bad period or survey is named before the database is looked for
     survey = pipeline.survey_for(settings, survey_id)
     if municipality is not None:
@@ -648,6 +667,54 @@ def report(
     else:
         show_report(rep.subject, rep.alerts, rep.summary, rep.files, deliveries, rep.actions)
     not_delivered(deliveries)
+
+
+def yearly_report(
+    ctx: click.Context,
+    settings: Settings,
+    year: str,
+    period: str | None,
+    municipality: str | None,
+    send: bool,
+    lang: str | None,
+    survey_id: str | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """`bfs report --year`: render the yearly roll-up and print what it wrote (no sending)."""
+    from bfs_pipeline import pipeline
+    from bfs_pipeline.yearly import check_year
+
+    if period is not None:
+        raise ReportError(
+            "--year and --period cannot go together: --year YYYY covers the year's four quarters, --period one quarter."
+        )
+    if municipality is not None:
+        raise ReportError(
+            "--year and --municipality cannot go together: the yearly roll-up covers every municipality of the "
+            "county; for one municipality's own report give --period YYYY-Qn --municipality CODE."
+        )
+    if send:
+        raise ReportError(
+            "--year writes the yearly roll-up into files for the yearly account to Brå; it is not e-mailed. Leave "
+            "out --send."
+        )
+    check_year(year)  # a bad year is named before the database is looked for
+    pipeline.survey_for(settings, survey_id)
+    existing(ctx)
+    rep = pipeline.render_yearly(settings, year, lang, survey_id, out)
+    if as_json:
+        emit(rep.as_json())
+        return
+    click.echo(rep.subject)
+    click.echo("Summary:")
+    for line in rep.payload["summary"]:
+        click.echo(f"  {line}")
+    click.echo("Files:")
+    labels = {**FILE_LABELS, "xlsx": "Excel workbook"}
+    width = max((len(labels[k]) for k in rep.files), default=0) + 1
+    for kind, path in rep.files.items():
+        click.echo(f"  {labels[kind] + ':':<{width}} {path}")
 
 
 def municipal_report(

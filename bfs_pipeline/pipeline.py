@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bfs_pipeline import db, municipal
+from bfs_pipeline import db, municipal, yearly
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import SourceError
 from bfs_pipeline.ingest import (
@@ -251,6 +251,32 @@ def render(
             alert_coverage=settings.alert_coverage,
         )
     write_report(report, out or settings.reports_dir / period)
+    return report
+
+
+def render_yearly(
+    settings: Settings, year: str | int, lang: str | None = None, survey_id: str | None = None, out: Path | None = None
+) -> yearly.YearlyReport:
+    """Build the year's roll-up (`bfs report --year`) and write its HTML, text and XLSX under out (default
+    BFS_HOME/reports/YYYY): the answers of the year's quarters, the support log's events of the year, and the
+    population of the year (population.for_wave: the newest imported year on or before it)."""
+    from bfs_pipeline import population
+    from bfs_pipeline.roster import roster_frame
+    from bfs_pipeline.support import events
+
+    survey = survey_for(settings, survey_id)
+    the_year = yearly.check_year(year)
+    with database(settings) as engine:
+        report = yearly.build_yearly(
+            survey,
+            current_responses(engine, survey.id),
+            events(engine, survey, yearly.quarters_of(the_year)),
+            the_year,
+            lang or settings.lang,
+            roster=roster_frame(engine, county=survey.county),
+            population=population.for_wave(engine, str(the_year)),
+        )
+    yearly.write_yearly(report, out or settings.reports_dir / str(the_year))
     return report
 
 
@@ -492,6 +518,7 @@ __all__ = [
     "pull",
     "render",
     "render_municipal",
+    "render_yearly",
     "send",
     "send_municipal",
     "survey_for",
