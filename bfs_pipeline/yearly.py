@@ -10,12 +10,14 @@ answers, the need index, process maturity (with the quarterly report's secondary
 
 Suppression (answers only; the support log is the coordinator's own record of what she did, not anyone's answers,
 so its figures are shown as they are):
-- A quarter's need index and maturity index are hidden below metrics.MIN_N respondents (primary) and, where one
-  municipality alone is hidden in a quarter, the smallest shown one beside it (metrics.secondary_suppress: the
-  county's figure is the total), as the quarterly report does.
-- The year's need index pools the year's answers. It is hidden below MIN_N different respondents in the year, and
-  also where one of the municipality's quarters is hidden: the pooled figure less the shown quarters would give the
-  hidden one. Then secondary suppression across the municipalities, as for a quarter.
+- A quarter's need index is hidden below metrics.MIN_N respondents (primary), where one of the municipality's need
+  cells of the quarter is hidden (the index pools them), and, where one municipality alone is hidden in a quarter,
+  the smallest shown one beside it (metrics.index_with_cells_hidden, as the quarterly report). The maturity index:
+  primary and secondary suppression as the quarterly report's (sections.maturity_table).
+- The year's need index is the mean of the municipality's quarters shown (with how many it averages), not the
+  year's answers pooled: a pooled figure less the shown quarters would give a hidden quarter away, and with the
+  quarterly rule (an index is hidden with any hidden need cell) a pooled year would be hidden in most small
+  municipalities. A mean of shown figures tells nothing they do not; it is hidden where no quarter is shown.
 - FTE and the law floor are organisational facts reported by the municipality: shown whatever n, as the quarterly
   report shows them.
 
@@ -35,7 +37,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bfs_pipeline import i18n, levels, metrics, reference, sections, workbook
@@ -115,8 +116,8 @@ class YearData:
 
     @cached_property
     def index(self) -> pd.DataFrame:
-        """The need index per municipality (and the county) and quarter, and for the year (wave = "YYYY"):
-        municipality, wave, n, index, suppressed (primary and secondary; see the module's docstring)."""
+        """The need index per municipality (and the county) and quarter, and for the year (wave = "YYYY", n = the
+        quarters it averages): municipality, wave, n, index, suppressed (see the module's docstring)."""
         return need_index_table(self)
 
     @cached_property
@@ -188,49 +189,20 @@ def year_data(
     return YearData(base=base, year=year, quarters=answered, events=ev, respondents_year=n)
 
 
-def _with_secondary(t: pd.DataFrame, county: str) -> pd.DataFrame:
-    """An index table (municipality, wave, n, index, suppressed) with metrics.secondary_suppress per wave."""
-    if t.empty:
-        return t
-    shaped = t.assign(item=INDEX, share_high=t["index"], mean=np.nan)
-    out = metrics.secondary_suppress(shaped, county)
-    return out.assign(index=out["share_high"])[["municipality", "wave", "n", "index", "suppressed"]]
-
-
 def need_index_table(data: YearData) -> pd.DataFrame:
-    """The quarters' need index (the quarterly's, with secondary suppression) and the year's pooled one."""
+    """The quarters' need index (the quarterly's, metrics.index_with_cells_hidden) and the year's: the mean of the
+    quarters shown (wave = "YYYY", n = how many quarters it averages; hidden where none is shown)."""
     cols = ["municipality", "wave", "n", "index", "suppressed"]
     base = data.base
-    q = base.index[base.index["wave"].isin(data.quarters)][cols]
-    q = _with_secondary(q.reset_index(drop=True), data.county)
-    r = data.in_year
-    per_m = metrics.explode_municipalities(r, base.mq, data.county)
-    who = sections.respondents(r, base.roster, data.county, base.mq)
-    per_m_who = sections.respondents(per_m, base.roster, data.county, base.mq) if not per_m.empty else who.iloc[:0]
-    parts = []
-    for frame, resp in ((per_m, per_m_who), (r.assign(municipality=data.county), who)):
-        if frame.empty:
-            continue
-        vals = metrics.item_values(frame, base.items, (1, 5))
-        df = pd.DataFrame(
-            {
-                "municipality": frame["municipality"].to_numpy(),
-                "answered": vals.notna().sum(axis=1).to_numpy(),
-                "high": (vals >= 4).sum(axis=1).to_numpy(),
-                "respondent": resp.to_numpy(),
-            }
-        )
-        g = df.groupby("municipality")
-        parts.append(
-            pd.DataFrame({"n": g["respondent"].nunique(), "answers": g["answered"].sum(), "high": g["high"].sum()})
-        )
-    y = pd.concat(parts).reset_index()
-    y["index"] = y["high"] / y["answers"].where(y["answers"] > 0)
-    hidden_quarter = set(q[q["suppressed"].astype(bool)]["municipality"])
-    y["suppressed"] = (y["n"] < metrics.MIN_N) | y["municipality"].isin(hidden_quarter)
-    y.loc[y["suppressed"], "index"] = np.nan
-    y = _with_secondary(y.assign(wave=data.year_key)[cols], data.county)
-    out = pd.concat([q, y], ignore_index=True)
+    q = base.index[base.index["wave"].isin(data.quarters)][cols].reset_index(drop=True)
+    q = metrics.index_with_cells_hidden(q, base.table[base.table["wave"].isin(data.quarters)], data.county)[cols]
+    shown = q[~q["suppressed"].astype(bool)].dropna(subset=["index"])
+    g = shown.groupby("municipality")["index"]
+    y = pd.DataFrame({"index": g.mean(), "n": g.size()}).reindex(sorted(set(q["municipality"])))
+    y = y.rename_axis("municipality").reset_index().assign(wave=data.year_key)
+    y["suppressed"] = y["index"].isna()
+    y["n"] = y["n"].fillna(0)
+    out = pd.concat([q, y[cols]], ignore_index=True)
     return out.astype({"n": "int64", "index": "float64", "suppressed": bool})
 
 
@@ -238,6 +210,7 @@ def need_index_table(data: YearData) -> pd.DataFrame:
 
 
 def _index_cell(t: pd.DataFrame, code: str, wave: str, lang: str) -> dict[str, Any]:
+    """A shown figure with n, hidden ("–"), or nothing ("": no answers); for the year n counts the quarters."""
     r = t[(t["municipality"] == code) & (t["wave"] == wave)]
     if r.empty:
         return {"value": "", "n": None, "share": None, "suppressed": False, "answered": False}
@@ -246,6 +219,19 @@ def _index_cell(t: pd.DataFrame, code: str, wave: str, lang: str) -> dict[str, A
         return {"value": SUPPRESSED, "n": None, "share": None, "suppressed": True, "answered": True}
     share = float(row["index"])
     return {"value": fmt_pct(share, lang), "n": int(row["n"]), "share": share, "suppressed": False, "answered": True}
+
+
+def _year_cell(t: pd.DataFrame, code: str, data: YearData) -> dict[str, Any]:
+    """The year's mean of the quarters shown, with how many ("3 av 4 kv." where fewer than the year's quarters)."""
+    _ = i18n.translator(data.lang)
+    cell = _index_cell(t, code, data.year_key, data.lang)
+    quarters, cell["n"] = cell["n"], None
+    cell["quarters"] = quarters
+    total = len(data.quarters)
+    cell["note"] = (
+        _("%(k)s av %(n)s kv.") % {"k": quarters, "n": total} if quarters is not None and quarters < total else ""
+    )
+    return cell
 
 
 def need_section(data: YearData) -> list[dict[str, Any]]:
@@ -260,7 +246,7 @@ def need_section(data: YearData) -> list[dict[str, Any]]:
                 "name": name,
                 "county": code == data.county,
                 "cells": [_index_cell(t, code, w, data.lang) for w in data.quarters],
-                "year": _index_cell(t, code, data.year_key, data.lang),
+                "year": _year_cell(t, code, data),
             }
         )
     return rows
@@ -371,6 +357,7 @@ def support_section(data: YearData) -> dict[str, Any]:
     """Stöd i förhållande till behov: per municipality the year's need index beside the support events and hours
     it got (also per 10 000 inhabitants), and the share of the support hours that went to the municipality with the
     greatest need against its share of need (its index over the sum of the indexes shown)."""
+    _ = i18n.translator(data.lang)
     lang = data.lang
     ev = data.events
     year = data.index[data.index["wave"] == data.year_key].set_index("municipality")
@@ -388,7 +375,7 @@ def support_section(data: YearData) -> dict[str, Any]:
                 "name": m.name,
                 "index": index,
                 "index_text": fmt_pct(index, lang) if r is not None else "",
-                "n": int(r["n"]) if shown else None,  # type: ignore[index]
+                "quarters": int(r["n"]) if shown else None,  # type: ignore[index]
                 "events": events,
                 "hours": hours,
                 "events_10k": _per10k(events, pop),
@@ -400,11 +387,16 @@ def support_section(data: YearData) -> dict[str, Any]:
             }
         )
     counted = [r for r in rows if r["index"] is not None]
+    if len(counted) < metrics.MIN_MEDIAN:  # one or two municipalities' shares of each other say nothing of the county
+        counted = []
     need_sum = sum(r["index"] for r in counted)
     hours_sum = sum(r["hours"] for r in counted)
+    compared = {id(r) for r in counted}
     for r in rows:
-        r["share_need"] = r["index"] / need_sum if r["index"] is not None and need_sum else None
-        r["share_hours"] = r["hours"] / hours_sum if r["index"] is not None and hours_sum else None
+        r["share_need"] = r["index"] / need_sum if id(r) in compared and need_sum else None
+        r["share_hours"] = r["hours"] / hours_sum if id(r) in compared and hours_sum else None
+        k, total = r["quarters"], len(data.quarters)
+        r["note"] = _("%(k)s av %(n)s kv.") % {"k": k, "n": total} if k is not None and k < total else ""
         r["share_need_text"] = fmt_pct(r["share_need"], lang) if r["share_need"] is not None else ""
         r["share_hours_text"] = fmt_pct(r["share_hours"], lang) if r["share_hours"] is not None else ""
     greatest = max(counted, key=lambda r: r["index"], default=None)
@@ -413,6 +405,7 @@ def support_section(data: YearData) -> dict[str, Any]:
         "rows": rows,
         "greatest": greatest,
         "counted": len(counted),
+        "shown": sum(1 for r in rows if r["index"] is not None),
         "events": events,
         "hours": hours,
         "events_text": fmt_int(events, lang),
@@ -514,7 +507,14 @@ def summary_section(data: YearData, law: dict[str, Any], support: dict[str, Any]
         ).format(events=support["events_text"], hours=support["hours_text"])
     )
     g = support["greatest"]
-    if g is not None:
+    if g is None:
+        out.append(
+            _(
+                "Färre än {min} kommuner har ett behovsindex för året som visas, så stödets och behovets andelar "
+                "jämförs inte."
+            ).format(min=metrics.MIN_MEDIAN)
+        )
+    else:
         out.append(
             _(
                 "{name} hade störst behov (behovsindex {index}, {share_need} av behovet) och fick {share_hours} "
@@ -542,6 +542,11 @@ def _round(v: float | None, digits: int = 2) -> float | None:
 
 def _figure(cell: dict[str, Any]) -> dict[str, Any]:
     return {"value": _share(cell["share"]), "n": cell["n"], "suppressed": cell["suppressed"]}
+
+
+def _year_figure(cell: dict[str, Any]) -> dict[str, Any]:
+    """The year's mean of the quarters shown, and how many quarters it averages."""
+    return {"value": _share(cell["share"]), "quarters": cell["quarters"], "suppressed": cell["suppressed"]}
 
 
 def municipalities_json(
@@ -589,7 +594,7 @@ def municipalities_json(
                 "name": m.name,
                 "inhabitants": data.inhabitants(m.code) or None,
                 "quarters": quarters,
-                "year": {"need_index": _figure(need_by[m.code]["year"])},
+                "year": {"need_index": _year_figure(need_by[m.code]["year"])},
                 "support": {
                     "events": s["events"],
                     "hours": _round(s["hours"]),
@@ -618,7 +623,10 @@ def _index_rows(data: YearData, rows: list[dict[str, Any]], with_year: bool) -> 
         for w, c in zip(waves, cells, strict=True):
             if not c["answered"]:
                 continue
-            out.append([w, r["code"], r["name"], _hidden(c, c["n"]), _hidden(c, _share(c["share"]))])
+            row = [w, r["code"], r["name"], _hidden(c, c["n"]), _hidden(c, _share(c["share"]))]
+            if with_year:
+                row.append(_hidden(c, c["quarters"]) if w == data.year_key else None)
+            out.append(row)
     return out
 
 
@@ -641,7 +649,14 @@ def workbook_section(
     sheets = [
         Sheet(
             _("Behovsindex"),
-            [period, code_col, name_col, n_col, Column(_("Behovsindex (andel 4–5 av alla behovssvar)"), F.PERCENT)],
+            [
+                period,
+                code_col,
+                name_col,
+                n_col,
+                Column(_("Behovsindex (andel 4–5 av alla behovssvar)"), F.PERCENT),
+                Column(_("Kvartal i årets värde"), F.INTEGER),
+            ],
             _index_rows(data, need, with_year=True),
         )
     ]
@@ -724,7 +739,7 @@ def workbook_section(
                 code_col,
                 name_col,
                 Column(_("Behovsindex {year}").format(year=data.year), F.PERCENT),
-                n_col,
+                Column(_("Kvartal i årets värde"), F.INTEGER),
                 Column(_("Stödtillfällen"), F.INTEGER),
                 Column(_("Stödtimmar"), F.ONE_DECIMAL),
                 Column(_("Stödtillfällen per 10 000 invånare"), F.TWO_DECIMALS),
@@ -737,7 +752,7 @@ def workbook_section(
                     r["code"],
                     r["name"],
                     SUPPRESSED if r["index"] is None and r["index_text"] else _share(r["index"]),
-                    SUPPRESSED if r["index"] is None and r["index_text"] else r["n"],
+                    SUPPRESSED if r["index"] is None and r["index_text"] else r["quarters"],
                     r["events"],
                     _round(r["hours"]),
                     _round(r["events_10k"], 4),
@@ -795,7 +810,17 @@ def workbook_section(
         ),
         (
             _("Andel av behovet"),
-            _("Kommunens behovsindex för året delat med summan av behovsindex för de kommuner som visas."),
+            _(
+                "Kommunens behovsindex för året delat med summan av behovsindex för de kommuner som visas; "
+                "bara när minst {min} kommuner visas."
+            ).format(min=metrics.MIN_MEDIAN),
+        ),
+        (
+            _("Kvartal i årets värde"),
+            _(
+                "Årets behovsindex är medelvärdet av kommunens kvartal som visas; ett dolt kvartal räknas inte, så "
+                "att det inte kan räknas fram ur året."
+            ),
         ),
     ]
     return write_workbook(
@@ -859,6 +884,7 @@ def build_yearly(
         "generated": i18n.fmt_date(data.base.generated, lang),
         "quarters": data.quarters,
         "min_n": metrics.MIN_N,
+        "min_median": metrics.MIN_MEDIAN,
         "pop_year": population_year(data),
         "summary": summary,
         "need": need,
@@ -880,7 +906,7 @@ def build_yearly(
         "municipalities": municipalities_json(data, need, maturity, capacity, law, support),
         "county_need_index": {
             "quarters": [{"wave": w, **_figure(c)} for w, c in zip(data.quarters, need[0]["cells"], strict=True)],
-            "year": _figure(need[0]["year"]),
+            "year": _year_figure(need[0]["year"]),
         },
         "law": {
             "meet_all": law["meet_all"],

@@ -33,7 +33,7 @@ POPULATION = {"1060": 13_000, "1080": 80_000, "1081": 25_000, "1082": 32_000, "1
 BFS = [sys.executable, "-m", "bfs_pipeline"]
 
 # Per municipality: respondents per quarter and how many of them answer 5 to every need (the rest 1).
-MAIN = {"1080": [(6, 1), (6, 2), (6, 3), (6, 4)], "1081": [(6, 6), (6, 5), (6, 4), (6, 3)]}
+MAIN = {"1080": [(6, 1), (6, 2), (6, 3), (6, 4)], "1081": [(6, 6), (6, 5), (6, 4), (6, 3)], "1082": [(6, 0)] * 4}
 FTE = {"1080": ["2", "2", "1,5", "1,5"], "1081": ["1", "1", "1", "1"]}
 LAW = {"1080": ("1", "1", "1"), "1081": ("1", "3", "1")}  # Q1 only (yearly questions): Ronneby's plan being made
 MATURE = {"1080": 3, "1081": 0}  # respondents answering 5 to every step (the rest 2), each quarter
@@ -65,12 +65,12 @@ def rows_for(code: str, q: int, n: int, high: int, main: bool) -> list[dict[str,
             "C02": "2",
             **{b: "5" if i < high else "1" for b in NEEDS},
         }
-        if main and i == 0:
+        if main and i == 0 and code in FTE:
             row["K04"] = FTE[code][q - 1]
             if q == 1:
                 row.update(dict(zip(("K01", "K02", "K03"), LAW[code], strict=True)))
         if main:
-            row.update({k: "5" if i < MATURE[code] else "2" for k in STEPS})
+            row.update({k: "5" if i < MATURE.get(code, 0) else "2" for k in STEPS})
         rows.append(row)
     return rows
 
@@ -127,10 +127,11 @@ def test_the_years_figures_as_worked_out_by_hand(settings, survey, tmp_path):
         {"value": round(k / 6, 4), "n": 6, "suppressed": False} for k in (1, 2, 3, 4)
     ]
     assert [q["need_index"]["value"] for q in rb["quarters"]] == [round(k / 6, 4) for k in (6, 5, 4, 3)]
-    # the year pools the answers; the same six organisations each quarter are six respondents
-    assert kk["year"]["need_index"] == {"value": round(10 / 24, 4), "n": 6, "suppressed": False}
-    assert rb["year"]["need_index"] == {"value": 0.75, "n": 6, "suppressed": False}
-    assert out["county_need_index"]["year"] == {"value": round(28 / 48, 4), "n": 12, "suppressed": False}
+    # the year: the mean of the quarters shown
+    assert kk["year"]["need_index"] == {"value": round(10 / 24, 4), "quarters": 4, "suppressed": False}
+    assert rb["year"]["need_index"] == {"value": 0.75, "quarters": 4, "suppressed": False}
+    assert municipality(out, "1082")["year"]["need_index"]["value"] == 0.0
+    assert out["county_need_index"]["year"] == {"value": round(7 / 18, 4), "quarters": 4, "suppressed": False}
     # capacity: K04 as stated, per 10 000 inhabitants of 2025
     assert [q["fte"] for q in kk["quarters"]] == [2.0, 2.0, 1.5, 1.5]
     assert [q["fte_per_10k"] for q in kk["quarters"]] == [0.25, 0.25, 0.1875, 0.1875]
@@ -148,13 +149,14 @@ def test_the_years_figures_as_worked_out_by_hand(settings, survey, tmp_path):
     # maturity: 3 of 6 answer 5 to every step in Karlskrona, nobody in Ronneby
     assert [q["maturity"]["value"] for q in kk["quarters"]] == [0.5] * 4
     assert [q["maturity"]["value"] for q in rb["quarters"]] == [0.0] * 4
-    # support: events counted once, hours shared between municipalities (the county-wide 10 h: 2 h each)
+    # support: events counted once, hours shared between municipalities (the county-wide 10 h: 2 h each);
+    # shares over the three municipalities shown (Karlshamn: no need, 2 h of the county-wide event)
     assert kk["support"] == {
         "events": 3,
         "hours": 7.0,
         "events_per_10k": 0.375,
         "hours_per_10k": 0.875,
-        "share_of_hours": round(7 / 12.5, 4),
+        "share_of_hours": round(7 / 14.5, 4),
         "share_of_need": round((10 / 24) / (10 / 24 + 0.75), 4),
     }
     assert rb["support"]["events"] == 3 and rb["support"]["hours"] == 5.5 and rb["support"]["hours_per_10k"] == 2.2
@@ -164,7 +166,7 @@ def test_the_years_figures_as_worked_out_by_hand(settings, survey, tmp_path):
         "name": "Ronneby",
         "need_index": 0.75,
         "share_of_need": round(0.75 / (10 / 24 + 0.75), 4),
-        "share_of_hours": 0.44,
+        "share_of_hours": round(5.5 / 14.5, 4),
     }
     assert out["support"]["by_type"] == [
         {"kind": "besök", "need": "B05", "events": 1, "hours": 1.5},
@@ -176,7 +178,7 @@ def test_the_years_figures_as_worked_out_by_hand(settings, survey, tmp_path):
     html = Path(out["files"]["html"]).read_text("utf-8")
     assert "Årsrapport Blekinge län 2025" in html and 'lang="sv"' in html
     assert (
-        "Ronneby hade störst behov (behovsindex 75\u00a0%, 64\u00a0% av behovet) och fick 44\u00a0% av stödtimmarna."
+        "Ronneby hade störst behov (behovsindex 75\u00a0%, 64\u00a0% av behovet) och fick 38\u00a0% av stödtimmarna."
         in html
     )
     assert "1 av 5 kommuner har lägesbild, åtgärdsplan och samordningsfunktion" in html
@@ -193,7 +195,10 @@ def test_the_years_figures_as_worked_out_by_hand(settings, survey, tmp_path):
         "Teckenförklaring",
     ]
     year_rows = {r[1]: r for r in book["Behovsindex"][1:] if r[0] == YEAR}
-    assert year_rows["1080"][3:] == (6, round(10 / 24, 4)) and year_rows["10"][3:] == (12, round(28 / 48, 4))
+    assert year_rows["1080"][3:] == (None, round(10 / 24, 4), 4)
+    assert year_rows["10"][3:] == (None, round(7 / 18, 4), 4)
+    q1 = {r[1]: r for r in book["Behovsindex"][1:] if r[0] == "2025-Q1"}
+    assert q1["1081"][3:] == (6, 1.0, None) and q1["10"][3:] == (18, round(7 / 18, 4), None)
 
 
 def test_support_by_type_and_need_adds_up_to_the_log(settings, survey, tmp_path):
@@ -231,28 +236,26 @@ def test_a_municipality_under_five_in_one_quarter_is_hidden(settings, survey, tm
     assert rb["quarters"][2]["need_index"] == hidden  # primary
     assert kk["quarters"][2]["need_index"] == hidden  # secondary: the smallest shown beside it (6 < 7)
     assert kh["quarters"][2]["need_index"] == {"value": round(1 / 7, 4), "n": 7, "suppressed": False}
-    # the year pools a hidden quarter: hidden too; Karlshamn's year is shown
-    assert rb["year"]["need_index"] == hidden and kk["year"]["need_index"] == hidden
-    assert kh["year"]["need_index"]["value"] == round(1 / 7, 4)
-    assert rb["support"]["share_of_need"] is None and rb["support"]["events"] == 3  # the log is not suppressed
+    # the year averages the quarters shown only: a hidden quarter cannot be worked out from it
+    assert rb["year"]["need_index"] == {"value": round(14 / 18, 4), "quarters": 3, "suppressed": False}
+    assert kk["year"]["need_index"] == {"value": round(7 / 18, 4), "quarters": 3, "suppressed": False}
+    assert kh["year"]["need_index"] == {"value": round(1 / 7, 4), "quarters": 4, "suppressed": False}
+    assert rb["support"]["events"] == 3  # the log is not suppressed
     html = Path(out["files"]["html"]).read_text("utf-8")
     row = re.search(r"<th scope=\"row\" align=\"left\">Ronneby</th>(.*?)</tr>", html, re.S)
     assert row is not None
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
-    assert [re.sub(r"<[^>]+>", " ", c).split("n=")[0].strip() for c in cells] == [
-        "100\u00a0%",
-        "83\u00a0%",
-        "–",
-        "50\u00a0%",
-        "–",
-    ]
+    shown = [re.sub(r"<[^>]+>", "", c.split("<br>")[0]).strip() for c in cells]
+    assert shown == ["100\u00a0%", "83\u00a0%", "–", "50\u00a0%", "78\u00a0%"]  # Q1-Q4 and the year
+    assert "3 av 4 kv." in cells[-1]
     zero = re.compile(r"(?<![\d,])0\u00a0%")  # Ronneby's hidden 0 %, not 100 % or 50 %
     assert "n=3" not in html and not zero.search(html)
     book = sheets(out["files"]["xlsx"])["Behovsindex"]
     by = {(r[0], r[1]): r[3:] for r in book[1:]}
-    assert by[("2025-Q3", "1081")] == ("–", "–") and by[("2025-Q3", "1080")] == ("–", "–")
-    assert by[(YEAR, "1081")] == ("–", "–") and by[("2025-Q3", "1082")] == (7, round(1 / 7, 4))
-    assert not any(v in (3, 0.0) for r in book[1:] for v in r[3:])
+    assert by[("2025-Q3", "1081")] == ("–", "–", None) and by[("2025-Q3", "1080")] == ("–", "–", None)
+    assert by[(YEAR, "1081")] == (None, round(14 / 18, 4), 3)
+    assert by[("2025-Q3", "1082")] == (7, round(1 / 7, 4), None)
+    assert not any(v in (3, 0.0) for r in book[1:] if r[0] != YEAR for v in r[3:5])
     text = Path(out["files"]["text"]).read_text("utf-8")
     assert "n=3" not in text and not zero.search(text)
 
@@ -296,3 +299,4 @@ def test_errors_are_one_line(env, settings, survey, tmp_path):
     proc = bfs("report", "--year", YEAR)
     assert proc.returncode == 0 and "Årsrapport Blekinge län 2025" in proc.stdout
     assert "arsrapport-10-2025.sv.xlsx" in proc.stdout
+    assert "Färre än 3 kommuner har ett behovsindex för året som visas" in proc.stdout  # one: nothing to compare
