@@ -163,17 +163,44 @@ def coverage(
 
 
 def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
-    """Hide a second municipality where one hidden cell could be worked out from the county total and the others."""
+    """Hide more municipalities where hidden answers could be worked out from the county total and the others.
+
+    Per wave and item: where exactly one municipality is hidden, a second is (the smallest shown). And the county's
+    respondents that no shown cell holds (hidden municipalities', and those answering for the whole county only)
+    must be none or at least MIN_N: while they are 1 to MIN_N - 1, the smallest shown municipality is hidden too,
+    so that the county total minus the shown cells never gives a group under MIN_N away.
+    """
     out = table.copy()
-    munis = out["municipality"] != county
-    for _, g in out[munis].groupby(["wave", "item"]):
-        hidden = g[g["suppressed"].astype(bool)]
-        if len(hidden) == 1:
-            shown = g[~g["suppressed"].astype(bool)]
-            if not shown.empty:
-                idx = shown["n"].idxmin()
-                out.loc[idx, ["share_high", "mean"]] = np.nan
-                out.loc[idx, "suppressed"] = True
+    is_county = out["municipality"] == county
+    totals = {
+        (w, i): int(n)
+        for w, i, n, hid in zip(
+            out.loc[is_county, "wave"],
+            out.loc[is_county, "item"],
+            out.loc[is_county, "n"],
+            out.loc[is_county, "suppressed"],
+            strict=True,
+        )
+        if not hid
+    }
+    for key, g in out[~is_county].groupby(["wave", "item"]):
+        hidden = g["suppressed"].astype(bool)
+        shown = g[~hidden]
+        if hidden.sum() == 1 and not shown.empty:
+            idx = shown["n"].idxmin()
+            out.loc[idx, ["share_high", "mean"]] = np.nan
+            out.loc[idx, "suppressed"] = True
+            shown = shown.drop(idx)
+        total = totals.get(key)
+        if total is None:
+            continue
+        pool = total - int(shown["n"].sum())
+        while 0 < pool < MIN_N and not shown.empty:
+            idx = shown["n"].idxmin()
+            out.loc[idx, ["share_high", "mean"]] = np.nan
+            out.loc[idx, "suppressed"] = True
+            pool += int(shown.loc[idx, "n"])
+            shown = shown.drop(idx)
     return out
 
 

@@ -180,3 +180,29 @@ def test_the_index_is_hidden_with_a_hidden_cell_and_a_second_one_beside_a_lone_h
     assert not out.loc["1080", "suppressed"] and not out.loc["1082", "suppressed"] and out.loc["10", "index"] == 0.3
     control = index_with_cells_hidden(index, table.assign(suppressed=False), "10")
     assert not control["suppressed"].any() and control["index"].tolist() == index["index"].tolist()
+
+
+def test_the_county_total_never_gives_away_a_group_under_five() -> None:
+    from bfs_pipeline.metrics import secondary_suppress
+
+    def table(county_n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "municipality": ["1060", "1080", "1081", "10"],
+                "wave": ["2026-Q3"] * 4,
+                "item": ["B01"] * 4,
+                "n": [6, 20, 9, county_n],
+                "share_high": [0.5, 0.2, 0.3, 0.3],
+                "mean": [3.0, 2.0, 2.5, 2.5],
+                "suppressed": [False, False, False, False],
+            }
+        )
+
+    # two answered for the whole county only: 37 - 35 = 2 would be given away; the smallest shown (1060) hides
+    two = secondary_suppress(table(37), "10").set_index("municipality")
+    assert two.loc["1060", "suppressed"] and pd.isna(two.loc["1060", "share_high"])
+    assert not two.loc[["1080", "1081", "10"], "suppressed"].any()
+    for county_n in (35, 41):  # none, or six: nothing to hide
+        assert not secondary_suppress(table(county_n), "10")["suppressed"].any()
+    one_hidden = table(35).assign(suppressed=[True, False, False, False])  # the old rule still holds
+    assert secondary_suppress(one_hidden, "10").set_index("municipality").loc["1081", "suppressed"]
