@@ -629,7 +629,8 @@ def report(
     --json prints {"year", "lang", "subject", "files", "county", "quarters", "summary", "population_year",
     "municipalities": [{"code", "name", "inhabitants", "quarters": [{"wave", "need_index", "fte", "fte_per_10k",
     "law", "meets_all", "maturity"}], "year", "support"}], "county_need_index", "law", "support"}; a figure hidden
-    for privacy is {"value": null, "n": null, "suppressed": true}.
+    for privacy is {"value": null, "n": null, "suppressed": true}, and the year's need index is the mean of the
+    quarters shown ({"value", "quarters", "suppressed"}).
     """
     from bfs_pipeline import pipeline
 

@@ -194,6 +194,8 @@ def test_the_years_figures_as_worked_out_by_hand(settings, survey, tmp_path):
         "Stöd per typ och behov",
         "Teckenförklaring",
     ]
+    key = dict(book["Teckenförklaring"][2:])  # the quarterly workbook's symbols, and the support log's terms
+    assert key["–"].startswith("Dolt av integritetsskäl: färre än 5 svarande") and "Stödtimmar" in key
     year_rows = {r[1]: r for r in book["Behovsindex"][1:] if r[0] == YEAR}
     assert year_rows["1080"][3:] == (None, round(10 / 24, 4), 4)
     assert year_rows["10"][3:] == (None, round(7 / 18, 4), 4)
