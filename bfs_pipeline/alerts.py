@@ -8,6 +8,7 @@ Levels are percent (i18n.fmt_pct); gaps and changes are percentage points (i18n.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -599,4 +600,195 @@ def level_alerts(
         *capacity_fell(fte, status, history, period, names, lang),
         *law_floor(status, period, names, lang),
         *silence(coverage, coverage_prev, period, county, names, lang),
+    ]
+
+
+# Alerts on the support given against need (#14), from the coordinator's support log (support_need.in_window).
+GAP_LEAD_SE = 1.0  # support_gap: the greatest share of an item leads the next shown by more than this many standard
+# errors of the difference (metrics.noise is two) ...
+GAP_ABOVE = 0.10  # ... and stands this far (10 percentage points, the needs table's mark) or more above the county's
+SKEW_MIN_EVENTS = 10  # support_skew: at least this many events in the window, so a handful does not fire it
+SKEW_MIN_SHOWN = 4  # ... and at least this many municipalities shown (two in each half)
+
+
+def _no_support_phrase(item: str, lang: str) -> str:
+    """What was missing, as the title says it: "inget metodstöd eller rådgivning", "ingen utbildning"."""
+    _ = i18n.translator(lang)
+    return {
+        "B03": _("ingen utbildning"),
+        "B05": _("inget metodstöd eller rådgivning"),
+        "B08": _("ingen nätverksträff"),
+    }.get(item) or _("inget stöd")
+
+
+def support_gap(
+    table: pd.DataFrame,
+    events: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    labels: dict[str, str],
+    lang: str = "sv",
+) -> list[dict[str, Any]]:
+    """Kind `support_gap` (indicator the need item): the municipality with the greatest need of an item got no
+    support for that need, of a kind that answers it (support_need.NEED_KINDS), in the window's quarters.
+
+    table: the need table (primary and secondary suppression); events: the support log's rows of the window
+    (support_need.in_window). The greatest need: the greatest shown share answering 4–5 in the period, ahead of the
+    next shown municipality by more than GAP_LEAD_SE standard errors (metrics.noise / 2) and GAP_ABOVE or more above
+    the county's share. No events at all in the window: no alert (a log not kept up to date is not a gap).
+    """
+    from bfs_pipeline import support_need
+
+    if events.empty:
+        return []
+    _ = i18n.translator(lang)
+    quarters = support_need.window(period)
+    now = table[table["wave"] == period]
+    county_share = now[(now["municipality"] == county) & ~now["suppressed"].astype(bool)].set_index("item")
+    out: list[dict[str, Any]] = []
+    for item in labels:
+        cells = now[(now["item"] == item) & (now["municipality"] != county)]
+        found = support_need.greatest_of(cells)
+        if found is None or found[1] is None or item not in county_share.index:
+            continue
+        top, nxt = found[0], found[1]
+        share, second = float(top["share_high"]), float(nxt["share_high"])
+        whole = float(county_share.at[item, "share_high"])
+        se = noise(share, float(top["n"]), second, float(nxt["n"])) / 2
+        if share - second <= GAP_LEAD_SE * se or _points(share) - _points(whole) < _points(GAP_ABOVE):
+            continue
+        code = str(top["municipality"])
+        fit = support_need.answering(events[events["need"] == item], item)
+        if not fit[fit["municipality"] == code].empty:
+            continue
+        elsewhere = support_need.shared_hours(fit)
+        phrase = _no_support_phrase(item, lang)
+        name, next_name = names.get(code, code), names.get(str(nxt["municipality"]), str(nxt["municipality"]))
+        others = (
+            _("till andra kommuner gick {hours} timmar ({events} tillfällen)").format(
+                hours=i18n.fmt_num(elsewhere, lang, 1), events=i18n.fmt_int(int(fit["event_id"].nunique()), lang)
+            )
+            if elsewhere > 0
+            else _("ingen annan kommun fick det heller")
+        )
+        out.append(
+            {
+                "kind": "support_gap",
+                "municipality": {"code": code, "name": name},
+                "indicator": item,
+                "values": {
+                    "share_high": share,
+                    "n": int(top["n"]),
+                    "next": {"code": str(nxt["municipality"]), "share_high": second, "n": int(nxt["n"])},
+                    "county_share_high": whole,
+                    "margin": GAP_LEAD_SE * se,
+                    "quarters": quarters,
+                    "kinds": list(support_need.kinds_for(item) or []),
+                    "hours": 0.0,
+                    "hours_elsewhere": elsewhere,
+                },
+                "title": _("Störst behov av {item} och {none} på två kvartal").format(item=item, none=phrase),
+                "message": _(
+                    "Störst behov av {item} och {none} på två kvartal: i {name} svarar {share} 4–5 om "
+                    "{label} (n={n}), {lead} mer än i {next_name} och {above} över länet. Under {quarters} fick "
+                    "{name} {none} för det behovet; {others}."
+                ).format(
+                    item=item,
+                    none=phrase,
+                    name=name,
+                    share=i18n.fmt_pct(share, lang),
+                    label=report_label(labels[item]),
+                    n=i18n.fmt_int(int(top["n"]), lang),
+                    lead=_pp_between(second, share, lang, signed=False),
+                    next_name=next_name,
+                    above=_pp_between(whole, share, lang, signed=False),
+                    quarters=i18n.fmt_list(quarters, lang),
+                    others=others,
+                ),
+            }
+        )
+    return out
+
+
+def report_label(label: str) -> str:
+    """A need's label inside a sentence: without its trailing example in parentheses, lower-case first letter."""
+    short = re.sub(r"\s*\([^)]*\)\s*$", "", label) or label
+    return short[:1].lower() + short[1:]
+
+
+def support_skew(
+    index: pd.DataFrame,
+    events: pd.DataFrame,
+    period: str,
+    county: str,
+    names: dict[str, str],
+    lang: str = "sv",
+) -> list[dict[str, Any]]:
+    """Kind `support_skew` (indicator "support", for the county): the support went mostly to the municipalities
+    with the least need.
+
+    Over the window's quarters, among the municipalities whose need index is shown in the period, ranked by it:
+    the lower half (the len // 2 with the least need; the middle one of an odd number is in neither half) got more
+    than half of the hours (support_need.shared_hours), and the upper half got a smaller share of the hours than its
+    share of need (its need indexes over the sum of all shown). Guards: at least SKEW_MIN_EVENTS events in the window
+    and SKEW_MIN_SHOWN municipalities shown.
+    """
+    from bfs_pipeline import support_need
+
+    if events.empty or int(events["event_id"].nunique()) < SKEW_MIN_EVENTS:
+        return []
+    now = shown(index, county)
+    now = now[now["wave"] == period].sort_values(["index", "municipality"], ascending=[False, True], kind="stable")
+    if len(now) < SKEW_MIN_SHOWN:
+        return []
+    _ = i18n.translator(lang)
+    hours = (events["hours"] * events["weight"]).groupby(events["municipality"]).sum()
+    codes = [str(c) for c in now["municipality"]]
+    got = {c: float(hours.get(c, 0.0)) for c in codes}
+    total = sum(got.values())
+    if total <= 0:
+        return []
+    half = len(codes) // 2
+    upper, lower = codes[:half], codes[-half:]
+    need = dict(zip(codes, (float(v) for v in now["index"]), strict=True))
+    lower_share = sum(got[c] for c in lower) / total
+    upper_share = sum(got[c] for c in upper) / total
+    upper_need = sum(need[c] for c in upper) / sum(need.values())
+    if not (lower_share > 0.5 and upper_share < upper_need):
+        return []
+    quarters = support_need.window(period)
+    n_events = int(events["event_id"].nunique())
+    return [
+        {
+            "kind": "support_skew",
+            "municipality": None,
+            "indicator": "support",
+            "values": {
+                "lower": lower,
+                "upper": upper,
+                "lower_share_hours": lower_share,
+                "upper_share_hours": upper_share,
+                "upper_share_need": upper_need,
+                "hours": total,
+                "events": n_events,
+                "quarters": quarters,
+                "min_events": SKEW_MIN_EVENTS,
+            },
+            "title": _("Stödet går mest till kommunerna med minst behov"),
+            "message": _(
+                "Stödet går mest till kommunerna med minst behov: under {quarters} gick {lower_share} av "
+                "stödtimmarna ({hours} timmar, {events} tillfällen) till {lower}, hälften med minst behov. "
+                "{upper}, hälften med störst behov, fick {upper_share} av timmarna mot {upper_need} av behovet."
+            ).format(
+                quarters=i18n.fmt_list(quarters, lang),
+                lower_share=i18n.fmt_pct(lower_share, lang),
+                hours=i18n.fmt_num(total, lang, 1),
+                events=i18n.fmt_int(n_events, lang),
+                lower=i18n.fmt_list([names.get(c, c) for c in lower], lang),
+                upper=i18n.fmt_list([names.get(c, c) for c in upper], lang),
+                upper_share=i18n.fmt_pct(upper_share, lang),
+                upper_need=i18n.fmt_pct(upper_need, lang),
+            ),
+        }
     ]

@@ -236,8 +236,13 @@ def check_source(survey: Survey | None, source: Source) -> SourceCheck:
 def render(
     settings: Settings, period: str, lang: str | None = None, survey_id: str | None = None, out: Path | None = None
 ) -> Report:
-    """Build the period's report and write its HTML and text under out (default BFS_HOME/reports/PERIOD)."""
+    """Build the period's report and write its HTML and text under out (default BFS_HOME/reports/PERIOD): the
+    answers, the roster, the population of the period's year (population.for_wave) and the support log's events of
+    the history quarters (the section "Stöd i förhållande till behov" reads the period and the one before)."""
+    from bfs_pipeline import metrics, population
+    from bfs_pipeline.report import HISTORY
     from bfs_pipeline.roster import roster_frame
+    from bfs_pipeline.support import events
 
     survey = survey_for(settings, survey_id)
     period = resolve_period(period)
@@ -249,6 +254,8 @@ def render(
             lang or settings.lang,
             roster=roster_frame(engine, county=survey.county),
             alert_coverage=settings.alert_coverage,
+            population=population.for_wave(engine, period),
+            support=events(engine, survey, metrics.wave_range(period, HISTORY)),
         )
     write_report(report, out or settings.reports_dir / period)
     return report

@@ -24,7 +24,7 @@ import pandas as pd
 
 from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
-from bfs_pipeline import i18n, metrics, reference, sections, workbook
+from bfs_pipeline import i18n, metrics, reference, sections, support_need, workbook
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 from bfs_pipeline.outreach import matching
@@ -218,6 +218,22 @@ class ReportData:
     alert_coverage: float = 0.5
     max_rows: int = 20
     population: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # code -> (inhabitants, year)
+    support: pd.DataFrame | None = None  # the support log's rows (support.events); None: no log given
+
+    @cached_property
+    def support_window(self) -> pd.DataFrame:
+        """The support log's rows of the period and the quarter before (support_need.in_window), once per report."""
+        return support_need.in_window(self.support, self.period)
+
+    @cached_property
+    def support_need(self) -> pd.DataFrame:
+        """Need index beside the support given, per municipality (support_need.support_table), once per report."""
+        return support_need.support_table(self)
+
+    @cached_property
+    def support_by_need(self) -> pd.DataFrame:
+        """Support per need and municipality (support_need.by_need_table), once per report."""
+        return support_need.by_need_table(self)
 
     @cached_property
     def order(self) -> list[reference.Municipality]:
@@ -284,11 +300,13 @@ def report_data(
     alert_coverage: float = 0.5,
     max_rows: int = 20,
     population: Mapping[str, tuple[int, int]] | None = None,
+    support: pd.DataFrame | None = None,
 ) -> ReportData:
     """Score the answers up to the period and build the need table, the need index and the roster coverage once.
 
     population: municipality code -> (inhabitants, year) for the per-10 000 figures; the shipped POP_YEAR figures
-    by default.
+    by default. support: the support log's rows (support.events, at least the period and the quarter before);
+    None or empty: the section "Stöd i förhållande till behov" says that no log is imported.
     """
     if lang not in i18n.LANGS:
         raise ReportError(f"Language {lang!r} is not supported: use --lang sv or --lang en.")
@@ -334,6 +352,7 @@ def report_data(
         alert_coverage=alert_coverage,
         max_rows=max_rows,
         population=dict(population) if population is not None else default_population(munis),
+        support=support,
     )
 
 
@@ -361,12 +380,16 @@ def build_report(
     alert_coverage: float = 0.5,
     max_rows: int = 20,
     population: Mapping[str, tuple[int, int]] | None = None,
+    support: pd.DataFrame | None = None,
 ) -> Report:
     """Render the report for one period from the stored responses (and the roster, for coverage).
 
-    population: municipality code -> (inhabitants, year); the shipped POP_YEAR figures by default.
+    population: municipality code -> (inhabitants, year); the shipped POP_YEAR figures by default. support: the
+    support log's rows (support.events); None: no log imported, and the section says so.
     """
-    data = report_data(survey, responses, period, lang, roster, generated, alert_coverage, max_rows, population)
+    data = report_data(
+        survey, responses, period, lang, roster, generated, alert_coverage, max_rows, population, support
+    )
     _ = i18n.translator(lang)
     found = alerts_section(data)
     summary = summary_section(data, found)
@@ -392,6 +415,9 @@ def build_report(
         "pool_quarters": sections.POOL,
         "satisfaction": sections.satisfaction_section(data),
         "network": sections.network_section(data),
+        "support": support_need.support_section(data),
+        "support_window": support_need.WINDOW,
+        "import_command": support_need.IMPORT_COMMAND,
     }
     env = _environment(lang)
     return Report(
@@ -444,7 +470,8 @@ def population_years(data: ReportData) -> str:
 def alerts_section(data: ReportData) -> list[dict[str, Any]]:
     """What needs attention: changes (the greatest need rising, the gap widening, coverage under alert_coverage),
     then levels (a standing gap to the county median, capacity fallen, the law's floor, organisations silent two
-    quarters in a row: alerts.level_alerts)."""
+    quarters in a row: alerts.level_alerts), then the support given against need where a support log has events in
+    the period or the quarter before (alerts.support_gap, alerts.support_skew)."""
     changes = alerting.alerts(
         data.index,
         data.coverage,
@@ -465,7 +492,12 @@ def alerts_section(data: ReportData) -> list[dict[str, Any]]:
         data.mq,
         data.lang,
     )
-    return [*changes, *standing]
+    support = data.support_window
+    given = [
+        *alerting.support_gap(data.table, support, data.period, data.county, data.names, data.labels, data.lang),
+        *alerting.support_skew(data.index, support, data.period, data.county, data.names, data.lang),
+    ]
+    return [*changes, *standing, *given]
 
 
 def summary_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from babel.numbers import NumberFormatError, parse_decimal
 
-from bfs_pipeline import i18n, metrics, sections
+from bfs_pipeline import i18n, metrics, sections, support_need
 from bfs_pipeline.export import Column, NumberFormat, Sheet, write_workbook
 
 if TYPE_CHECKING:
@@ -455,6 +455,80 @@ def network_sheet(data: ReportData, _: Callable[[str], str]) -> Sheet:
     return Sheet(_("Regionalt nätverk"), columns, rows)
 
 
+def support_sheet(data: ReportData, _: Callable[[str], str]) -> Sheet:
+    """ "Stöd och behov": per municipality the period's need index (hidden as in the report) beside the support
+    events and hours of the period and the quarter before, per 10 000 inhabitants, and the shares of hours and need
+    among the municipalities shown (support_need)."""
+    t = data.support_need
+    rows = [
+        [
+            r.municipality,
+            data.names.get(r.municipality, r.municipality),
+            hidden_or(None if r.n is None or missing(r.n) else int(r.n), missing(r.index)),
+            hidden_or(share(r.index), missing(r.index)),
+            int(r.events),
+            round(float(r.hours), 2),
+            None if missing(r.inhabitants) else int(r.inhabitants),
+            None if missing(r.pop_year) else int(r.pop_year),
+            None if missing(r.events_10k) else round(float(r.events_10k), 2),
+            None if missing(r.hours_10k) else round(float(r.hours_10k), 2),
+            share(r.share_hours),
+            share(r.share_need),
+        ]
+        for r in t.itertuples()
+    ]
+    quarters = i18n.fmt_list(support_need.window(data.period), data.lang)
+    columns = [
+        Column(_("Kommunkod"), F.TEXT),
+        Column(_("Kommun")),
+        Column(_("Antal svarande (n)"), F.INTEGER),
+        Column(_("Behovsindex (andel 4–5 av alla behovssvar)"), F.PERCENT),
+        Column(_("Stödtillfällen {quarters}").format(quarters=quarters), F.INTEGER),
+        Column(_("Stödtimmar {quarters}").format(quarters=quarters), F.ONE_DECIMAL),
+        Column(_("Folkmängd"), F.INTEGER),
+        Column(_("Folkmängd år"), F.INTEGER),
+        Column(_("Stödtillfällen per 10 000 invånare"), F.TWO_DECIMALS),
+        Column(_("Stödtimmar per 10 000 invånare"), F.TWO_DECIMALS),
+        Column(_("Andel av stödtimmarna (bland kommuner som visas)"), F.PERCENT),
+        Column(_("Andel av behovet (behovsindex delat med summan)"), F.PERCENT),
+    ]
+    return Sheet(_("Stöd och behov"), columns, rows)
+
+
+def support_need_sheet(data: ReportData, _: Callable[[str], str]) -> Sheet:
+    """ "Stöd per behov": per need and municipality the support hours and events for the need, the hours of the kinds
+    that answer it (support_need.NEED_KINDS), and the period's share answering 4–5 (hidden as in the report)."""
+    t = data.support_by_need
+    rows = [
+        [
+            r.item,
+            data.labels.get(r.item, r.item),
+            r.municipality,
+            data.names.get(r.municipality, r.municipality),
+            int(r.events),
+            round(float(r.hours), 2),
+            round(float(r.fit_hours), 2),
+            support_need.kinds_label(r.item, data.lang),
+            hidden_or(None if r.n is None or missing(r.n) else int(r.n), r.suppressed),
+            hidden_or(share(r.share_high), r.suppressed),
+        ]
+        for r in t.itertuples()
+    ]
+    columns = [
+        Column(_("Behov (fråga)")),
+        Column(_("Behov")),
+        Column(_("Kommunkod"), F.TEXT),
+        Column(_("Kommun")),
+        Column(_("Stödtillfällen"), F.INTEGER),
+        Column(_("Stödtimmar"), F.ONE_DECIMAL),
+        Column(_("Stödtimmar av typ som svarar mot behovet"), F.ONE_DECIMAL),
+        Column(_("Typer som räknas")),
+        Column(_("Antal svarande (n)"), F.INTEGER),
+        Column(_("Andel 4–5"), F.PERCENT),
+    ]
+    return Sheet(_("Stöd per behov"), columns, rows)
+
+
 def symbols(data: ReportData, _: Callable[[str], str]) -> list[tuple[str, str]]:
     """Every symbol the sheets use, and the terms their headers use."""
     return [
@@ -516,7 +590,8 @@ def symbols(data: ReportData, _: Callable[[str], str]) -> list[tuple[str, str]]:
 def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
     """The attachment: every municipality's needs, need index, spread, coverage and capacity, the law's
     requirements, process maturity and its steps, the other sectors' view, satisfaction with the support and the
-    regional network's list, hidden cells as –."""
+    regional network's list, and where a support log is given the support against need (two sheets); hidden cells
+    as –."""
     _ = i18n.translator(data.lang)
     order = municipality_order(data)
     sheets = [
@@ -532,6 +607,8 @@ def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
         satisfaction_sheet(data, _),
         network_sheet(data, _),
     ]
+    if data.support is not None and not data.support.empty:
+        sheets += [support_sheet(data, _), support_need_sheet(data, _)]
     title = _("Behovsrapport {county} {period}").format(county=data.county_name, period=data.period)
     return write_workbook(
         sheets,
