@@ -27,6 +27,47 @@ LAW_PLANTED = {
     ("1083", "K02", None): "0",  # Sölvesborg: no åtgärdsplan in either year (alerts.law_floor)
     ("1082", "K01", 2025): "3",  # Karlshamn: its lägesbild being made a year ago, decided since
 }
+# The coordinator's support log (`bfs support import`'s columns): Olofström, whose greatest need in the last wave is
+# method support (B05), gets support for its other needs but no metodstöd or rådgivning for B05 in the last two
+# quarters (it had some before them), while Ronneby and Karlskrona get it: the last report raises support_gap.
+SUPPORT_COLUMNS = ("datum", "kommun", "mottagare", "sektor", "behov", "typ", "timmar", "deltagare")
+SUPPORT_LOG = (
+    ("2026-02-11", "Olofström", "Olofström kommun", "kommun", "B05", "metodstöd", "3", "5"),
+    ("2026-03-04", "hela länet", "", "kommun", "B04", "utbildning", "4", "40"),
+    ("2026-04-08", "Ronneby", "Ronneby kommun", "kommun", "B05", "metodstöd", "3", "4"),
+    ("2026-04-15", "Olofström", "Olofström kommun", "kommun", "B02, B04", "rådgivning", "2", "3"),
+    ("2026-04-22", "hela länet", "", "kommun", "B08", "nätverksträff", "6", "25"),
+    ("2026-05-06", "Olofström", "Brottsförebyggande rådet i Olofström", "kommun", "B03", "utbildning", "4", "12"),
+    ("2026-05-13", "Karlskrona", "Karlskrona kommun", "kommun", "B05", "metodstöd", "3", "5"),
+    ("2026-05-20", "Karlshamn", "Karlshamns kommun", "kommun", "B01", "besök", "2", "6"),
+    ("2026-06-03", "Sölvesborg", "Sölvesborgs kommun", "kommun", "B06", "utbildning", "3", "10"),
+    ("2026-08-19", "Ronneby", "Ronneby kommun", "kommun", "B05", "metodstöd", "2,5", "3"),
+    ("2026-08-26", "Olofström", "Olofström kommun", "kommun", "B07, B09", "besök", "3", "6"),
+    ("2026-09-02", "Olofström", "Olofström kommun", "kommun", "B01, B06", "rådgivning", "2", "4"),
+    ("2026-09-09", "hela länet", "", "kommun", "B08", "nätverksträff", "6", "30"),
+    ("2026-09-16", "Karlskrona", "Karlskrona kommun", "kommun", "B05", "rådgivning", "1,5", "2"),
+    ("2026-09-23", "Karlshamn", "Karlshamns kommun", "kommun", "B02", "metodstöd", "2", "4"),
+)
+GOOD_EXAMPLES = """\
+- rubrik: Trygghetsvandringar med näringslivet
+  text: >-
+    En kommun och handeln gick trygghetsvandringar i centrum en kväll i månaden och tog fram en åtgärdslista
+    tillsammans med fastighetsägarna.
+  kontakt: Länsstyrelsens samordnare förmedlar kontakten
+  en:
+    rubrik: Safety walks with local businesses
+    text: >-
+      A municipality and the local retailers walked the town centre one evening a month and drew up a list of
+      measures with the property owners.
+- rubrik: Orsaksanalys i det lokala rådet
+  text: >-
+    En kommun lät sitt råd göra en orsaksanalys av otryggheten vid resecentrum innan några åtgärder valdes.
+  en:
+    rubrik: A causal analysis in the local council
+    text: >-
+      A municipality had its council analyse the causes of the insecurity at the travel centre before any measure
+      was chosen.
+"""
 XLSX_SECTORS = {"ideburen"}
 NUMERIC_BREAKS = ("not_a_number", "out_of_range")
 
@@ -217,13 +258,33 @@ def _break(rng: random.Random, kind: str, row: dict[str, str], cols: list[Column
 
 
 def write_roster(path: Path, county: str) -> Path:
-    """The demo's actor roster as a CSV a coordinator would keep (organisation, sektor, kommun, kontakt)."""
+    """The demo's actor roster as a CSV a coordinator would keep (organisation, sektor, kommun, kontakt, rapport):
+    the municipalities' own organisations and the police ask for their municipality's report (rapport = ja)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["organisation", "sektor", "kommun", "kontakt"])
+        w.writerow(["organisation", "sektor", "kommun", "kontakt", "rapport"])
         for a in roster(county):
-            w.writerow([a.organisation, a.sector, ", ".join(a.municipalities), f"info@{a.emails[0].split('@', 1)[1]}"])
+            contact = f"info@{a.emails[0].split('@', 1)[1]}"
+            report = "ja" if a.sector in ("kommun", "polis") and a.municipalities[0] != county else "nej"
+            w.writerow([a.organisation, a.sector, ", ".join(a.municipalities), contact, report])
+    return path
+
+
+def write_support_log(path: Path) -> Path:
+    """The coordinator's support log (SUPPORT_LOG) as the CSV `bfs support import` reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(SUPPORT_COLUMNS)
+        w.writerows(SUPPORT_LOG)
+    return path
+
+
+def write_examples(path: Path) -> Path:
+    """The coordinator's good examples for a quarter (municipal.load_examples' format)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(GOOD_EXAMPLES, encoding="utf-8")
     return path
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bfs_pipeline import demo, pipeline
+from bfs_pipeline import demo, municipal, pipeline
 from bfs_pipeline.config import Settings
 from bfs_pipeline.errors import BfsError
 from bfs_pipeline.outreach.links import Link, Opened
@@ -22,7 +22,16 @@ from bfs_pipeline.roster import import_roster
 from bfs_pipeline.survey import Survey
 
 MARKER = ".bfs-demo"
-DEMO_PARTS = ("inbox", "outbox", "reports", "demo-sheets", "bfs.sqlite3", "bfs.sqlite3-wal", "bfs.sqlite3-shm")
+DEMO_PARTS = (
+    "inbox",
+    "outbox",
+    "reports",
+    "demo-sheets",
+    "goda-exempel",
+    "bfs.sqlite3",
+    "bfs.sqlite3-wal",
+    "bfs.sqlite3-shm",
+)
 
 
 def prepare_home(settings: Settings, fresh: bool) -> None:
@@ -151,6 +160,27 @@ def demo_outreach(settings: Settings, survey: Survey, opened: Opened, echo: Call
     return {"invited": invited.done, "answered": len(answering), "reminded": reminded.done}
 
 
+def demo_support(settings: Settings, survey: Survey, echo: Callable[[str], Any]) -> Path:
+    """The coordinator's support log (demo.SUPPORT_LOG), imported as `bfs support import` does, and the quarter's
+    good examples for the municipalities' own reports."""
+    from bfs_pipeline.support.log import import_log
+
+    path = demo.write_support_log(settings.home / "demo-sheets" / "stodlogg.csv")
+    with pipeline.database(settings) as engine:
+        result = import_log(engine, path, survey)
+    echo(
+        f"Imported the support log {path} ({result.accepted} support events; Olofström's greatest need, "
+        "method support, got none for two quarters)."
+    )
+    demo.write_examples(municipal.examples_path(settings.home, demo.LAST_WAVE))
+    return path
+
+
+def demo_municipal_report(settings: Settings) -> pipeline.MunicipalRun:
+    """The planted municipality's own report for the last quarter, rendered (not sent)."""
+    return pipeline.render_municipal(settings, demo.LAST_WAVE, demo.FALLING)
+
+
 def demo_links(links: list[Link], n: int = 3) -> list[Link]:
     """One link of each of the first n sectors: a municipality, the police, and a third."""
     seen: dict[str, Link] = {}
@@ -206,6 +236,7 @@ def run_demo(
                 f"{new['accepted']} accepted, {new['duplicates']} duplicates, {new['blank']} blank, "
                 f"{new['quarantined']} quarantined{aside}"
             )
+        support_log = demo_support(settings, survey, echo)
         out = quarterly(demo.LAST_WAVE)
     for r in held:
         echo(f"  held: {Path(r['source']).name}: {r['error']}")
@@ -223,6 +254,15 @@ def run_demo(
         echo(f"  tables (XLSX):   {out['files']['xlsx']}")
     for d in out["deliveries"]:
         echo(f"  e-mail to {d['recipient']}: {d['state']}" + (f" -> {d['path']}" if d.get("path") else ""))
+    echo(f"  support log:     {support_log}   (bfs support list --period {demo.LAST_WAVE})")
+    for a in out["alerts"]:
+        if a["kind"] == "support_gap":
+            where = a["municipality"]["name"] if a.get("municipality") else ""
+            echo(f"  support alert:   {where}, {a['indicator']}: {a['title']} (under 'Att uppmärksamma')")
+    own = demo_municipal_report(settings)
+    echo(f"  {own.name}'s own report (bfs report --period {demo.LAST_WAVE} --municipality {own.code}):")
+    echo(f"                   {own.files['html']}")
+    echo(f"  good examples:   {municipal.examples_path(settings.home, demo.LAST_WAVE)}")
     links = open_demo_wave(settings, survey)
     demo_outreach(settings, survey, links, echo)
     echo(

@@ -52,6 +52,20 @@ def test_demo_end_to_end(env, home: Path):
     for r in runs:
         assert r["rows_seen"] == r["accepted"] + r["duplicates"] + r["blank"] + r["quarantined"]
 
+    # the support log: Olofström's greatest need (method support) went unsupported for two quarters
+    support_log = home / "demo-sheets" / "stodlogg.csv"
+    assert support_log.is_file() and str(support_log) in proc.stdout
+    report = json.loads(bfs(env, "report", "--period", "2026-Q3", "--json").stdout)
+    raised = {(a["kind"], (a["municipality"] or {}).get("code")) for a in report["alerts"]}
+    assert ("support_gap", "1060") in raised and not {k for k in raised if k[0] == "support_skew"}
+    assert {("standing_gap", "1081"), ("capacity_fell", "1081"), ("law_floor", "1083")} <= raised
+    gap = next(a for a in report["alerts"] if a["kind"] == "support_gap")
+    assert gap["indicator"] == "B05" and gap["title"] in proc.stdout
+    # Olofström's own report, rendered with the quarter's good examples, and where to find it
+    own = home / "reports" / "2026-Q3" / "kommun" / "1060" / "kommunrapport-1060-2026-Q3.sv.html"
+    assert own.is_file() and str(own) in proc.stdout
+    assert "Orsaksanalys i det lokala rådet" in own.read_text(encoding="utf-8")
+
     q = json.loads(bfs(env, "quarantine", "list", "--json").stdout)
     rules = {reason["rule"] for row in q for reason in row["reasons"]}
     expected = {
