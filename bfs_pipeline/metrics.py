@@ -166,15 +166,17 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
     """Hide more municipalities where hidden answers could be worked out from the county total and the others.
 
     Per wave and item: where exactly one municipality is hidden, a second is (the smallest shown). And the county's
-    respondents that no shown cell holds (hidden municipalities', and those answering for the whole county only)
-    must be none or at least MIN_N: while they are 1 to MIN_N - 1, the smallest shown municipality is hidden too,
-    so that the county total minus the shown cells never gives a group under MIN_N away.
+    respondents that no shown cell holds must be none or at least MIN_N, so that the county total minus the shown
+    cells never gives a group under MIN_N away: where hidden municipalities make part of that group, the smallest
+    shown municipality is hidden too until it is; where it is only answers for the whole county (a county-wide
+    agency, say), the county's cell is hidden instead, so that every municipality stays in view.
     """
     out = table.copy()
     is_county = out["municipality"] == county
     totals = {
-        (w, i): int(n)
-        for w, i, n, hid in zip(
+        (w, i): (idx, int(n))
+        for idx, w, i, n, hid in zip(
+            out.index[is_county],
             out.loc[is_county, "wave"],
             out.loc[is_county, "item"],
             out.loc[is_county, "n"],
@@ -191,10 +193,15 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
             out.loc[idx, ["share_high", "mean"]] = np.nan
             out.loc[idx, "suppressed"] = True
             shown = shown.drop(idx)
-        total = totals.get(key)
-        if total is None:
+        found = totals.get(key)
+        if found is None:
             continue
+        county_row, total = found
         pool = total - int(shown["n"].sum())
+        if 0 < pool < MIN_N and len(shown) == len(g):  # only whole-county answers: hide the county's cell
+            out.loc[county_row, ["share_high", "mean"]] = np.nan
+            out.loc[county_row, "suppressed"] = True
+            continue
         while 0 < pool < MIN_N and not shown.empty:
             idx = shown["n"].idxmin()
             out.loc[idx, ["share_high", "mean"]] = np.nan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from bfs_pipeline import metrics
@@ -198,10 +199,16 @@ def test_the_county_total_never_gives_away_a_group_under_five() -> None:
             }
         )
 
-    # two answered for the whole county only: 37 - 35 = 2 would be given away; the smallest shown (1060) hides
+    # two answered for the whole county only: 37 - 35 = 2 would be given away; the county's cell hides, every
+    # municipality stays in view
     two = secondary_suppress(table(37), "10").set_index("municipality")
-    assert two.loc["1060", "suppressed"] and pd.isna(two.loc["1060", "share_high"])
-    assert not two.loc[["1080", "1081", "10"], "suppressed"].any()
+    assert two.loc["10", "suppressed"] and pd.isna(two.loc["10", "share_high"])
+    assert not two.loc[["1060", "1080", "1081"], "suppressed"].any()
+    # two municipalities hidden with 2 + 2: the smallest shown one (1081) hides as well, the county stays
+    small = table(33).assign(n=[2, 20, 9, 33], suppressed=[True, False, False, False])
+    small.loc[len(small)] = ["1082", "2026-Q3", "B01", 2, np.nan, np.nan, True]
+    out = secondary_suppress(small, "10").set_index("municipality")
+    assert out.loc["1081", "suppressed"] and not out.loc["1080", "suppressed"] and not out.loc["10", "suppressed"]
     for county_n in (35, 41):  # none, or six: nothing to hide
         assert not secondary_suppress(table(county_n), "10")["suppressed"].any()
     one_hidden = table(35).assign(suppressed=[True, False, False, False])  # the old rule still holds
