@@ -606,7 +606,7 @@ def level_alerts(
 # Alerts on the support given against need (#14), from the coordinator's support log (support_need.in_window).
 GAP_LEAD_SE = 1.0  # support_gap: the greatest share of an item leads the next shown by more than this many standard
 # errors of the difference (metrics.noise is two) ...
-GAP_ABOVE = 0.10  # ... and stands this far (10 percentage points, the needs table's mark) or more above the county's
+GAP_ABOVE = 0.10  # ... and stands this far (10 percentage points) or more above the median of the municipalities shown
 SKEW_MIN_EVENTS = 10  # support_skew: at least this many events in the window, so a handful does not fire it
 SKEW_MIN_SHOWN = 4  # ... and at least this many municipalities shown (two in each half)
 
@@ -636,7 +636,9 @@ def support_gap(
     table: the need table (primary and secondary suppression); events: the support log's rows of the window
     (support_need.in_window). The greatest need: the greatest shown share answering 4–5 in the period, ahead of the
     next shown municipality by more than GAP_LEAD_SE standard errors (metrics.noise / 2) and GAP_ABOVE or more above
-    the county's share. No events at all in the window: no alert (a log not kept up to date is not a gap).
+    the median of the municipalities shown (the spread table's median; none with fewer than metrics.MIN_MEDIAN
+    shown: no alert). The county's own cell is not used: secondary suppression may hide it. No events at all in the
+    window: no alert (a log not kept up to date is not a gap).
     """
     from bfs_pipeline import support_need
 
@@ -645,18 +647,20 @@ def support_gap(
     _ = i18n.translator(lang)
     quarters = support_need.window(period)
     now = table[table["wave"] == period]
-    county_share = now[(now["municipality"] == county) & ~now["suppressed"].astype(bool)].set_index("item")
     out: list[dict[str, Any]] = []
     for item in labels:
         cells = now[(now["item"] == item) & (now["municipality"] != county)]
         found = support_need.greatest_of(cells)
-        if found is None or found[1] is None or item not in county_share.index:
+        if found is None or found[1] is None:
+            continue
+        shown_cells = cells[~cells["suppressed"].astype(bool)].dropna(subset=["share_high"])
+        if len(shown_cells) < metrics.MIN_MEDIAN:
             continue
         top, nxt = found[0], found[1]
         share, second = float(top["share_high"]), float(nxt["share_high"])
-        whole = float(county_share.at[item, "share_high"])
+        median = float(shown_cells["share_high"].median())
         se = noise(share, float(top["n"]), second, float(nxt["n"])) / 2
-        if share - second <= GAP_LEAD_SE * se or _points(share) - _points(whole) < _points(GAP_ABOVE):
+        if share - second <= GAP_LEAD_SE * se or _points(share) - _points(median) < _points(GAP_ABOVE):
             continue
         code = str(top["municipality"])
         fit = support_need.answering(events[events["need"] == item], item)
@@ -681,7 +685,7 @@ def support_gap(
                     "share_high": share,
                     "n": int(top["n"]),
                     "next": {"code": str(nxt["municipality"]), "share_high": second, "n": int(nxt["n"])},
-                    "county_share_high": whole,
+                    "median_share_high": median,
                     "margin": GAP_LEAD_SE * se,
                     "quarters": quarters,
                     "kinds": list(support_need.kinds_for(item) or []),
@@ -691,7 +695,7 @@ def support_gap(
                 "title": _("Störst behov av {item} och {none} på två kvartal").format(item=item, none=phrase),
                 "message": _(
                     "Störst behov av {item} och {none} på två kvartal: i {name} svarar {share} 4–5 om "
-                    "{label} (n={n}), {lead} mer än i {next_name} och {above} över länet. Under {quarters} fick "
+                    "{label} (n={n}), {lead} mer än i {next_name} och {above} över länets median. Under {quarters} fick "
                     "{name} {none} för det behovet; {others}."
                 ).format(
                     item=item,
@@ -702,7 +706,7 @@ def support_gap(
                     n=i18n.fmt_int(int(top["n"]), lang),
                     lead=_pp_between(second, share, lang, signed=False),
                     next_name=next_name,
-                    above=_pp_between(whole, share, lang, signed=False),
+                    above=_pp_between(median, share, lang, signed=False),
                     quarters=i18n.fmt_list(quarters, lang),
                     others=others,
                 ),
