@@ -116,9 +116,30 @@ def need_table(
     parts = []
     if not per_m.empty:
         parts.append(_summarise(item_values(per_m, items, points), per_m[["municipality", "wave"]], high, min_n))
-    whole = responses.assign(municipality=county)
+    whole = county_rows(responses, municipality_question, county, min_n)
     parts.append(_summarise(item_values(whole, items, points), whole[["municipality", "wave"]], high, min_n))
     return pd.concat(parts, ignore_index=True)[cols]
+
+
+def county_rows(responses: pd.DataFrame, municipality_question: str, county: str, min_n: int = MIN_N) -> pd.DataFrame:
+    """The responses that make the county's figures, under the county's code.
+
+    Every response, except that where a wave has 1 to min_n - 1 answers for the whole county only (no municipality
+    named: a county-wide agency, say), those are left out of that wave's county figures: the county total minus
+    the municipalities' shown cells would otherwise give them away. Five or more count as any answers do.
+    """
+    whole = responses.assign(municipality=county)
+    if whole.empty or "answers" not in whole:
+        return whole
+    only_county = pd.Series(
+        [not [m for m in (a.get(municipality_question) or []) if m != county] for a in whole["answers"]],
+        index=whole.index,
+    )
+    if not only_county.any():
+        return whole
+    per_wave = only_county.groupby(whole["wave"]).transform("sum")
+    few = only_county & (per_wave < min_n)
+    return whole[~few]
 
 
 def county_spread(table: pd.DataFrame, county: str, value: str = "share_high") -> pd.DataFrame:
@@ -257,7 +278,7 @@ def need_index(
     high = points[1] - 1
     parts = []
     per_m = exploded if exploded is not None else explode_municipalities(responses, municipality_question, county)
-    for frame in (per_m, responses.assign(municipality=county)):
+    for frame in (per_m, county_rows(responses, municipality_question, county, min_n)):
         if frame.empty:
             continue
         vals = item_values(frame, items, points)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bfs_pipeline import metrics
 
@@ -213,3 +214,18 @@ def test_the_county_total_never_gives_away_a_group_under_five() -> None:
         assert not secondary_suppress(table(county_n), "10")["suppressed"].any()
     one_hidden = table(35).assign(suppressed=[True, False, False, False])  # the old rule still holds
     assert secondary_suppress(one_hidden, "10").set_index("municipality").loc["1081", "suppressed"]
+
+
+def test_a_few_answers_for_the_whole_county_only_are_left_out_of_the_county_figures() -> None:
+    from bfs_pipeline.metrics import need_index, need_table
+
+    def frame(county_only: int) -> pd.DataFrame:
+        rows = [{"wave": "2026-Q3", "answers": {"C01": ["1080"], "B01": "2"}} for _ in range(6)]
+        rows += [{"wave": "2026-Q3", "answers": {"C01": ["10"], "B01": "5"}} for _ in range(county_only)]
+        return pd.DataFrame(rows)
+
+    for county_only, n, share in ((2, 6, 0.0), (5, 11, 5 / 11)):
+        table = need_table(frame(county_only), ["B01"], "C01", "10").set_index("municipality")
+        assert (table.loc["10", "n"], table.loc["10", "share_high"]) == (n, pytest.approx(share))
+        index = need_index(frame(county_only), ["B01"], "C01", "10").set_index("municipality")
+        assert index.loc["10", "n"] == n and index.loc["1080", "n"] == 6
