@@ -3,7 +3,10 @@
 Ingest: one quarter of answer sheets with 100 000 responses (about 30 questions each) through the real pipeline,
 against pandas reading the same files and writing the same rows in one bulk insert (no validation), on SQLite
 and on PostgreSQL. The idle nightly run: the real Prefect flow with nothing new, against a bare Prefect flow.
-The report: metrics and rendering for 290 municipalities x 40 waves (200 000 responses). Peak memory of each
+The report: metrics and rendering for 290 municipalities x 40 waves (200 000 responses: four fifths from the
+municipalities with needs, capacity, the law's requirements and process maturity, a fifth from the other sectors
+with their view of the municipality; satisfaction and the network question from all) and a support log of 3 000
+events. Peak memory of each
 step (each runs in a child process of its own) and the start-up time of `bfs --help`.
 
 Each timed step runs --repeat times (default 2) and the fastest counts, for the real run and its baseline alike;
@@ -337,30 +340,90 @@ def step_report(waves: int, per_wave: int) -> dict[str, Any]:
     codes = [m.code for m in everyone]
     last = "2026-Q3"
     rows: list[dict[str, Any]] = []
+    views = {  # the other sectors' items the report reads (Hur andra ser kommunen)
+        "polis": ("P02", "P03", "P07"),
+        "ideburen": ("I06", "I08"),
+        "naringsliv": ("N06",),
+        "myndighet": ("M08",),
+    }
+    others = list(views)
+    likert = (1, 2, 3, 4, 5, 9)
     for w in metrics.wave_range(last, waves):
+        yearly = w.endswith("Q1")
         for i in range(per_wave):
             need = {f"B0{k}": str(rng.choice((1, 2, 3, 3, 4, 5, 9))) for k in range(1, 10)}
+            sector = "kommun" if i % 5 else others[(i // 5) % len(others)]  # a fifth from the other sectors
+            answers: dict[str, Any] = {"C01": [rng.choice(codes)], **need}
+            answers |= {"C03": rng.choice(("1", "0", "2", "9")), "C04": str(rng.choice((1, 2, 3, 4, 5, 8, 9)))}
+            if sector == "kommun":
+                answers |= {"K04": rng.choice((0.2, 0.5, 1.0)), **{f"K12{x}": str(rng.choice(likert)) for x in "abcde"}}
+                if yearly:
+                    answers |= {"K01": rng.choice("1230"), "K02": rng.choice("1230"), "K03": rng.choice("120")}
+            else:
+                answers |= {q: str(rng.choice(likert)) for q in views[sector]}
             rows.append(
                 {
                     "id": len(rows),
-                    "sector": "kommun",
+                    "sector": sector,
                     "wave": w,
                     "organisation": f"Org {i}",
                     "submitted_at": pd.Timestamp("2026-01-01"),
-                    "answers": {"C01": [rng.choice(codes)], **need, "K04": 1.0},
+                    "answers": answers,
                     "content_hash": f"{len(rows):064x}",  # as stored responses carry
                 }
             )
     frame = pd.DataFrame(rows)
+    support = support_log(codes, metrics.wave_range(last, 8), rng)
     t = time.perf_counter()
-    r = rp.build_report(survey, frame, last)
+    r = rp.build_report(survey, frame, last, support=support)
     seconds = time.perf_counter() - t
     return {
         "seconds": seconds,
         "responses": len(frame),
+        "support_events": int(support["event_id"].nunique()),
+        "alerts": len(r.alerts),
         "html_kb": round(len(r.html.encode()) / 1024, 1),
         "xlsx_kb": round(len(r.xlsx) / 1024, 1),
     }
+
+
+def support_log(codes: list[str], periods: list[str], rng: random.Random, events: int = 3_000) -> Any:
+    """A support log as support.events() gives it: `events` events over the periods, one to three municipalities
+    and one or two needs each."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from bfs_pipeline.support.log import EVENT_COLUMNS
+
+    kinds = ("utbildning", "nätverksträff", "metodstöd", "besök", "rådgivning", "annat")
+    out = []
+    for e in range(events):
+        period = rng.choice(periods)
+        munis = rng.sample(codes, rng.choice((1, 1, 2, 3)))
+        needs = rng.sample([f"B0{k}" for k in range(1, 10)], rng.choice((1, 2)))
+        hours, people = rng.choice((1.0, 2.0, 3.5, 8.0)), rng.randint(1, 30)
+        day = dt.date(int(period[:4]), 3 * int(period[-1]) - 1, 15)
+        for m in munis:
+            for need in needs:
+                out.append(
+                    {
+                        "event_id": e,
+                        "datum": day,
+                        "period": period,
+                        "municipality": m,
+                        "county_wide": False,
+                        "sector": "kommun",
+                        "need": need,
+                        "kind": rng.choice(kinds),
+                        "hours": hours,
+                        "participants": people,
+                        "n_municipalities": len(munis),
+                        "n_needs": len(needs),
+                        "weight": 1 / (len(munis) * len(needs)),
+                    }
+                )
+    return pd.DataFrame(out, columns=EVENT_COLUMNS)
 
 
 def step_help() -> dict[str, Any]:

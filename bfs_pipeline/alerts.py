@@ -584,13 +584,15 @@ def level_alerts(
     mq: str,
     lang: str = "sv",
     gap: float = STANDING_GAP,
+    history: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """The alerts on levels for the period, in this order: standing_gap, capacity_fell, law_floor, silence.
 
     responses: the scored answers up to the period (ReportData.responses); coverage and coverage_prev: roster
-    coverage in the period and the quarter before (empty without a roster: no silence).
+    coverage in the period and the quarter before (empty without a roster: no silence); history: levels.law_history
+    of them where the caller has it already.
     """
-    history = levels.law_history(responses, mq, county)
+    history = levels.law_history(responses, mq, county) if history is None else history
     status = levels.law_status(responses, mq, county, period, history)
     window = metrics.wave_range(period, CAPACITY_WINDOW + 1)
     recent = responses[responses["wave"].isin(window)] if not responses.empty else responses

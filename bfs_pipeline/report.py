@@ -24,7 +24,7 @@ import pandas as pd
 
 from bfs_pipeline import alerts as alerting
 from bfs_pipeline import charts as charting
-from bfs_pipeline import i18n, metrics, reference, sections, support_need, workbook
+from bfs_pipeline import i18n, levels, metrics, reference, sections, support_need, workbook
 from bfs_pipeline.errors import ReportError
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_num, fmt_pct, missing
 from bfs_pipeline.outreach import matching
@@ -46,7 +46,7 @@ CAPACITY = {
 }
 CAPACITY_FUNCTIONS = ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")  # counted in the county line
 HISTORY = 8
-MAX_COLS = 8  # municipalities side by side in the needs table; the workbook has them all
+MAX_COLS = 6  # municipalities side by side in the needs table (a phone shows about that many); the workbook has all
 STANDS_OUT = 10  # a municipality's share this many percentage points or more above the county's is marked
 MAX_ACTIONS = 3  # needs named per municipality in "what the numbers point to", the highest first
 POP_YEAR = 2016  # the shipped population figures' year (reference data); build_report takes newer ones
@@ -252,6 +252,12 @@ class ReportData:
         return sections.satisfaction_table(self)
 
     @cached_property
+    def law_history(self) -> pd.DataFrame:
+        """Every K01–K03 status reported, per municipality, requirement and wave (levels.law_history), once per
+        report: the Lagens krav section and the law-floor and vacancy alerts read it."""
+        return levels.law_history(sections.law_answers(self), self.mq, self.county)
+
+    @cached_property
     def law(self) -> pd.DataFrame:
         """K01–K03 per municipality now and a year before (sections.law_table), once per report."""
         return sections.law_table(self)
@@ -270,6 +276,13 @@ class ReportData:
     def network(self) -> pd.DataFrame:
         """Who wants to join the regional network (sections.network_table), once per report."""
         return sections.network_table(self)
+
+    @property
+    def detail_rows(self) -> int:
+        """Rows in the body for the sections that detail each municipality beyond the needs (capacity, the law, process
+        maturity, the other sectors' view, support): half of max_rows, so that the body stays under 100 KB with many
+        municipalities; the attachment has them all."""
+        return max(1, self.max_rows // 2)
 
     @property
     def previous(self) -> str:
@@ -403,10 +416,12 @@ def build_report(
         "history": history_section(data),
         "median_notes": median_notes_section(data),
         "coverage": coverage,
-        "capacity": capacity.rows[:max_rows],
+        "capacity": capacity.rows[: data.detail_rows],
         "capacity_county": capacity.county,
         "summary": summary,
-        "alerts": found,
+        "alerts": found[: data.detail_rows],  # the body's; all of them in the text, the attachment and --json
+        "alerts_all": found,
+        "alerts_more": max(0, len(found) - data.detail_rows),
         "actions": actions,
         "charts": charts,
         "law": sections.law_section(data),
@@ -431,7 +446,7 @@ def build_report(
         alerts=found,
         data_hash=_data_hash(data.responses),
         charts=charts,
-        xlsx=workbook.workbook_section(data, capacity.rows),
+        xlsx=workbook.workbook_section(data, capacity.rows, found),
         xlsx_name=f"behovsrapport-{data.county}-{period}.{lang}.xlsx",
         coverage_rate=coverage.rate,
         actions=actions,
@@ -491,6 +506,7 @@ def alerts_section(data: ReportData) -> list[dict[str, Any]]:
         data.names,
         data.mq,
         data.lang,
+        history=data.law_history,
     )
     support = data.support_window
     given = [
@@ -572,7 +588,7 @@ def actions_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
             )
         if parts:
             out.append(_("{name}: {what}.").format(name=m.name, what="; ".join(parts)))
-        if len(out) == data.max_rows:
+        if len(out) == data.detail_rows:
             break
     return out
 

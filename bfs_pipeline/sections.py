@@ -217,29 +217,30 @@ def _view_rows(data: ReportData, t: pd.DataFrame, items: Sequence[str]) -> dict[
 def views_section(data: ReportData) -> list[ViewTable]:
     """Hur andra ser kommunen: per sector, the share answering 4–5 on its view items, per municipality.
 
-    Municipalities in the report's order; with more than max_rows, those with the lowest shown share (hidden ones
-    last). A single kommunpolis's answers are never shown alone: each respondent counts once however many quarters
-    they answer, so a municipality's police cell needs at least MIN_N different respondents, pooled or not;
-    otherwise only the county's cell shows the police's view.
+    Municipalities in the report's order; with more than half of detail_rows, those with the lowest shown share
+    (hidden ones last). A single kommunpolis's answers are never shown alone: each respondent counts once however
+    many quarters they answer, so a municipality's police cell needs at least MIN_N different respondents, pooled
+    or not; otherwise only the county's cell shows the police's view.
     """
     _ = i18n.translator(data.lang)
     labels = view_labels(data.lang)
     t = data.views
     out = []
+    limit = max(1, data.detail_rows // 2)  # four tables, one per sector: each the lowest half of detail_rows
     for sector, items in view_items(data).items():
         own = _view_rows(data, t[t["sector"] == sector], items)
         empty = {"pooled": False, "cells": [HIDDEN_CELL] * len(items)}
         every = [{"name": m.name, **own.get(m.code, empty)} for m in data.order]
         rows = [r for r in every if any(c["share"] is not None for c in r["cells"])]
         hidden = [r["name"] for r in every if all(c["share"] is None for c in r["cells"])]
-        cut = len(rows) > data.max_rows
+        cut = len(rows) > limit
         if cut:
 
             def lowest(r: dict[str, Any]) -> float:
                 shares = [c["share"] for c in r["cells"] if c["share"] is not None]
                 return min(shares) if shares else 2.0
 
-            keep = {id(r) for r in sorted(rows, key=lowest)[: data.max_rows]}
+            keep = {id(r) for r in sorted(rows, key=lowest)[:limit]}
             rows = [r for r in rows if id(r) in keep]
         label = data.survey.sectors[sector]
         out.append(
@@ -249,8 +250,8 @@ def views_section(data: ReportData) -> list[ViewTable]:
                 items=[labels.get(i) or data.survey.question(i).title(data.lang) for i in items],
                 rows=rows,
                 county={"name": _("Hela länet"), **own.get(data.county, empty)},
-                hidden=hidden[: data.max_rows],
-                hidden_more=max(0, len(hidden) - data.max_rows),
+                hidden=hidden[:limit],
+                hidden_more=max(0, len(hidden) - limit),
                 answered=bool(own),
                 cut=cut,
                 pooled=pool_label(data, True),
@@ -384,16 +385,22 @@ def law_labels(lang: str) -> dict[str, str]:
     }
 
 
+def law_answers(data: ReportData) -> pd.DataFrame:
+    """The municipalities' answers that report one of K01–K03 (yearly questions: the national scale has 200 000
+    answers without them)."""
+    r = data.responses
+    if r.empty:
+        return r
+    return answering(r[r["sector"] == levels.KOMMUN], list(levels.LAW_QUESTIONS.values()))
+
+
 def law_table(data: ReportData) -> pd.DataFrame:
     """levels.law_status in the period and a year before, one row per municipality and requirement (those nobody
     reported included, with code None): code, wave, met, since, met_year_ago, and levels.meets_all's answer for the
     municipality now and a year before (all_met, all_met_year_ago: True, False, or None where not known)."""
-    qs = list(levels.LAW_QUESTIONS.values())
-    r = data.responses
-    if not r.empty:  # only the answers that report one (a yearly question): the national scale has 200 000 others
-        r = answering(r[r["sector"] == levels.KOMMUN], qs)
-    now = levels.law_status(r, data.mq, data.county, data.period)
-    before = levels.law_status(r, data.mq, data.county, data.year_ago)
+    r = law_answers(data)
+    now = levels.law_status(r, data.mq, data.county, data.period, data.law_history)
+    before = levels.law_status(r, data.mq, data.county, data.year_ago, data.law_history)
     grid = pd.DataFrame(
         [(m.code, r.value) for m in data.munis for r in levels.Requirement], columns=["municipality", "requirement"]
     )
@@ -449,8 +456,8 @@ def law_section(data: ReportData) -> Law:
     by = {(r.municipality, r.requirement): r for r in t.itertuples()}
     reported = {m for (m, _req), r in by.items() if not i18n.missing(r.code)}
     ordered = sorted((m for m in data.order if m.code in reported), key=lambda m: rank[now.get(m.code)])
-    shown = ordered[: data.max_rows]
-    met = [m.name for m in ordered[data.max_rows :] if now.get(m.code) is True]
+    shown = ordered[: data.detail_rows]
+    met = [m.name for m in ordered[data.detail_rows :] if now.get(m.code) is True]
     silent = [m.name for m in data.order if m.code not in reported]
     rows = []
     for m in shown:
@@ -472,15 +479,15 @@ def law_section(data: ReportData) -> Law:
     return Law(
         requirements=[labels[r.value] for r in levels.Requirement],
         rows=rows,
-        met=met[: data.max_rows],
-        met_more=max(0, len(met) - data.max_rows),
-        silent=silent[: data.max_rows],
-        silent_more=max(0, len(silent) - data.max_rows),
+        met=met[: data.detail_rows],
+        met_more=max(0, len(met) - data.detail_rows),
+        silent=silent[: data.detail_rows],
+        silent_more=max(0, len(silent) - data.detail_rows),
         meet_all=sum(1 for m in data.munis if now.get(m.code) is True),
         meet_all_year_ago=sum(1 for v in before.values() if v is True),
         unknown=sum(1 for m in data.munis if now.get(m.code) is None),
         total=len(data.munis),
-        cut=len(ordered) > data.max_rows,
+        cut=len(ordered) > data.detail_rows,
         asked=any(_asked(data, q) for q in levels.LAW_QUESTIONS.values()),
     )
 
@@ -626,13 +633,13 @@ def maturity_section(data: ReportData) -> Maturity:
             }
         )
     return Maturity(
-        rows=rows[: data.max_rows],
+        rows=rows[: data.detail_rows],
         county=_maturity_row(by, data.county, _("Hela länet"), data.lang),
-        hidden=hidden[: data.max_rows],
-        hidden_more=max(0, len(hidden) - data.max_rows),
+        hidden=hidden[: data.detail_rows],
+        hidden_more=max(0, len(hidden) - data.detail_rows),
         spread=_spread(tagged, data, "index", MATURITY),
         steps=steps,
         asked=any(_asked(data, i) for i in levels.MATURITY_ITEMS),
-        cut=len(rows) > data.max_rows,
+        cut=len(rows) > data.detail_rows,
         answered=data.county in by,
     )

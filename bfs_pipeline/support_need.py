@@ -202,7 +202,7 @@ def support_section(data: ReportData) -> SupportNeed:
     t = data.support_need
     rows: list[dict[str, Any]] = []
     for r in t.itertuples():
-        if len(rows) == data.max_rows:
+        if len(rows) == data.detail_rows:
             break
         rows.append(
             {
@@ -237,7 +237,7 @@ def support_section(data: ReportData) -> SupportNeed:
         events_n=int(ev["event_id"].nunique()) if not ev.empty else 0,
         hours=fmt_num(shared_hours(ev), lang, 1),
         rows=rows if logged else [],
-        cut=len(t) > data.max_rows,
+        cut=len(t) > data.detail_rows,
         greatest=greatest,
         needs=needs,
         any_none=any(n["none"] for n in needs),

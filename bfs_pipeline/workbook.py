@@ -587,7 +587,24 @@ def symbols(data: ReportData, _: Callable[[str], str]) -> list[tuple[str, str]]:
     ]
 
 
-def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
+def alerts_sheet(alerts: list[dict[str, Any]], _: Callable[[str], str]) -> Sheet:
+    """ "Varningar": every alert of the report (the body shows the first max_rows), in the report's order."""
+    rows = [
+        [
+            str(a.get("kind", "")),
+            (a.get("municipality") or {}).get("name", ""),
+            str(a.get("indicator") or ""),
+            str(a.get("message", "")),
+        ]
+        for a in alerts
+    ]
+    columns = [Column(_("Slag")), Column(_("Kommun")), Column(_("Indikator")), Column(_("Varning"))]
+    return Sheet(_("Varningar"), columns, rows)
+
+
+def workbook_section(
+    data: ReportData, capacity: list[dict[str, Any]], alerts: list[dict[str, Any]] | None = None
+) -> bytes:
     """The attachment: every municipality's needs, need index, spread, coverage and capacity, the law's
     requirements, process maturity and its steps, the other sectors' view, satisfaction with the support and the
     regional network's list, and where a support log is given the support against need (two sheets); hidden cells
@@ -595,6 +612,7 @@ def workbook_section(data: ReportData, capacity: list[dict[str, Any]]) -> bytes:
     _ = i18n.translator(data.lang)
     order = municipality_order(data)
     sheets = [
+        *([alerts_sheet(alerts, _)] if alerts else []),
         needs_sheet(data, _, order),
         index_sheet(data, _, order),
         spread_sheet(data, _),

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import re
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +399,18 @@ def test_a_tiny_report_cell_by_cell(survey):
         ("1081", "Ronneby", None, None, None, 29_207, 2016),
     ]
     assert rows["Teckenförklaring"][:2] == [("Behovsrapport Blekinge län 2026-Q3", None), ("Tecken", "Betydelse")]
+
+
+def test_the_body_shows_detail_rows_alerts_and_the_attachment_and_text_all(survey, stored):
+    full = rp.build_report(survey, stored.responses, PERIOD, "sv", stored.roster)
+    assert len(full.alerts) >= 3  # the demo's last quarter raises several
+    cut = rp.build_report(survey, stored.responses, PERIOD, "sv", stored.roster, max_rows=4)  # 2 alerts in the body
+    assert cut.alerts == full.alerts  # --json keeps them all
+    shown = [a["message"] for a in cut.alerts if html_escape(a["message"]) in cut.html]
+    assert len(shown) == 2 and f"och {len(cut.alerts) - 2} varningar till" in cut.html
+    assert all(a["message"] in cut.text for a in cut.alerts)
+    wb = openpyxl.load_workbook(io.BytesIO(cut.xlsx))
+    assert wb.sheetnames[0] == "Varningar"
+    rows = list(wb["Varningar"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == [a["kind"] for a in cut.alerts]
+    assert [r[3] for r in rows] == [a["message"] for a in cut.alerts]
