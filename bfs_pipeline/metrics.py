@@ -103,6 +103,7 @@ def need_table(
     points: tuple[int, int] = (1, 5),
     min_n: int = MIN_N,
     exploded: pd.DataFrame | None = None,
+    whole: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per (municipality, wave, item): n, share answering the top two points, mean, suppressed.
 
@@ -116,7 +117,7 @@ def need_table(
     parts = []
     if not per_m.empty:
         parts.append(_summarise(item_values(per_m, items, points), per_m[["municipality", "wave"]], high, min_n))
-    whole = county_rows(responses, municipality_question, county, min_n)
+    whole = county_rows(responses, municipality_question, county, min_n) if whole is None else whole
     parts.append(_summarise(item_values(whole, items, points), whole[["municipality", "wave"]], high, min_n))
     return pd.concat(parts, ignore_index=True)[cols]
 
@@ -131,9 +132,9 @@ def county_rows(responses: pd.DataFrame, municipality_question: str, county: str
     whole = responses.assign(municipality=county)
     if whole.empty or "answers" not in whole:
         return whole
+    named = [a.get(municipality_question) for a in whole["answers"]]
     only_county = pd.Series(
-        [not [m for m in (a.get(municipality_question) or []) if m != county] for a in whole["answers"]],
-        index=whole.index,
+        [not v or (v[0] == county and all(m == county for m in v)) for v in named], index=whole.index
     )
     if not only_county.any():
         return whole
@@ -206,7 +207,20 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
         )
         if not hid
     }
-    for key, g in out[~is_county].groupby(["wave", "item"]):
+    munis = out[~is_county]
+    if munis.empty:
+        return out
+    # the groups that need a look: one hidden, or a total whose rest beyond the shown cells is 1 to MIN_N - 1
+    hid = munis["suppressed"].astype(bool)
+    keys = [munis["wave"], munis["item"]]
+    per = pd.DataFrame({"hidden": hid.groupby(keys).sum(), "shown_n": munis["n"].where(~hid, 0).groupby(keys).sum()})
+    rest = pd.Series([totals[k][1] if k in totals else 0 for k in per.index], index=per.index) - per["shown_n"]
+    look = set(per.index[(per["hidden"] == 1) | ((rest > 0) & (rest < MIN_N))])
+    if not look:
+        return out
+    for key, g in munis.groupby(["wave", "item"]):
+        if key not in look:
+            continue
         hidden = g["suppressed"].astype(bool)
         shown = g[~hidden]
         if hidden.sum() == 1 and not shown.empty:
@@ -267,6 +281,7 @@ def need_index(
     points: tuple[int, int] = (1, 5),
     min_n: int = MIN_N,
     exploded: pd.DataFrame | None = None,
+    whole: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per (municipality, wave): the share of 4–5 over all need answers pooled.
 
@@ -278,7 +293,8 @@ def need_index(
     high = points[1] - 1
     parts = []
     per_m = exploded if exploded is not None else explode_municipalities(responses, municipality_question, county)
-    for frame in (per_m, county_rows(responses, municipality_question, county, min_n)):
+    county_part = county_rows(responses, municipality_question, county, min_n) if whole is None else whole
+    for frame in (per_m, county_part):
         if frame.empty:
             continue
         vals = item_values(frame, items, points)

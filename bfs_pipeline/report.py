@@ -340,8 +340,9 @@ def report_data(
     answered = matching.answered_by(matching.Matcher.from_frame(roster, county), mq)  # as the ingest matches
     upto = metrics.with_scores(responses[responses["wave"] <= period], items)
     per_m = metrics.explode_municipalities(upto, mq, county)  # once: a response naming several counts in each
-    table = metrics.need_table(upto, items, mq, county, exploded=per_m)
-    index = metrics.need_index(upto, items, mq, county, exploded=per_m)
+    whole = metrics.county_rows(upto, mq, county)  # once: the county's figures leave a few county-only answers out
+    table = metrics.need_table(upto, items, mq, county, exploded=per_m, whole=whole)
+    index = metrics.need_index(upto, items, mq, county, exploded=per_m, whole=whole)
     return ReportData(
         survey=survey,
         period=period,
