@@ -290,6 +290,7 @@ def describe_header(titles: list[str], survey: Survey, sector: str | None, wave:
     by_title = {key(a): c for c in form for a in (c.title, *c.aliases)}
     ignored = {key(t) for t in survey.ignore_columns}
     sector_titles = {key(survey.meta["sector"]["sv"]), key(survey.meta["sector"].get("en", ""))} - {""}
+    codes = code_titles(survey)  # a pre-filled Google Form's hidden code question, where a wave names one
     entries: list[tuple[int, str, Column | None]] = []
     for i, raw in enumerate(titles):
         title = clean(raw)
@@ -299,7 +300,7 @@ def describe_header(titles: list[str], survey: Survey, sector: str | None, wave:
         col = by_title.get(k) if title else None
         if col is None and k in sector_titles:
             col = next(c for c in every if c.type == "sector")
-        if col is None and k and k in code_titles(survey):  # a pre-filled Google Form's hidden code question
+        if col is None and k and k in codes:
             col = Column(title, None, "code", False)
         entries.append((i, title, col))
     found = {c.question_id or c.type for _, _, c in entries if c is not None}

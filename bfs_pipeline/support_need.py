@@ -26,6 +26,7 @@ import pandas as pd
 
 from bfs_pipeline import i18n, metrics
 from bfs_pipeline.i18n import SUPPRESSED, fmt_int, fmt_num, fmt_pct, missing
+from bfs_pipeline.support.log import EVENT_COLUMNS
 
 if TYPE_CHECKING:
     from bfs_pipeline.report import ReportData
@@ -37,21 +38,6 @@ NEED_KINDS: dict[str, tuple[str, ...]] = {
     "B05": ("metodstöd", "rådgivning"),  # method support
     "B08": ("nätverksträff",),  # meeting places and collaboration in the county
 }
-SUPPORT_COLUMNS = [
-    "event_id",
-    "datum",
-    "period",
-    "municipality",
-    "county_wide",
-    "sector",
-    "need",
-    "kind",
-    "hours",
-    "participants",
-    "n_municipalities",
-    "n_needs",
-    "weight",
-]
 IMPORT_COMMAND = "bfs support import FIL"
 
 
@@ -74,7 +60,7 @@ def window(period: str) -> list[str]:
 def in_window(support: pd.DataFrame | None, period: str) -> pd.DataFrame:
     """The support log's rows of the window (an empty frame with the log's columns when there is no log)."""
     if support is None or support.empty:
-        return pd.DataFrame(columns=SUPPORT_COLUMNS).astype({"hours": "float64", "weight": "float64"})
+        return pd.DataFrame(columns=EVENT_COLUMNS).astype({"hours": "float64", "weight": "float64"})
     return support[support["period"].isin(window(period))]
 
 

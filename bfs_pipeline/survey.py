@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 
@@ -34,6 +35,7 @@ REPORT_SECTIONS = ("needs", "coverage", "capacity", "law", "maturity", "others_v
 LANGS = ("sv", "en")
 WAVE_RE = re.compile(r"^(\d{4})-Q([1-4])$")
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+ENTRY_RE = re.compile(r"^entry\.\d+$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,25 @@ class Question:
     def has_purpose(self) -> bool:
         """Whether the survey file says what the answers are for (a report section, or a reason to keep them)."""
         return self.reported_in is not None or self.kept_for is not None
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """One wave's pre-filled Google Form (`waves: W: prefill:` in the survey file; outreach.prefill uses it): its
+    link, the entry id of the hidden code question, and that question's column title in the response sheet."""
+
+    wave: str
+    url: str
+    entry: str
+    title: str | None = None
+
+    def link(self, code: str) -> str:
+        """The form's link with the code filled in (any value the pre-fill link had for the entry replaced)."""
+        parts = urlsplit(self.url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != self.entry]
+        if not any(k == "usp" for k, _ in query):
+            query.insert(0, ("usp", "pp_url"))
+        return urlunsplit(parts._replace(query=urlencode([*query, (self.entry, code)])))
 
 
 @dataclass(frozen=True)
@@ -125,6 +146,7 @@ class Survey:
     ignore_columns: tuple[str, ...] = field(default=())
     report_to: tuple[str, ...] = field(default=())  # this survey's recipients; else BFS_REPORT_TO
     yearly_quarter: int | None = None  # the quarter (1-4) whose wave asks the yearly questions; None: every wave
+    prefills: dict[str, Prefill] = field(default_factory=dict)  # wave -> its pre-filled Google Form, if any
 
     def asks_yearly(self, wave: str | None) -> bool:
         """Whether a wave's form asks the questions marked yearly (`yearly_quarter:` in the survey file)."""
@@ -507,6 +529,7 @@ def _load_survey(path: Path) -> Survey:
             "Every form asks which organisation answers: add one (id ORG).",
         )
     waves: dict[str, dict[str, str]] = {}
+    prefills: dict[str, Prefill] = {}
     for w, spec in (data.get("waves") or {}).items():
         if not WAVE_RE.match(str(w)):
             raise loc.error(("waves", str(w)), f"{w!r} is not a wave", "Name waves YYYY-Qn, for example 2026-Q1.")
@@ -520,6 +543,8 @@ def _load_survey(path: Path) -> Survey:
                 )
             mapping[nfc(str(title)).strip()] = str(qid)
         waves[str(w)] = mapping
+        if isinstance(spec, dict) and spec.get("prefill") is not None:
+            prefills[str(w)] = _prefill(path, str(w), spec["prefill"])
     title_owner: dict[str, str] = {}
     for q in all_q:
         for t in [*q.text.values(), *(t for m in waves.values() for t, i in m.items() if i == q.id)]:
@@ -541,11 +566,34 @@ def _load_survey(path: Path) -> Survey:
         core=core,
         modules=modules,
         waves=waves,
+        prefills=prefills,
         yearly_quarter=_yearly_quarter(loc, data.get("yearly_quarter")),
         path=path,
         ignore_columns=tuple(nfc(str(c)) for c in data.get("ignore_columns") or ()),
         report_to=_addresses(loc, data.get("report_to")),
     )
+
+
+def _prefill(path: Path, wave: str, raw: Any) -> Prefill:
+    """A wave's `prefill:` checked: an https link and an entry id (the errors say where to find them)."""
+    where = f"{path}: waves.{wave}.prefill"
+    if not isinstance(raw, dict):
+        raise SurveyError(
+            f"{where} is not a mapping. Write it as {{url: https://docs.google.com/forms/..., entry: entry.123}}."
+        )
+    url, entry, title = str(raw.get("url") or "").strip(), str(raw.get("entry") or "").strip(), raw.get("title")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise SurveyError(
+            f"{where}.url {url!r} is not an https address. In the Google Form: ⋮ > Get pre-filled link, fill in "
+            "the code question with anything, Get link, and paste it here."
+        )
+    if not ENTRY_RE.match(entry):
+        raise SurveyError(
+            f"{where}.entry {entry!r} is not an entry id. It is the entry.NNNN part of the pre-filled link that "
+            "holds the code question's value, for example entry.1234567890."
+        )
+    return Prefill(wave, url, entry, str(title).strip() if title else None)
 
 
 def _addresses(loc: _Loc, value: Any) -> tuple[str, ...]:

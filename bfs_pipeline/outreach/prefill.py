@@ -9,52 +9,27 @@ The survey file names, per wave, the form's pre-fill link and the entry id of a 
           entry: entry.1234567890
           title: Kod   # optional: the code question's column title in the response sheet (default Kod or Code)
 
-The invitation then links to the form with the actor's code filled in. The code is derived from the hash key, the
-survey, the wave and the actor (HMAC-SHA256, as the web form's tokens are), so it is never stored: the ingest
-derives the codes of the county's active actors for the wave and matches a sheet's "Kod" column against them,
-exactly, like an answer through a personal link. A code nobody has is not trusted: the row is matched by its
-organisation's name instead.
+The survey loader reads and checks it (survey.Prefill). The invitation then links to the form with the actor's
+code filled in. The code is derived from the hash key, the survey, the wave and the actor (HMAC-SHA256, as the web
+form's tokens are), so it is never stored: the ingest derives the codes of the county's active actors for the wave
+and matches a sheet's "Kod" column against them, exactly, like an answer through a personal link. A code nobody has
+is not trusted: the row is matched by its organisation's name instead.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import yaml
+from bfs_pipeline.survey import Prefill, Survey, header_key
 
-from bfs_pipeline.errors import SurveyError
-from bfs_pipeline.survey import Survey, header_key
+__all__ = ["CODE_RE", "CODE_TITLES", "Prefill", "actor_codes", "clean_code", "code_titles", "derive_code", "prefills"]
 
-ENTRY_RE = re.compile(r"^entry\.\d+$")
 CODE_RE = re.compile(r"^[A-Z2-7]{12}$")
 CODE_TITLES = ("Kod", "Code")  # the hidden question's column title in a response sheet, unless the wave names one
-
-
-@dataclass(frozen=True)
-class Prefill:
-    """One wave's pre-filled Google Form: its link, the code question's entry id and its column title."""
-
-    wave: str
-    url: str
-    entry: str
-    title: str | None = None
-
-    def link(self, code: str) -> str:
-        """The form's link with the code filled in (any value the pre-fill link had for the entry replaced)."""
-        parts = urlsplit(self.url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != self.entry]
-        if not any(k == "usp" for k, _ in query):
-            query.insert(0, ("usp", "pp_url"))
-        return urlunsplit(parts._replace(query=urlencode([*query, (self.entry, code)])))
 
 
 def derive_code(key: bytes, survey_id: str, wave: str, actor_id: int) -> str:
@@ -73,41 +48,8 @@ def clean_code(text: str | None) -> str | None:
 
 
 def prefills(survey: Survey) -> dict[str, Prefill]:
-    """The waves of a survey file that name a pre-filled Google Form (read once while the file is unchanged)."""
-    st = survey.path.stat()
-    return _read(str(survey.path.resolve()), st.st_mtime_ns, st.st_size)
-
-
-@functools.lru_cache(maxsize=32)
-def _read(path: str, _mtime: int, _size: int) -> dict[str, Prefill]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    out: dict[str, Prefill] = {}
-    for wave, spec in (data.get("waves") or {}).items():
-        raw = (spec or {}).get("prefill") if isinstance(spec, dict) else None
-        if raw is not None:
-            out[str(wave)] = _prefill(path, str(wave), raw)
-    return out
-
-
-def _prefill(path: str, wave: str, raw: Any) -> Prefill:
-    where = f"{path}: waves.{wave}.prefill"
-    if not isinstance(raw, dict):
-        raise SurveyError(
-            f"{where} is not a mapping. Write it as {{url: https://docs.google.com/forms/..., entry: entry.123}}."
-        )
-    url, entry, title = str(raw.get("url") or "").strip(), str(raw.get("entry") or "").strip(), raw.get("title")
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc:
-        raise SurveyError(
-            f"{where}.url {url!r} is not an https address. In the Google Form: ⋮ > Get pre-filled link, fill in "
-            "the code question with anything, Get link, and paste it here."
-        )
-    if not ENTRY_RE.match(entry):
-        raise SurveyError(
-            f"{where}.entry {entry!r} is not an entry id. It is the entry.NNNN part of the pre-filled link that "
-            "holds the code question's value, for example entry.1234567890."
-        )
-    return Prefill(wave, url, entry, str(title).strip() if title else None)
+    """The waves of a survey file that name a pre-filled Google Form (read with the survey file)."""
+    return survey.prefills
 
 
 def code_titles(survey: Survey) -> set[str]:
