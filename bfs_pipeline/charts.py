@@ -20,6 +20,12 @@ from bfs_pipeline.metrics import county_median, shown
 
 BLUE, GREY, RED = "#1e3a5f", "#6b7280", "#b91c1c"
 GAP_FILL = "#9db4cf"
+YEAR_PAD = 12  # points from the axis down to the year labels, below the quarters' labels
+# Margins in inches: the y axis's label and ticks, the right edge, the quarters and years, between the panels.
+LEFT, RIGHT, BOTTOM = 0.55, 0.05, 0.32
+GAPS = (0.14, 0.54)  # across, down
+LEGEND_AND_TITLE = 0.53  # above the small multiples: the legend's row and the first panels' titles
+LEGEND_TWO_ROWS = 0.58  # above the need-and-gap chart: its legend takes two rows
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,30 @@ def _figure(width: float, height: float) -> Any:
     matplotlib.rcParams.update(
         {"font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False, "axes.spines.right": False}
     )
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height))
+
+
+def _panels(fig: Any, rows: int, cols: int, top: float, left: float = LEFT, **kw: Any) -> Any:
+    """A grid of axes with fixed margins in inches (the labels' sizes are fixed; a layout engine would measure
+    every text on every draw, a third of the drawing time). top: room for the legend (and the panels' titles)."""
+    width, height = fig.get_size_inches()
+    across, down = GAPS
+    panel_w = (width - left - RIGHT - (cols - 1) * across) / cols
+    panel_h = (height - BOTTOM - top - (rows - 1) * down) / rows
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - RIGHT / width,
+        bottom=BOTTOM / height,
+        top=1 - top / height,
+        wspace=across / panel_w,
+        hspace=down / panel_h,
+    )
+    return fig.subplots(rows, cols, **kw)
 
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})  # constrained layout fits it: no second draw
     return buf.getvalue()
 
 
@@ -74,10 +98,11 @@ def _wave_axis(ax: Any, waves: Sequence[str], lang: str) -> None:
     centres = [sum(ix) / len(ix) for ix in years.values()]
     # A year alone under one quarter gets its short form, so that it cannot run into the next year's label.
     labels = [y if len(ix) > 1 else f"’{y[2:]}" for y, ix in years.items()]
-    year_axis = ax.secondary_xaxis("bottom")
-    year_axis.set_xticks(centres, labels, fontsize=7.5)
-    year_axis.tick_params(length=0, pad=12)
-    year_axis.spines["bottom"].set_visible(False)
+    from matplotlib.transforms import offset_copy
+
+    below = offset_copy(ax.get_xaxis_transform(), fig=ax.figure, y=-YEAR_PAD, units="points")  # under the quarters
+    for centre, label in zip(centres, labels, strict=True):  # text, not a second axis: a third of the drawing time
+        ax.text(centre, 0, label, transform=below, ha="center", va="top", fontsize=7.5, gid="year")
     for i in range(1, len(waves)):  # a faint line where a year begins
         if waves[i][:4] != waves[i - 1][:4]:
             ax.axvline(i - 0.5, color="#e5e7eb", linewidth=0.6, zorder=0)
@@ -119,7 +144,7 @@ def needs_trend_figure(
     cols = min(2, len(codes))  # two columns: still readable when a phone shrinks the image to 375 px
     rows = (len(codes) + cols - 1) // cols
     fig = _figure(5.3, 0.5 + 1.75 * rows)
-    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    axes = _panels(fig, rows, cols, LEGEND_AND_TITLE, sharey=True, squeeze=False)
     x = list(range(len(waves)))
     described, hidden_now = [], []
     for ax, code in zip(axes.flat, codes, strict=False):
@@ -206,7 +231,7 @@ def need_and_gap_figure(index: pd.DataFrame, waves: list[str], county: str, lang
     worst, gap = g.max().reindex(waves), (g.max() - g.min()).reindex(waves)
     median = county_median(index, county, waves)
     fig = _figure(5.3, 2.8)
-    ax = fig.subplots()
+    ax = _panels(fig, 1, 1, LEGEND_TWO_ROWS, left=LEFT - 0.03)
     x = list(range(len(waves)))
     ax.bar(x, gap.to_numpy() * 100, color=GAP_FILL, width=0.6, label=_("Skillnad störst–minst behov (procentenheter)"))
     ax.plot(
