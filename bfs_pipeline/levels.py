@@ -74,21 +74,25 @@ def _stated(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def _per_wave(per_m: pd.DataFrame, question: str) -> dict[tuple[str, str], tuple[str, set[str]]]:
-    """Per (municipality, wave): the newest stated answer (9 only where nobody stated anything else), and the
-    distinct codes other than 9 that the wave's answers gave."""
-    out: dict[tuple[str, str], tuple[str, set[str]]] = {}
+def _per_wave(per_m: pd.DataFrame, questions: Sequence[str]) -> dict[str, dict[tuple[str, str], tuple[str, set[str]]]]:
+    """Per question and (municipality, wave): the newest stated answer (9 only where nobody stated anything else),
+    and the distinct codes other than 9 that the wave's answers gave. One pass over the rows for all questions."""
+    out: dict[str, dict[tuple[str, str], tuple[str, set[str]]]] = {q: {} for q in questions}
     for m, w, a in zip(per_m["municipality"], per_m["wave"], per_m["answers"], strict=True):
-        code = _stated(a.get(question))
-        if code is None:
-            continue
         key = (str(m), str(w))
-        newest, seen = out.get(key, (DONT_KNOW, set()))
-        if code != DONT_KNOW:
-            seen.add(code)
-        if code != DONT_KNOW or newest == DONT_KNOW:
-            newest = code  # rows are oldest first: a later stated answer replaces an earlier one
-        out[key] = (newest, seen)
+        for question, found in out.items():
+            value = a.get(question)
+            if value is None:
+                continue
+            code = (value.strip() or None) if type(value) is str else _stated(value)  # most are a code
+            if code is None:
+                continue
+            newest, seen = found.get(key, (DONT_KNOW, set()))
+            if code != DONT_KNOW:
+                seen.add(code)
+            if code != DONT_KNOW or newest == DONT_KNOW:
+                newest = code  # rows are oldest first: a later stated answer replaces an earlier one
+            found[key] = (newest, seen)
     return out
 
 
@@ -99,6 +103,7 @@ def law_history(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
     per_m = kommun_answers(responses, mq, county, list(LAW_QUESTIONS.values()))
     rows = []
     if not per_m.empty:
+        waves = _per_wave(per_m, list(LAW_QUESTIONS.values()))
         for req, q in LAW_QUESTIONS.items():
             rows += [
                 {
@@ -109,7 +114,7 @@ def law_history(responses: pd.DataFrame, mq: str, county: str) -> pd.DataFrame:
                     "code": c,
                     "codes": sorted(seen),
                 }
-                for (m, w), (c, seen) in _per_wave(per_m, q).items()
+                for (m, w), (c, seen) in waves[q].items()
             ]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["municipality", "requirement", "wave"], ignore_index=True)
@@ -172,11 +177,13 @@ def law_status(
 def meets_all(status: pd.DataFrame) -> pd.Series:
     """Per municipality (law_status's): True where all three requirements are met, False where one is stated as
     not met, <NA> where it is not known (a requirement unanswered or "vet ej")."""
+    per: dict[str, dict[str, Any]] = {}
+    for m, req, met in zip(status["municipality"], status["requirement"], status["met"], strict=True):
+        per.setdefault(str(m), {})[str(req)] = met
     out: dict[str, Any] = {}
-    for m, g in status.groupby("municipality", sort=True):
-        met = {str(r.requirement): r.met for r in g.itertuples()}
-        values = [met.get(req.value) for req in Requirement]
-        out[str(m)] = False if any(v is False for v in values) else (True if all(v is True for v in values) else pd.NA)
+    for m in sorted(per):
+        values = [per[m].get(req.value) for req in Requirement]
+        out[m] = False if any(v is False for v in values) else (True if all(v is True for v in values) else pd.NA)
     return pd.Series(out, dtype="boolean", name="meets_all").rename_axis("municipality")
 
 
@@ -200,11 +207,11 @@ def maturity_index(
     k = responses[responses["sector"] == KOMMUN]
     if k.empty:
         return pd.DataFrame(columns=cols)
-    answered = [any(a.get(i) not in (None, "") for i in items) for a in k["answers"]]
-    k = k[answered]  # metrics.item_values needs some answer to convert
+    k = metrics.answering(k, items)
     if k.empty:
         return pd.DataFrame(columns=cols)
-    k = k[metrics.item_values(k, list(items), (1, 5)).notna().any(axis=1).to_numpy()]
+    k = metrics.with_scores(k, items)  # scored once: need_index reads the scores
+    k = k[k[[metrics.SCORE + i for i in items]].notna().any(axis=1).to_numpy()]
     if k.empty:
         return pd.DataFrame(columns=cols)
     return metrics.need_index(k, list(items), mq, county, min_n=min_n)

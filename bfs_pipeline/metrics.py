@@ -34,14 +34,17 @@ def wave_range(last: str, count: int) -> list[str]:
 
 
 def explode_municipalities(responses: pd.DataFrame, municipality_question: str, county: str) -> pd.DataFrame:
-    """One row per response × municipality it names; 'the whole county' gives the county code only."""
-    out = responses.assign(municipality=[a.get(municipality_question) or None for a in responses["answers"]]).explode(
-        "municipality"
-    )
-    out = out[out["municipality"].notna() & (out["municipality"] != county)]
-    if out.index.has_duplicates:  # a response naming a municipality twice counts there once
-        out = out[~pd.MultiIndex.from_arrays([out.index, out["municipality"]]).duplicated()]
-    return out.reset_index(drop=True)
+    """One row per response × municipality it names, each once; 'the whole county' (the county code) gives none."""
+    rows, named = [], []  # row positions and the municipality each names
+    for k, value in enumerate([a.get(municipality_question) for a in responses["answers"]]):
+        seen = set()
+        for m in value if isinstance(value, list | tuple) else [value]:
+            if m is None or m != m or m == county or m in seen:  # m != m: NaN
+                continue
+            seen.add(m)
+            rows.append(k)
+            named.append(m)
+    return responses.iloc[rows].assign(municipality=named).reset_index(drop=True)
 
 
 SCORE = "__score_"  # prefix of item columns scored once by with_scores
@@ -58,19 +61,36 @@ def item_values(responses: pd.DataFrame, items: Sequence[str], points: tuple[int
     if all(SCORE + i in responses for i in items):
         return responses[[SCORE + i for i in items]].set_axis(list(items), axis=1)
     lo, hi = points
-    raw = pd.DataFrame(list(responses["answers"]), columns=list(items), index=responses.index)
+    answers = responses["answers"].tolist()
+    flat = [a.get(i) for a in answers for i in items]  # row by row, item by item
     try:  # each distinct answer converted once: 200 000 answers hold a handful of distinct values
-        codes, uniques = pd.factorize(raw.to_numpy(dtype=object).ravel(), use_na_sentinel=True)
-        numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype="float64")
-        if not len(numbers):  # nobody answered any of the items: every cell NaN (indexing an empty array would fail)
-            numbers = np.array([np.nan])
-            codes = np.full_like(codes, -1)
-        vals = pd.DataFrame(
-            np.where(codes >= 0, numbers[codes], np.nan).reshape(raw.shape), columns=raw.columns, index=raw.index
-        )
+        distinct = list(set(flat))
     except TypeError:  # an unhashable answer (a list where a number belongs): convert cell by cell
+        width = len(items)
+        rows = [flat[k : k + width] for k in range(0, len(flat), width)]
+        raw = pd.DataFrame(rows, columns=list(items), index=responses.index, dtype=object)
         vals = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
+    else:
+        numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype="float64")
+        number = dict(zip(distinct, numbers.tolist(), strict=True))
+        cells = np.fromiter(map(number.__getitem__, flat), dtype="float64", count=len(flat))
+        vals = pd.DataFrame(cells.reshape(len(answers), len(items)), columns=list(items), index=responses.index)
     return vals.where((vals >= lo) & (vals <= hi))
+
+
+def answering(responses: pd.DataFrame, items: Sequence[str]) -> pd.DataFrame:
+    """The responses that answer at least one of the items (item_values needs some answer to convert)."""
+    if responses.empty:
+        return responses
+    asked = frozenset(items)
+    keep = np.array(
+        [
+            not asked.isdisjoint(a) and any(a.get(i) not in (None, "") for i in items)  # most answer none of them
+            for a in responses["answers"]
+        ],
+        dtype=bool,
+    )
+    return responses[keep]
 
 
 def _summarise(values: pd.DataFrame, keys: pd.DataFrame, high: int, min_n: int) -> pd.DataFrame:
@@ -218,32 +238,35 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
     look = set(per.index[(per["hidden"] == 1) | ((rest > 0) & (rest < MIN_N))])
     if not look:
         return out
-    for key, g in munis.groupby(["wave", "item"]):
-        if key not in look:
-            continue
-        hidden = g["suppressed"].astype(bool)
-        shown = g[~hidden]
-        if hidden.sum() == 1 and not shown.empty:
-            idx = shown["n"].idxmin()
-            out.loc[idx, ["share_high", "mean"]] = np.nan
-            out.loc[idx, "suppressed"] = True
-            shown = shown.drop(idx)
+    hide: list[Any] = []  # row labels to hide, applied at the end
+    in_look = [k in look for k in zip(munis["wave"], munis["item"], strict=True)]
+    for key, g in munis[in_look].groupby(["wave", "item"], sort=False):
+        hidden = g["suppressed"].astype(bool).to_numpy()
+        shown = list(zip(g.index[~hidden], g["n"].to_numpy()[~hidden].astype("int64").tolist(), strict=True))
+        if hidden.sum() == 1 and shown:
+            hide.append(_pop_smallest(shown)[0])
         found = totals.get(key)
         if found is None:
             continue
         county_row, total = found
-        pool = total - int(shown["n"].sum())
+        pool = total - sum(n for _, n in shown)
         if 0 < pool < MIN_N and len(shown) == len(g):  # only whole-county answers: hide the county's cell
-            out.loc[county_row, ["share_high", "mean"]] = np.nan
-            out.loc[county_row, "suppressed"] = True
+            hide.append(county_row)
             continue
-        while 0 < pool < MIN_N and not shown.empty:
-            idx = shown["n"].idxmin()
-            out.loc[idx, ["share_high", "mean"]] = np.nan
-            out.loc[idx, "suppressed"] = True
-            pool += int(shown.loc[idx, "n"])
-            shown = shown.drop(idx)
+        while 0 < pool < MIN_N and shown:
+            idx, n = _pop_smallest(shown)
+            hide.append(idx)
+            pool += n
+    if hide:
+        out.loc[hide, ["share_high", "mean"]] = np.nan
+        out.loc[hide, "suppressed"] = True
     return out
+
+
+def _pop_smallest(shown: list[tuple[Any, int]]) -> tuple[Any, int]:
+    """Remove and return the (row, n) with the fewest respondents, the first of equals (as idxmin picks)."""
+    j = min(range(len(shown)), key=lambda k: shown[k][1])
+    return shown.pop(j)
 
 
 def index_with_cells_hidden(index: pd.DataFrame, table: pd.DataFrame, county: str) -> pd.DataFrame:
@@ -404,11 +427,12 @@ def latest_answers(
     if r.empty:
         return pd.DataFrame(columns=["municipality", *questions])
     per_m = explode_municipalities(r, municipality_question, county).sort_values(["wave", "submitted_at"])
-    rows = []
-    for m, g in per_m.groupby("municipality"):
-        row: dict[str, Any] = {"municipality": m}
+    newest: dict[Any, dict[str, Any]] = {}
+    for m, a in zip(per_m["municipality"], per_m["answers"], strict=True):  # oldest first: a later answer replaces
+        row = newest.setdefault(m, {})
         for q in questions:
-            vals = [a.get(q) for a in g["answers"] if a.get(q) not in (None, "", [])]
-            row[q] = vals[-1] if vals else None
-        rows.append(row)
+            v = a.get(q)
+            if v not in (None, "", []):
+                row[q] = v
+    rows = [{"municipality": m, **{q: newest[m].get(q) for q in questions}} for m in sorted(newest)]
     return pd.DataFrame(rows, columns=["municipality", *questions])

@@ -46,6 +46,7 @@ CAPACITY = {
 }
 CAPACITY_FUNCTIONS = ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")  # counted in the county line
 HISTORY = 8
+NEED_WAVES = HISTORY + 4  # waves the need table and index cover: the history, and a year before its first (changes)
 MAX_COLS = 6  # municipalities side by side in the needs table (a phone shows about that many); the workbook has all
 STANDS_OUT = 10  # a municipality's share this many percentage points or more above the county's is marked
 MAX_ACTIONS = 3  # needs named per municipality in "what the numbers point to", the highest first
@@ -209,8 +210,9 @@ class ReportData:
     labels: dict[str, str]  # item to its label in lang
     mq: str  # the municipality question
     respondents: int  # answers in the period
-    responses: pd.DataFrame  # answers up to the period, scored
+    responses: pd.DataFrame  # answers up to the period, every wave (the law's status carries forward)
     roster: pd.DataFrame  # the county's own actors; empty without a roster
+    # table and index: the last NEED_WAVES waves up to the period
     table: pd.DataFrame  # per municipality, wave, item: n, share_high, suppressed (also secondary), q_change, y_change
     index: pd.DataFrame  # per municipality, wave: n, index (share of 4–5 over all need answers), suppressed
     coverage: pd.DataFrame  # roster coverage per municipality and sector in the period
@@ -252,10 +254,15 @@ class ReportData:
         return sections.satisfaction_table(self)
 
     @cached_property
+    def law_answers(self) -> pd.DataFrame:
+        """The municipalities' answers that report one of K01–K03 (sections.law_answers), once per report."""
+        return sections.law_answers(self)
+
+    @cached_property
     def law_history(self) -> pd.DataFrame:
         """Every K01–K03 status reported, per municipality, requirement and wave (levels.law_history), once per
         report: the Lagens krav section and the law-floor and vacancy alerts read it."""
-        return levels.law_history(sections.law_answers(self), self.mq, self.county)
+        return levels.law_history(self.law_answers, self.mq, self.county)
 
     @cached_property
     def law(self) -> pd.DataFrame:
@@ -315,7 +322,7 @@ def report_data(
     population: Mapping[str, tuple[int, int]] | None = None,
     support: pd.DataFrame | None = None,
 ) -> ReportData:
-    """Score the answers up to the period and build the need table, the need index and the roster coverage once.
+    """Build the need table and the need index (the last NEED_WAVES waves) and the roster coverage, once.
 
     population: municipality code -> (inhabitants, year) for the per-10 000 figures; the shipped POP_YEAR figures
     by default. support: the support log's rows (support.events, at least the period and the quarter before);
@@ -338,11 +345,13 @@ def report_data(
     items = need_items(survey)
     mq = municipality_question(survey)
     answered = matching.answered_by(matching.Matcher.from_frame(roster, county), mq)  # as the ingest matches
-    upto = metrics.with_scores(responses[responses["wave"] <= period], items)
-    per_m = metrics.explode_municipalities(upto, mq, county)  # once: a response naming several counts in each
-    whole = metrics.county_rows(upto, mq, county)  # once: the county's figures leave a few county-only answers out
-    table = metrics.need_table(upto, items, mq, county, exploded=per_m, whole=whole)
-    index = metrics.need_index(upto, items, mq, county, exploded=per_m, whole=whole)
+    upto = responses[responses["wave"] <= period]
+    # The need figures over the waves the report shows (older ones are never read): scored once.
+    recent = metrics.with_scores(upto[upto["wave"].isin(metrics.wave_range(period, NEED_WAVES))], items)
+    per_m = metrics.explode_municipalities(recent, mq, county)  # once: a response naming several counts in each
+    whole = metrics.county_rows(recent, mq, county)  # once: the county's figures leave a few county-only answers out
+    table = metrics.need_table(recent, items, mq, county, exploded=per_m, whole=whole)
+    index = metrics.need_index(recent, items, mq, county, exploded=per_m, whole=whole)
     return ReportData(
         survey=survey,
         period=period,
@@ -811,9 +820,10 @@ def _coverage_rows(
 
 def _respondent_counts(data: ReportData, order: list[reference.Municipality]) -> list[dict[str, str]]:
     c = metrics.coverage(data.responses, data.mq, data.county, data.period)
+    per_m = c.groupby("municipality")["n"].sum().to_dict() if not c.empty else {}
     out = []
     for m in order:
-        n = int(c[c["municipality"] == m.code]["n"].sum())
+        n = int(per_m.get(m.code, 0))
         out.append({"name": m.name, "n": "<5" if 0 < n < metrics.MIN_N else fmt_int(n, data.lang)})
     return out
 
@@ -838,11 +848,11 @@ def _capacity_rows(data: ReportData) -> list[dict[str, Any]]:
     if "kommun" not in survey.sectors or not ids:
         return []
     latest = metrics.latest_answers(data.responses, "kommun", list(ids.values()), data.period, data.mq, data.county)
-    latest = latest.set_index("municipality")
+    by_code = {str(r["municipality"]): r for r in latest.to_dict("records")}
     labelled = [k for k in ("combined", "council", *CAPACITY_FUNCTIONS) if k in ids]
     rows = []
     for m in data.order:
-        got = latest.loc[m.code] if m.code in latest.index else None
+        got = by_code.get(m.code)
 
         def val(k: str, got: Any = got) -> Any:
             return None if got is None or k not in ids else got.get(ids[k])
@@ -905,10 +915,12 @@ def _capacity_county(
 def _data_hash(responses: pd.DataFrame) -> str:
     """What the report was built from: the stored rows' content hashes where known, else their answers."""
     if "content_hash" in responses:
-        parts = sorted(responses["content_hash"].astype(str))
+        parts = responses["content_hash"].astype(str).tolist()
+        parts.sort()
     else:
         rows = zip(responses["id"], responses["wave"], responses["answers"], strict=True)
-        parts = sorted(f"{i}|{w}|{json.dumps(a, sort_keys=True)}" for i, w, a in rows)
+        parts = [f"{i}|{w}|{json.dumps(a, sort_keys=True)}" for i, w, a in rows]
+        parts.sort()
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from bfs_pipeline import i18n, levels, metrics
 from bfs_pipeline.i18n import SUPPRESSED, fmt_change, fmt_int, fmt_pct
+from bfs_pipeline.metrics import answering
 from bfs_pipeline.outreach import matching
 
 if TYPE_CHECKING:
@@ -59,14 +60,6 @@ def view_labels(lang: str) -> dict[str, str]:
 
 def _asked(data: ReportData, qid: str) -> bool:
     return any(q.id == qid for q in data.survey.questions(None))
-
-
-def answering(responses: pd.DataFrame, items: Sequence[str]) -> pd.DataFrame:
-    """The responses that answer at least one of the items (metrics.item_values needs some answer to convert)."""
-    if responses.empty:
-        return responses
-    keep = np.array([any(a.get(i) not in (None, "") for i in items) for a in responses["answers"]], dtype=bool)
-    return responses[keep]
 
 
 def view_items(data: ReportData) -> dict[str, tuple[str, ...]]:
@@ -398,7 +391,7 @@ def law_table(data: ReportData) -> pd.DataFrame:
     """levels.law_status in the period and a year before, one row per municipality and requirement (those nobody
     reported included, with code None): code, wave, met, since, met_year_ago, and levels.meets_all's answer for the
     municipality now and a year before (all_met, all_met_year_ago: True, False, or None where not known)."""
-    r = law_answers(data)
+    r = data.law_answers
     now = levels.law_status(r, data.mq, data.county, data.period, data.law_history)
     before = levels.law_status(r, data.mq, data.county, data.year_ago, data.law_history)
     grid = pd.DataFrame(
@@ -510,7 +503,6 @@ def maturity_table(data: ReportData) -> pd.DataFrame:
     cols = ["municipality", "wave", "n", "answers", "index", "suppressed", "q_change", "y_change"]
     r = data.responses
     r = r[r["wave"].isin(data.history)] if not r.empty else r  # the workbook's waves; the changes look 4 back
-    r = answering(r[r["sector"] == levels.KOMMUN], levels.MATURITY_ITEMS) if not r.empty else r
     idx = levels.maturity_index(r, data.mq, data.county)
     if idx.empty:
         return pd.DataFrame(columns=cols)

@@ -113,7 +113,13 @@ def by_need_table(data: ReportData) -> pd.DataFrame:
     and the period's share answering 4–5 with its suppression (the need table's, primary and secondary)."""
     ev = data.support_window
     cells = data.table[(data.table["wave"] == data.period) & (data.table["municipality"] != data.county)]
-    cells = cells.set_index(["municipality", "item"])
+    shown_cells = {  # (municipality, item) -> (share_high, n) of the cells shown
+        (m, i): (float(share), int(n))
+        for m, i, share, n, hid in zip(
+            cells["municipality"], cells["item"], cells["share_high"], cells["n"], cells["suppressed"], strict=True
+        )
+        if not bool(hid) and not missing(share)
+    }
     rows = []
     for item in data.items:
         mine = ev[ev["need"] == item] if not ev.empty else ev
@@ -122,8 +128,7 @@ def by_need_table(data: ReportData) -> pd.DataFrame:
         fit_hours = (fit["hours"] * fit["weight"]).groupby(fit["municipality"]).sum() if not fit.empty else {}
         events = mine.groupby("municipality")["event_id"].nunique() if not mine.empty else {}
         for m in data.order:
-            c = cells.loc[(m.code, item)] if (m.code, item) in cells.index else None
-            hidden = c is None or bool(c["suppressed"]) or missing(c["share_high"])
+            c = shown_cells.get((m.code, item))
             rows.append(
                 {
                     "item": item,
@@ -131,9 +136,9 @@ def by_need_table(data: ReportData) -> pd.DataFrame:
                     "hours": float(hours.get(m.code, 0.0)),
                     "events": int(events.get(m.code, 0)),
                     "fit_hours": float(fit_hours.get(m.code, 0.0)),
-                    "share_high": float("nan") if hidden else float(c["share_high"]),  # type: ignore[index]
-                    "n": None if hidden else int(c["n"]),  # type: ignore[index]
-                    "suppressed": hidden,
+                    "share_high": float("nan") if c is None else c[0],
+                    "n": None if c is None else c[1],
+                    "suppressed": c is None,
                 }
             )
     return pd.DataFrame(rows)

@@ -110,7 +110,7 @@ class YearData:
 
     @cached_property
     def in_year(self) -> pd.DataFrame:
-        """The year's answers (scored: base.responses)."""
+        """The year's answers (from base.responses)."""
         r = self.base.responses
         return r[r["wave"].isin(self.quarters)] if not r.empty else r
 
@@ -137,7 +137,7 @@ class YearData:
         """levels.law_status as of each quarter of the year, and of the year before's last quarter."""
         r = self.base.responses
         if not r.empty:
-            r = sections.answering(r[r["sector"] == levels.KOMMUN], list(levels.LAW_QUESTIONS.values()))
+            r = metrics.answering(r[r["sector"] == levels.KOMMUN], list(levels.LAW_QUESTIONS.values()))
         history = levels.law_history(r, self.base.mq, self.county)
         waves = [*self.quarters, self.year_before]
         return {w: levels.law_status(r, self.base.mq, self.county, w, history=history) for w in waves}
