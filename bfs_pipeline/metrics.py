@@ -269,31 +269,35 @@ def _pop_smallest(shown: list[tuple[Any, int]]) -> tuple[Any, int]:
     return shown.pop(j)
 
 
-def index_with_cells_hidden(index: pd.DataFrame, table: pd.DataFrame, county: str) -> pd.DataFrame:
-    """The need index hidden wherever one of the same municipality's need cells of the wave is hidden (primary or
-    secondary), and a second municipality hidden where one hidden index could be worked out from the county's.
+def index_over_shown_cells(index: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The index (need_index's frame) pooled over the cells shown only: per (municipality, wave), `answers` and
+    `index` from those of `cells` (need_table's frame after secondary_suppress) that are not hidden; hidden where
+    none is. `n`, the respondents, stays as need_index counted them.
 
-    The index pools the municipality's need answers: shown beside its other cells it would give a hidden cell away
-    (every need question is required, so the pooled count is nine times n), and a cell hidden to protect another
-    municipality's would then give that one away through the county total.
+    Pooled over every answer, an index shown beside the municipality's other cells would give a hidden cell away
+    (its pooled counts less the shown cells' counts); pooled over the cells shown it tells nothing they do not.
     """
-    out = index.copy()
-    hidden = table[table["suppressed"].astype(bool) & (table["municipality"] != county)]
-    pairs = set(zip(hidden["municipality"], hidden["wave"], strict=True))
-    if pairs:
-        hit = [(m, w) in pairs for m, w in zip(out["municipality"], out["wave"], strict=True)]
-        out.loc[hit, "index"] = np.nan
-        out.loc[hit, "suppressed"] = True
-    munis = out["municipality"] != county
-    for _, g in out[munis].groupby("wave"):
-        hidden_rows = g[g["suppressed"].astype(bool)]
-        if len(hidden_rows) == 1:
-            shown_rows = g[~g["suppressed"].astype(bool)]
-            if not shown_rows.empty:
-                idx = shown_rows["n"].idxmin()
-                out.loc[idx, "index"] = np.nan
-                out.loc[idx, "suppressed"] = True
-    return out
+    cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
+    if index.empty:
+        return index
+    shown = cells[~cells["suppressed"].astype(bool)].dropna(subset=["share_high"])
+    pooled = (
+        pd.DataFrame(
+            {
+                "municipality": shown["municipality"],
+                "wave": shown["wave"],
+                "answers": shown["n"].astype("int64"),
+                "high": (shown["share_high"] * shown["n"]).round(),
+            }
+        )
+        .groupby(["municipality", "wave"], as_index=False)[["answers", "high"]]
+        .sum()
+    )
+    out = index.drop(columns=["answers", "index"]).merge(pooled, on=["municipality", "wave"], how="left")
+    out["answers"] = out["answers"].fillna(0).astype("int64")
+    out["suppressed"] = out["suppressed"].astype(bool) | (out["answers"] == 0)
+    out["index"] = (out["high"] / out["answers"].where(out["answers"] > 0)).where(~out["suppressed"])
+    return out[cols]
 
 
 def need_index(

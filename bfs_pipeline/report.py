@@ -214,7 +214,7 @@ class ReportData:
     roster: pd.DataFrame  # the county's own actors; empty without a roster
     # table and index: the last NEED_WAVES waves up to the period
     table: pd.DataFrame  # per municipality, wave, item: n, share_high, suppressed (also secondary), q_change, y_change
-    index: pd.DataFrame  # per municipality, wave: n, index (share of 4–5 over all need answers), suppressed
+    index: pd.DataFrame  # per municipality, wave: n, answers, index (share of 4–5 in the need cells shown), suppressed
     coverage: pd.DataFrame  # roster coverage per municipality and sector in the period
     coverage_prev: pd.DataFrame  # the same in the quarter before
     alert_coverage: float = 0.5
@@ -273,6 +273,12 @@ class ReportData:
     def maturity(self) -> pd.DataFrame:
         """The maturity index over the history waves (sections.maturity_table), once per report."""
         return sections.maturity_table(self)
+
+    @cached_property
+    def maturity_cells(self) -> pd.DataFrame:
+        """K12a–e per municipality, wave and step over the history waves (sections.maturity_cells), once per report:
+        the maturity index pools the cells shown, the steps sheet shows the period and the quarter before."""
+        return sections.maturity_cells(self)
 
     @cached_property
     def maturity_steps(self) -> pd.DataFrame:
@@ -351,7 +357,9 @@ def report_data(
     per_m = metrics.explode_municipalities(recent, mq, county)  # once: a response naming several counts in each
     whole = metrics.county_rows(recent, mq, county)  # once: the county's figures leave a few county-only answers out
     table = metrics.need_table(recent, items, mq, county, exploded=per_m, whole=whole)
+    table = metrics.secondary_suppress(table, county)
     index = metrics.need_index(recent, items, mq, county, exploded=per_m, whole=whole)
+    index = metrics.index_over_shown_cells(index, table)  # a hidden cell cannot be worked out from the index
     return ReportData(
         survey=survey,
         period=period,
@@ -368,7 +376,7 @@ def report_data(
         respondents=len(in_period),
         responses=upto,
         roster=roster,
-        table=_changes(metrics.secondary_suppress(table, county)),
+        table=_changes(table),
         index=index,
         coverage=metrics.roster_coverage(upto, roster, period, answered),
         coverage_prev=metrics.roster_coverage(upto, roster, metrics.prev_wave(period), answered),

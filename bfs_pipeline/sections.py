@@ -506,6 +506,7 @@ def maturity_table(data: ReportData) -> pd.DataFrame:
     idx = levels.maturity_index(r, data.mq, data.county)
     if idx.empty:
         return pd.DataFrame(columns=cols)
+    idx = metrics.index_over_shown_cells(idx, data.maturity_cells)  # no hidden step can be worked out from it
     t = idx.assign(item=MATURITY, share_high=idx["index"], mean=np.nan)
     t = metrics.secondary_suppress(t, data.county)
     t["index"] = t["share_high"]
@@ -517,18 +518,25 @@ def maturity_table(data: ReportData) -> pd.DataFrame:
     return out[cols]
 
 
-def maturity_steps_table(data: ReportData) -> pd.DataFrame:
+def maturity_cells(data: ReportData) -> pd.DataFrame:
     """Per municipality (and the county), wave and step of the process (K12a–e): n, the share answering 4–5,
-    suppressed (also secondarily), from the kommun sector; the period and the quarter before."""
+    suppressed (also secondarily), from the kommun sector, over the history waves."""
     cols = ["municipality", "wave", "item", "n", "share_high", "mean", "suppressed"]
     items = [i for i in levels.MATURITY_ITEMS if _asked(data, i)]
     r = data.responses
-    r = r[(r["sector"] == levels.KOMMUN) & r["wave"].isin([data.period, data.previous])] if not r.empty else r
+    r = r[(r["sector"] == levels.KOMMUN) & r["wave"].isin(data.history)] if not r.empty else r
     r = answering(r, items)
     if r.empty or not items:
         return pd.DataFrame(columns=cols)
     t = metrics.need_table(r, items, data.mq, data.county)
     return metrics.secondary_suppress(t, data.county)[cols]
+
+
+def maturity_steps_table(data: ReportData) -> pd.DataFrame:
+    """maturity_cells in the period and the quarter before: each step per municipality, as the section and the
+    steps sheet show them."""
+    t = data.maturity_cells
+    return t[t["wave"].isin([data.period, data.previous])].reset_index(drop=True) if not t.empty else t
 
 
 def step_labels(lang: str) -> dict[str, str]:

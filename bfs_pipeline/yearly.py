@@ -10,14 +10,13 @@ answers, the need index, process maturity (with the quarterly report's secondary
 
 Suppression (answers only; the support log is the coordinator's own record of what she did, not anyone's answers,
 so its figures are shown as they are):
-- A quarter's need index is hidden below metrics.MIN_N respondents (primary), where one of the municipality's need
-  cells of the quarter is hidden (the index pools them), and, where one municipality alone is hidden in a quarter,
-  the smallest shown one beside it (metrics.index_with_cells_hidden, as the quarterly report). The maturity index:
-  primary and secondary suppression as the quarterly report's (sections.maturity_table).
+- A quarter's need index is the quarterly report's: hidden below metrics.MIN_N respondents (primary), and pooled
+  over the municipality's need cells shown (primary and secondary suppression), so that no hidden cell can be
+  worked out from it (metrics.index_over_shown_cells). The maturity index: the same over the steps (K12a–e), and
+  secondary suppression as the quarterly report's (sections.maturity_table).
 - The year's need index is the mean of the municipality's quarters shown (with how many it averages), not the
-  year's answers pooled: a pooled figure less the shown quarters would give a hidden quarter away, and with the
-  quarterly rule (an index is hidden with any hidden need cell) a pooled year would be hidden in most small
-  municipalities. A mean of shown figures tells nothing they do not; it is hidden where no quarter is shown.
+  year's answers pooled: a pooled figure less the shown quarters would give a hidden quarter away. A mean of shown
+  figures tells nothing they do not; it is hidden where no quarter is shown.
 - FTE and the law floor are organisational facts reported by the municipality: shown whatever n, as the quarterly
   report shows them.
 
@@ -190,12 +189,11 @@ def year_data(
 
 
 def need_index_table(data: YearData) -> pd.DataFrame:
-    """The quarters' need index (the quarterly's, metrics.index_with_cells_hidden) and the year's: the mean of the
+    """The quarters' need index (the quarterly's: pooled over the need cells shown) and the year's: the mean of the
     quarters shown (wave = "YYYY", n = how many quarters it averages; hidden where none is shown)."""
     cols = ["municipality", "wave", "n", "index", "suppressed"]
     base = data.base
     q = base.index[base.index["wave"].isin(data.quarters)][cols].reset_index(drop=True)
-    q = metrics.index_with_cells_hidden(q, base.table[base.table["wave"].isin(data.quarters)], data.county)[cols]
     shown = q[~q["suppressed"].astype(bool)].dropna(subset=["index"])
     g = shown.groupby("municipality")["index"]
     y = pd.DataFrame({"index": g.mean(), "n": g.size()}).reindex(sorted(set(q["municipality"])))

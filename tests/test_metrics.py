@@ -155,33 +155,37 @@ def test_item_values_of_items_nobody_answered_are_all_missing() -> None:
     assert item_values(frame, ["B01"], (1, 5))["B01"].tolist()[0] == 4.0
 
 
-def test_the_index_is_hidden_with_a_hidden_cell_and_a_second_one_beside_a_lone_hidden_index() -> None:
-    from bfs_pipeline.metrics import index_with_cells_hidden
+def test_the_index_pools_only_the_cells_shown_so_no_hidden_cell_can_be_worked_out() -> None:
+    # 1080: six respondents; B02 has four scored answers (two say "vet ej") and is hidden; B01 is shown.
+    rows = [("2026-Q3", ["1080"], {"B01": b1, "B02": b2}) for b1, b2 in zip("554421", "552199", strict=True)]
+    rows += [("2026-Q3", ["1081"], {"B01": b1, "B02": b2}) for b1, b2 in zip("1122334", "1234512", strict=True)]
+    rows += [("2026-Q3", ["1082"], {"B01": b1, "B02": b2}) for b1, b2 in zip("5544332211", "5432154321", strict=True)]
+    items = ["B01", "B02"]
+    responses = metrics.with_scores(frame(rows), items)
+    table = metrics.secondary_suppress(metrics.need_table(responses, items, "C01", "10"), "10")
+    cells = table.set_index(["municipality", "item"])
+    assert cells.loc[("1080", "B02"), "suppressed"] and cells.loc[("1081", "B02"), "suppressed"]  # primary, secondary
+    pooled = metrics.need_index(responses, items, "C01", "10")
+    out = metrics.index_over_shown_cells(pooled, table).set_index("municipality")
 
-    index = pd.DataFrame(
-        {
-            "municipality": ["1060", "1080", "1081", "1082", "10"],
-            "wave": ["2026-Q3"] * 5,
-            "n": [6, 20, 9, 30, 65],
-            "answers": [54, 180, 81, 270, 585],
-            "index": [0.5, 0.2, 0.3, 0.25, 0.3],
-            "suppressed": [False, False, False, False, False],
-        }
-    )
-    table = pd.DataFrame(
-        {
-            "municipality": ["1060", "1080", "1081", "10"],
-            "wave": ["2026-Q3"] * 4,
-            "item": ["B01"] * 4,
-            "suppressed": [True, False, False, False],  # 1060's B01 hidden (a secondary suppression, say)
-        }
-    )
-    out = index_with_cells_hidden(index, table, "10").set_index("municipality")
-    assert out.loc["1060", "suppressed"] and pd.isna(out.loc["1060", "index"])  # hidden with its cell
-    assert out.loc["1081", "suppressed"]  # the smallest shown one: 1060's index not from the county's
-    assert not out.loc["1080", "suppressed"] and not out.loc["1082", "suppressed"] and out.loc["10", "index"] == 0.3
-    control = index_with_cells_hidden(index, table.assign(suppressed=False), "10")
-    assert not control["suppressed"].any() and control["index"].tolist() == index["index"].tolist()
+    # 1080 over B01 alone: 4 of 6 answered 4-5. Pooled over every answer it was 6 of 10, which less B01's shown
+    # 4 of 6 gives the hidden B02 away: 2 of 4.
+    assert pooled.set_index("municipality").loc["1080", "index"] == 6 / 10
+    assert (out.loc["1080", "answers"], out.loc["1080", "index"], out.loc["1080", "n"]) == (6, 4 / 6, 6)
+    assert out.loc["1082", "index"] == (4 + 4) / 20  # every cell shown: as pooled
+    # The county's cells are shown: its index pools them all.
+    assert out.loc["10", "index"] == pooled.set_index("municipality").loc["10", "index"]
+
+    # A municipality with every cell hidden has no index; one under five respondents stays hidden.
+    hidden = table.assign(suppressed=table["suppressed"] | (table["municipality"] == "1082"))
+    gone = metrics.index_over_shown_cells(pooled, hidden).set_index("municipality")
+    assert gone.loc["1082", "suppressed"] and pd.isna(gone.loc["1082", "index"])
+
+    # Control: no cell hidden (the threshold at one), and the index is need_index's for every municipality.
+    every = metrics.need_table(responses, items, "C01", "10", min_n=1)
+    shown = metrics.index_over_shown_cells(pooled, every)
+    assert shown["index"].tolist() == pytest.approx(pooled["index"].tolist())
+    assert shown["answers"].tolist() == pooled["answers"].tolist()
 
 
 def test_the_county_total_never_gives_away_a_group_under_five() -> None:

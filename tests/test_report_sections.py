@@ -129,7 +129,7 @@ def test_report_data_scores_up_to_the_period_and_keeps_the_countys_own_roster(su
     data = rp.report_data(survey, frame(rows), PERIOD, "en", roster=actors, generated=dt.date(2026, 10, 1))
     assert data.respondents == 2
     assert list(data.responses["wave"]) == [PERIOD, PERIOD, "2026-Q2"]
-    assert list(data.responses[metrics.SCORE + "B01"]) == [5.0, 2.0, 4.0]
+    assert [a["B01"] for a in data.responses["answers"]] == ["5", "2", "4"]  # every wave up to the period
     assert list(data.roster["name"]) == ["Polisen Karlskrona", "Länsstyrelsen"]
     assert data.coverage[["municipality", "sector", "expected", "answered"]].values.tolist() == [
         ["10", "myndighet", 1, 0],
@@ -341,7 +341,7 @@ def test_coverage_section_without_roster_counts_respondents_under_five_as_lt5(su
     rows = [
         *[answer("1080", org=f"K{i}") for i in range(3)],
         *[answer("1080", sector="ideburen", org=f"I{i}") for i in range(2)],
-        answer("1081"),
+        answer("1081", B01="9"),  # "vet ej": a respondent without a need cell, so none is hidden beside Karlskrona's
         answer("1082", "2026-Q2"),  # another wave
     ]
     data = data_for(survey, rows)

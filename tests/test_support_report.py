@@ -291,7 +291,10 @@ def test_section_keeps_need_hidden_and_support_shown(survey: Survey):
     karlshamn = next(r for r in s.rows if r["name"] == "Karlshamn")
     assert karlshamn["index"] == "–" and karlshamn["n"] is None and karlshamn["events"] == "1"
     assert karlshamn["share_hours"] == "" and karlshamn["share_need"] == ""  # not in the shares
-    assert s.greatest is not None and s.greatest["counted"] == "4"
+    # Karlshamn's cells are hidden, and beside them (secondary suppression) the smallest shown municipality's:
+    # Olofström's, whose need index pools only the cells shown, so it is hidden too. Three are counted.
+    assert s.greatest is not None and s.greatest["counted"] == "3"
+    assert next(r for r in s.rows if r["name"] == "Olofström")["index"] == "–"
     per_need = data.support_by_need
     hidden = per_need[per_need["municipality"] == "1082"]
     assert hidden["suppressed"].all() and hidden["share_high"].isna().all()
@@ -300,7 +303,8 @@ def test_section_keeps_need_hidden_and_support_shown(survey: Survey):
     sheet = wb["Stöd och behov"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["1082"][2:6] == ("–", "–", 1, 1.0)  # n and need index hidden, support shown
-    assert rows["1060"][3] == 1.0 and rows["1060"][6:8] == (13_000, 2024)
+    assert rows["1060"][3] == "–"  # hidden beside Karlshamn
+    assert rows["1080"][3] == pytest.approx(1 / 6, abs=1e-4) and rows["1080"][6:8] == (66_000, 2024)
     by_need = wb["Stöd per behov"]
     hidden_cells = [r for r in by_need.iter_rows(min_row=2, values_only=True) if r[2] == "1082"]
     assert len(hidden_cells) == 9 and all(r[8:10] == ("–", "–") for r in hidden_cells)
