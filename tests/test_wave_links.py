@@ -147,8 +147,13 @@ def test_cli_wave_commands(env: dict[str, str], tmp_path: Path, survey: Survey) 
     env = {**env, "BFS_PUBLIC_URL": BASE + "/"}
 
     def bfs(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bfs_pipeline", *args], env=env, capture_output=True, text=True, timeout=120
+        return subprocess.run(  # in tmp_path: a bfs-home in the checkout (after `make demo`) would change the hint
+            [sys.executable, "-m", "bfs_pipeline", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
         )
 
     missing = bfs("wave", "close", WAVE)
