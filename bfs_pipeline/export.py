@@ -126,10 +126,11 @@ CUSTOM_FORMATS = [f for f in NumberFormat if f.value not in BUILT_IN_FORMATS]
 FORMAT_IDS = {
     f: BUILT_IN_FORMATS[f.value] if f.value in BUILT_IN_FORMATS else 164 + CUSTOM_FORMATS.index(f) for f in NumberFormat
 }
-# cellXfs: 0 plain, 1 a table's header, 2 bold, 3 wrapped (the symbols' rows), then one per number format but General
-HEAD_STYLE, BOLD_STYLE, WRAP_STYLE = 1, 2, 3
+# cellXfs: 0 plain, 1 a table's header, 2 bold, 3 wrapped (the symbols' rows, long texts), 4 top-aligned, then one
+# per number format but General
+HEAD_STYLE, BOLD_STYLE, WRAP_STYLE, TOP_STYLE = 1, 2, 3, 4  # TOP: beside wrapped texts, the row's other texts
 FORMAT_STYLES: dict[NumberFormat, int] = {
-    f: 4 + i for i, f in enumerate(f for f in NumberFormat if f is not NumberFormat.GENERAL)
+    f: 5 + i for i, f in enumerate(f for f in NumberFormat if f is not NumberFormat.GENERAL)
 }
 
 # Characters XML 1.0 does not allow (and lone surrogates, which UTF-8 cannot carry): removed from every text.
@@ -229,8 +230,12 @@ def table_sheet_xml(sheet: Sheet, name: str, strings: SharedStrings, first: bool
     last_row = len(sheet.rows) + 1
     span = f"A1:{letters[-1]}{last_row}"
     cols, lines = [], 1
+    long_texts: dict[int, int] = {}  # column -> characters per line, where its texts wrap
     for i, column in enumerate(sheet.columns):
-        width = column_width(column, [row[i] for row in sheet.rows])
+        values = [row[i] for row in sheet.rows]
+        width = column_width(column, values)
+        if column.number_format is NumberFormat.GENERAL and any(type(v) is str and len(v) > MAX_WIDTH for v in values):
+            long_texts[i] = width - 2  # characters per line
         cols.append(f'<col min="{i + 1}" max="{i + 1}" width="{width}" customWidth="1"/>')
         lines = max(lines, wrapped_lines(column.header, int((width - 2) / BOLD)))
     selected = ' tabSelected="1"' if first else ""
@@ -250,21 +255,26 @@ def table_sheet_xml(sheet: Sheet, name: str, strings: SharedStrings, first: bool
         ),
         "</row>",
     ]
-    # The body: the common kinds (text, int, float, None) here, anything else through cell_xml.
+    # The body: the common kinds (text, int, float, None) here, anything else through cell_xml. A text column with
+    # texts longer than MAX_WIDTH wraps them (top-aligned), so that they stay within the column, printed too.
     styles = [
         (
             x,
             f'<c r="{x}',
             f' s="{FORMAT_STYLES[c.number_format]}"' if c.number_format is not NumberFormat.GENERAL else "",
-            f' s="{FORMAT_STYLES[c.number_format]}"' if c.number_format is NumberFormat.TEXT else "",
+            f' s="{FORMAT_STYLES[c.number_format]}"'
+            if c.number_format is NumberFormat.TEXT
+            else (f' s="{WRAP_STYLE if i in long_texts else TOP_STYLE}"' if long_texts else ""),
             c,
         )
-        for x, c in zip(letters, sheet.columns, strict=True)
+        for i, (x, c) in enumerate(zip(letters, sheet.columns, strict=True))
     ]
     index = strings.index
     append = out.append
     for r, row in enumerate(sheet.rows, start=2):
-        append(f'<row r="{r}">')
+        # A row with wrapped text is as tall as its longest (readers do not measure rows on opening).
+        tall = max((wrapped_lines(row[i], w) for i, w in long_texts.items() if type(row[i]) is str), default=1)
+        append(f'<row r="{r}" ht="{LINE_HEIGHT * tall}" customHeight="1">' if tall > 1 else f'<row r="{r}">')
         for (x, start, s, t, column), value in zip(styles, row, strict=True):
             kind = type(value)
             if kind is str:
@@ -336,6 +346,7 @@ def styles_xml() -> str:
         f'<xf {plain} fontId="1" applyFont="1" applyAlignment="1">{top_wrap}</xf>',
         f'<xf {plain} fontId="1" applyFont="1"/>',
         f'<xf {plain} fontId="0" applyAlignment="1">{top_wrap}</xf>',
+        f'<xf {plain} fontId="0" applyAlignment="1"><alignment vertical="top"/></xf>',
         *(
             f'<xf numFmtId="{FORMAT_IDS[f]}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
             for f in FORMAT_STYLES

@@ -262,3 +262,25 @@ def test_a_long_text_is_cut_to_excels_limit_and_numbers_of_other_kinds_are_numbe
     ws = opened(export.write_workbook([sheet], [], "t", "K"))["T"]
     assert ws["A2"].value == "å" * export.MAX_CELL_TEXT
     assert (ws["B2"].value, ws["B2"].number_format) == (4, "0")
+
+
+def test_long_texts_wrap_in_their_column_and_their_rows_are_tall_enough():
+    message = "Bestående skillnad i behov: i Ronneby är 53 % av behovssvaren 4–5 mot länets median 27 %. " * 2
+    columns = [Column("Slag"), Column("Varning"), Column("n", F.INTEGER)]
+    sheet = Sheet("Varningar", columns, [["standing_gap", message, 6], ["silence", "Kort.", 7]])
+    ws = openpyxl.load_workbook(io.BytesIO(export.write_workbook([sheet], SYMBOLS, "t", "Tecken")))["Varningar"]
+    width = ws.column_dimensions["B"].width
+    assert width == export.MAX_WIDTH + 2  # capped: the text cannot fit on one line
+    long_cell, kind = ws["B2"], ws["A2"]
+    assert long_cell.alignment.wrap_text and long_cell.alignment.vertical == "top"
+    assert kind.alignment.vertical == "top" and not kind.alignment.wrap_text  # the row's other texts beside it
+    lines = export.wrapped_lines(message, int(width) - 2)
+    assert lines >= 3 and ws.row_dimensions[2].height == export.LINE_HEIGHT * lines
+    assert ws.row_dimensions[3].height is None  # a short text keeps the default height
+    assert ws["C2"].number_format == "0" and ws["C2"].value == 6
+
+    # Control: no text longer than the widest column, nothing wraps and no row is set.
+    short = Sheet("Varningar", columns, [["silence", "Kort.", 7]])
+    ws = openpyxl.load_workbook(io.BytesIO(export.write_workbook([short], SYMBOLS, "t", "Tecken")))["Varningar"]
+    assert not ws["B2"].alignment.wrap_text and ws["B2"].alignment.vertical is None
+    assert ws.row_dimensions[2].height is None
