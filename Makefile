@@ -59,7 +59,7 @@ bench: $(STAMP)
 i18n: $(STAMP)
 	mkdir -p build
 	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -o build/messages.pot .
-	$(BIN)/pybabel --quiet update -i build/messages.pot -d bfs_pipeline/locale -D messages -l en --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel --quiet update -i build/messages.pot -d bfs_pipeline/locale -D messages -l en --no-fuzzy-matching --ignore-obsolete --width 120
 	$(BIN)/pybabel compile --statistics -d bfs_pipeline/locale -D messages
 
 lint: $(STAMP)

@@ -559,7 +559,13 @@ def symbols(data: ReportData, _: Callable[[str], str]) -> list[tuple[str, str]]:
             ),
         ),
         (_("Antal svarande (n)"), _("Svarande som räknas; den som svarat ”Vet ej” räknas inte i den frågan.")),
-        (_("Behovsindex"), _("Andelen 4–5 av alla behovssvar från kommunen, alla behovsfrågor tillsammans.")),
+        (
+            _("Behovsindex"),
+            _(
+                "Andelen 4–5 av kommunens behovssvar, alla behovsfrågor tillsammans; ett behov som är dolt för "
+                "kommunen räknas inte med, så att det inte kan räknas fram."
+            ),
+        ),
         (
             _("Spridning"),
             _("Skillnaden mellan kommunen med störst och kommunen med minst behov, bland de kommuner som visas."),
