@@ -78,7 +78,7 @@ def _per_wave(per_m: pd.DataFrame, questions: Sequence[str]) -> dict[str, dict[t
     """Per question and (municipality, wave): the newest stated answer (9 only where nobody stated anything else),
     and the distinct codes other than 9 that the wave's answers gave. One pass over the rows for all questions."""
     out: dict[str, dict[tuple[str, str], tuple[str, set[str]]]] = {q: {} for q in questions}
-    for m, w, a in zip(per_m["municipality"], per_m["wave"], per_m["answers"], strict=True):
+    for m, w, a in zip(per_m["municipality"].tolist(), per_m["wave"].tolist(), per_m["answers"].tolist(), strict=True):
         key = (str(m), str(w))
         for question, found in out.items():
             value = a.get(question)
@@ -143,7 +143,7 @@ def law_status(
     hist = law_history(responses, mq, county) if history is None else history
     hist = hist[hist["wave"] <= period]
     rows = []
-    records = zip(hist["municipality"], hist["requirement"], hist["wave"], hist["code"], hist["codes"], strict=True)
+    records = zip(*(hist[c].tolist() for c in ("municipality", "requirement", "wave", "code", "codes")), strict=True)
     for (m, req), group in itertools.groupby(records, key=lambda r: (r[0], r[1])):  # sorted by law_history
         g = [(str(w), str(c), list(cs)) for _m, _r, w, c, cs in group]
         known = [x for x in g if x[1] != DONT_KNOW]
@@ -187,34 +187,37 @@ def meets_all(status: pd.DataFrame) -> pd.Series:
     return pd.Series(out, dtype="boolean", name="meets_all").rename_axis("municipality")
 
 
-def maturity_index(
+def maturity(
     responses: pd.DataFrame,
     mq: str,
     county: str,
     items: Sequence[str] = MATURITY_ITEMS,
     min_n: int = metrics.MIN_N,
-) -> pd.DataFrame:
-    """Per (municipality, wave): the share answering 4-5 over the five steps of the knowledge-based process pooled
-    ("vet ej" not counted), from the kommun sector; the county's row carries the county code.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Process maturity from the kommun sector's answers that score some step (parsed, scored and exploded once):
+    the maturity index per (municipality, wave) and each step's cells per (municipality, wave, step).
 
-    Shaped as metrics.need_index (municipality, wave, n, answers, index, suppressed): n respondents who scored at
-    least one step, cells under min_n suppressed, so metrics.shown, county_median, with_change apply. Here a low
-    value is the floor: the lowest maturity is the one to point at.
+    The index is the share answering 4-5 over the five steps of the knowledge-based process pooled ("vet ej" not
+    counted), shaped as metrics.need_index (municipality, wave, n, answers, index, suppressed; n respondents who
+    scored at least one step); the cells as metrics.need_table. Cells under min_n are suppressed; the county's rows
+    carry the county code. Here a low value is the floor: the lowest maturity is the one to point at.
     """
-    cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
-    if responses.empty:
-        return pd.DataFrame(columns=cols)
-    k = responses[responses["sector"] == KOMMUN]
-    if k.empty:
-        return pd.DataFrame(columns=cols)
+    index_cols = ["municipality", "wave", "n", "answers", "index", "suppressed"]
+    cell_cols = ["municipality", "wave", "item", "n", "share_high", "mean", "suppressed"]
+    none = (pd.DataFrame(columns=index_cols), pd.DataFrame(columns=cell_cols))
+    k = responses[responses["sector"] == KOMMUN] if not responses.empty else responses
     k = metrics.answering(k, items)
-    if k.empty:
-        return pd.DataFrame(columns=cols)
-    k = metrics.with_scores(k, items)  # scored once: need_index reads the scores
+    if k.empty or not items:
+        return none
+    k = metrics.with_scores(k, items)  # scored once: need_index and need_table read the scores
     k = k[k[[metrics.SCORE + i for i in items]].notna().any(axis=1).to_numpy()]
     if k.empty:
-        return pd.DataFrame(columns=cols)
-    return metrics.need_index(k, list(items), mq, county, min_n=min_n)
+        return none
+    per_m = metrics.explode_municipalities(k, mq, county)
+    whole = metrics.county_rows(k, mq, county, min_n)
+    index = metrics.need_index(k, list(items), mq, county, min_n=min_n, exploded=per_m, whole=whole)
+    cells = metrics.need_table(k, list(items), mq, county, min_n=min_n, exploded=per_m, whole=whole)
+    return index, cells
 
 
 def coordinator_fte(responses: pd.DataFrame, mq: str, county: str, question: str = FTE_QUESTION) -> pd.DataFrame:

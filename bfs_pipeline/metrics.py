@@ -239,7 +239,7 @@ def secondary_suppress(table: pd.DataFrame, county: str) -> pd.DataFrame:
     if not look:
         return out
     hide: list[Any] = []  # row labels to hide, applied at the end
-    in_look = [k in look for k in zip(munis["wave"], munis["item"], strict=True)]
+    in_look = [k in look for k in zip(munis["wave"].tolist(), munis["item"].tolist(), strict=True)]
     for key, g in munis[in_look].groupby(["wave", "item"], sort=False):
         hidden = g["suppressed"].astype(bool).to_numpy()
         shown = list(zip(g.index[~hidden], g["n"].to_numpy()[~hidden].astype("int64").tolist(), strict=True))
@@ -432,7 +432,7 @@ def latest_answers(
         return pd.DataFrame(columns=["municipality", *questions])
     per_m = explode_municipalities(r, municipality_question, county).sort_values(["wave", "submitted_at"])
     newest: dict[Any, dict[str, Any]] = {}
-    for m, a in zip(per_m["municipality"], per_m["answers"], strict=True):  # oldest first: a later answer replaces
+    for m, a in zip(per_m["municipality"].tolist(), per_m["answers"].tolist(), strict=True):  # oldest first
         row = newest.setdefault(m, {})
         for q in questions:
             v = a.get(q)

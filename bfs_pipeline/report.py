@@ -12,7 +12,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -46,6 +47,7 @@ CAPACITY = {
 }
 CAPACITY_FUNCTIONS = ("lagesbild", "atgardsplan", "samordning", "agreement", "promises")  # counted in the county line
 HISTORY = 8
+CHARTS_BESIDE_FROM = 20_000  # answers up to the period from which the charts are drawn in a second process
 NEED_WAVES = HISTORY + 4  # waves the need table and index cover: the history, and a year before its first (changes)
 MAX_COLS = 6  # municipalities side by side in the needs table (a phone shows about that many); the workbook has all
 STANDS_OUT = 10  # a municipality's share this many percentage points or more above the county's is marked
@@ -275,10 +277,10 @@ class ReportData:
         return sections.maturity_table(self)
 
     @cached_property
-    def maturity_cells(self) -> pd.DataFrame:
-        """K12a–e per municipality, wave and step over the history waves (sections.maturity_cells), once per report:
-        the maturity index pools the cells shown, the steps sheet shows the period and the quarter before."""
-        return sections.maturity_cells(self)
+    def maturity_figures(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The maturity index and K12a–e per municipality, wave and step over the history waves
+        (sections.maturity_figures), once per report: the index pools the steps' cells shown."""
+        return sections.maturity_figures(self)
 
     @cached_property
     def maturity_steps(self) -> pd.DataFrame:
@@ -422,12 +424,47 @@ def build_report(
         survey, responses, period, lang, roster, generated, alert_coverage, max_rows, population, support
     )
     _ = i18n.translator(lang)
-    found = alerts_section(data)
-    summary = summary_section(data, found)
-    actions = actions_section(data, found)
-    charts = charts_section(data)
-    needs, coverage, capacity = needs_section(data), coverage_section(data), capacity_section(data)
-    ctx = {
+    with charts_beside(data) as drawn:  # the rest is built while they are drawn
+        found = alerts_section(data)
+        summary = summary_section(data, found)
+        actions = actions_section(data, found)
+        needs, coverage, capacity = needs_section(data), coverage_section(data), capacity_section(data)
+        ctx = _sections(data, needs, coverage, capacity, found, summary, actions)
+        xlsx = workbook.workbook_section(data, capacity.rows, found)
+        env = _environment(lang)
+        html, text = env.get_template("report.html"), env.get_template("report.txt")
+        data_hash = _data_hash(data.responses)
+        charts = drawn()
+    ctx["charts"] = charts
+    return Report(
+        survey_id=survey.id,
+        period=period,
+        lang=lang,
+        subject=_("Behovsrapport {county} {period}").format(county=data.county_name, period=period),
+        html=html.render(**ctx),
+        text=text.render(**ctx),
+        summary=summary,
+        alerts=found,
+        data_hash=data_hash,
+        charts=charts,
+        xlsx=xlsx,
+        xlsx_name=f"behovsrapport-{data.county}-{period}.{lang}.xlsx",
+        coverage_rate=coverage.rate,
+        actions=actions,
+    )
+
+
+def _sections(
+    data: ReportData,
+    needs: NeedsTable,
+    coverage: Coverage,
+    capacity: Capacity,
+    found: list[dict[str, Any]],
+    summary: list[str],
+    actions: list[str],
+) -> dict[str, Any]:
+    """The templates' context, but the charts."""
+    return {
         **page_context(data),
         "needs": needs,
         "spread": spread_section(data),
@@ -441,7 +478,6 @@ def build_report(
         "alerts_all": found,
         "alerts_more": max(0, len(found) - data.detail_rows),
         "actions": actions,
-        "charts": charts,
         "law": sections.law_section(data),
         "maturity": sections.maturity_section(data),
         "views": sections.views_section(data),
@@ -452,23 +488,6 @@ def build_report(
         "support_window": support_need.WINDOW,
         "import_command": support_need.IMPORT_COMMAND,
     }
-    env = _environment(lang)
-    return Report(
-        survey_id=survey.id,
-        period=period,
-        lang=lang,
-        subject=_("Behovsrapport {county} {period}").format(county=data.county_name, period=period),
-        html=env.get_template("report.html").render(**ctx),
-        text=env.get_template("report.txt").render(**ctx),
-        summary=summary,
-        alerts=found,
-        data_hash=_data_hash(data.responses),
-        charts=charts,
-        xlsx=workbook.workbook_section(data, capacity.rows, found),
-        xlsx_name=f"behovsrapport-{data.county}-{period}.{lang}.xlsx",
-        coverage_rate=coverage.rate,
-        actions=actions,
-    )
 
 
 def page_context(data: ReportData) -> dict[str, Any]:
@@ -613,13 +632,19 @@ def actions_section(data: ReportData, found: list[dict[str, Any]]) -> list[str]:
 
 def charts_section(data: ReportData) -> list[charting.Chart]:
     """The need index per municipality over the history waves, and the county's greatest need and gap."""
-    charts = (
-        charting.small_multiples(
-            data.index, data.history, data.county, data.names, data.lang, order=[m.code for m in data.order]
-        ),
-        charting.floor_and_gap(data.index, data.history, data.county, data.lang),
-    )
-    return [c for c in charts if c]
+    with charts_beside(data, beside=False) as drawn:
+        return drawn()
+
+
+def charts_beside(
+    data: ReportData, beside: bool | None = None
+) -> AbstractContextManager[Callable[[], list[charting.Chart]]]:
+    """charting.drawn_beside for the report: in a second process from CHARTS_BESIDE_FROM answers up to the period
+    (or as `beside` says)."""
+    if beside is None:
+        beside = len(data.responses) >= CHARTS_BESIDE_FROM
+    order = [m.code for m in data.order]
+    return charting.drawn_beside(data.index, data.history, data.county, data.names, data.lang, order, beside)
 
 
 def median_notes_section(data: ReportData) -> list[str]:

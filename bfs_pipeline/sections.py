@@ -497,16 +497,24 @@ def choice_label(data: ReportData, qid: str, code: str) -> str:
 MATURITY = "maturity"  # the maturity index's item name in tables shaped like the need table
 
 
-def maturity_table(data: ReportData) -> pd.DataFrame:
-    """levels.maturity_index over the history waves, with secondary suppression per wave (the county's row is the
-    total) and the change on the quarter before and the year before."""
-    cols = ["municipality", "wave", "n", "answers", "index", "suppressed", "q_change", "y_change"]
+def maturity_figures(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """levels.maturity over the history waves (the workbook's; the changes look four back) and the steps the survey
+    asks: the maturity index, and the steps' cells with secondary suppression per wave and step."""
+    items = [i for i in levels.MATURITY_ITEMS if _asked(data, i)]
     r = data.responses
-    r = r[r["wave"].isin(data.history)] if not r.empty else r  # the workbook's waves; the changes look 4 back
-    idx = levels.maturity_index(r, data.mq, data.county)
+    r = r[r["wave"].isin(data.history)] if not r.empty else r
+    index, cells = levels.maturity(r, data.mq, data.county, items)
+    return index, metrics.secondary_suppress(cells, data.county) if not cells.empty else cells
+
+
+def maturity_table(data: ReportData) -> pd.DataFrame:
+    """The maturity index pooled over the steps' cells shown, with secondary suppression per wave (the county's row
+    is the total) and the change on the quarter before and the year before."""
+    cols = ["municipality", "wave", "n", "answers", "index", "suppressed", "q_change", "y_change"]
+    idx, cells = data.maturity_figures
     if idx.empty:
         return pd.DataFrame(columns=cols)
-    idx = metrics.index_over_shown_cells(idx, data.maturity_cells)  # no hidden step can be worked out from it
+    idx = metrics.index_over_shown_cells(idx, cells)  # no hidden step can be worked out from it
     t = idx.assign(item=MATURITY, share_high=idx["index"], mean=np.nan)
     t = metrics.secondary_suppress(t, data.county)
     t["index"] = t["share_high"]
@@ -518,24 +526,10 @@ def maturity_table(data: ReportData) -> pd.DataFrame:
     return out[cols]
 
 
-def maturity_cells(data: ReportData) -> pd.DataFrame:
-    """Per municipality (and the county), wave and step of the process (K12a–e): n, the share answering 4–5,
-    suppressed (also secondarily), from the kommun sector, over the history waves."""
-    cols = ["municipality", "wave", "item", "n", "share_high", "mean", "suppressed"]
-    items = [i for i in levels.MATURITY_ITEMS if _asked(data, i)]
-    r = data.responses
-    r = r[(r["sector"] == levels.KOMMUN) & r["wave"].isin(data.history)] if not r.empty else r
-    r = answering(r, items)
-    if r.empty or not items:
-        return pd.DataFrame(columns=cols)
-    t = metrics.need_table(r, items, data.mq, data.county)
-    return metrics.secondary_suppress(t, data.county)[cols]
-
-
 def maturity_steps_table(data: ReportData) -> pd.DataFrame:
-    """maturity_cells in the period and the quarter before: each step per municipality, as the section and the
-    steps sheet show them."""
-    t = data.maturity_cells
+    """The steps' cells (maturity_figures) in the period and the quarter before: each step per municipality, as the
+    section and the steps sheet show them."""
+    t = data.maturity_figures[1]
     return t[t["wave"].isin([data.period, data.previous])].reset_index(drop=True) if not t.empty else t
 
 

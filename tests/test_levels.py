@@ -102,8 +102,12 @@ def test_maturity_index_is_the_share_of_4_5_over_the_five_steps_without_dont_kno
     rows += [answer("1081", "2026-Q1", **steps) for _ in range(4)]  # four respondents: suppressed
     rows += [answer("1081", "2026-Q1", sector="polis", **steps)]  # not the municipality's own answer
     rows += [answer("1082", "2026-Q1", K04=1.0)]  # no step answered: not a respondent here
-    idx = levels.maturity_index(frame(rows), MQ, COUNTY)
+    idx, cells = levels.maturity(frame(rows), MQ, COUNTY)
     assert list(idx.columns) == ["municipality", "wave", "n", "answers", "index", "suppressed"]
+    step = cells.set_index(["municipality", "item"])  # each step's cell: need_table's shape
+    assert (step.at[("1080", "K12a"), "n"], step.at[("1080", "K12a"), "share_high"]) == (5, 1.0)
+    assert ("1080", "K12d") not in step.index  # "vet ej" from all: no cell
+    assert bool(step.at[("1081", "K12b"), "suppressed"])
     k = idx.set_index("municipality")
     assert (k.at["1080", "n"], k.at["1080", "answers"], k.at["1080", "index"]) == (5, 20, 0.5)
     assert k.at["1081", "n"] == 4 and bool(k.at["1081", "suppressed"]) and pd.isna(k.at["1081", "index"])
