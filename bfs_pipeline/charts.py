@@ -3,12 +3,19 @@
 Each chart has a `*_figure` function that returns the matplotlib Figure and its alt text (what tests inspect) and
 a function that renders it to a Chart. Words through gettext; the county median follows metrics.median_waves
 (no median for a wave with fewer than three municipalities shown: a gap in the dashed line).
+
+`report_charts` draws the report's two; `drawn_beside` draws them in a second process while the caller goes on,
+for a large report (importing matplotlib and drawing take about a second, the other core is idle meanwhile).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,3 +290,53 @@ def floor_and_gap(index: pd.DataFrame, waves: list[str], county: str, lang: str 
         return None
     fig, alt = made
     return Chart("need-gap@bfs", "storst-behov-och-spridning.png", _png(fig), alt)
+
+
+def report_charts(
+    index: pd.DataFrame,
+    waves: list[str],
+    county: str,
+    names: dict[str, str],
+    lang: str,
+    order: Sequence[str],
+) -> list[Chart]:
+    """The report's charts: the need index per municipality (in the report's order) and the greatest need and gap;
+    those that have something to show."""
+    made = (small_multiples(index, waves, county, names, lang, order=order), floor_and_gap(index, waves, county, lang))
+    return [c for c in made if c is not None]
+
+
+@contextmanager
+def drawn_beside(
+    index: pd.DataFrame,
+    waves: list[str],
+    county: str,
+    names: dict[str, str],
+    lang: str,
+    order: Sequence[str],
+    beside: bool,
+) -> Iterator[Callable[[], list[Chart]]]:
+    """report_charts, to be collected by calling what this yields. With `beside`, drawn in a second process (spawned:
+    no fork of a process that may run threads) while the caller builds the rest; where no process can be started
+    or it dies, drawn here instead. An error in the drawing itself is raised as it would be here."""
+    args = (index, waves, county, names, lang, list(order))
+    if not beside:
+        yield lambda: report_charts(*args)
+        return
+    try:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(report_charts, *args)
+    except (OSError, RuntimeError):  # no second process here (limits, a sandbox): draw them here
+        yield lambda: report_charts(*args)
+        return
+
+    def collect() -> list[Chart]:
+        try:
+            return future.result()
+        except (BrokenProcessPool, OSError):  # the process died (memory, a signal): draw them here
+            return report_charts(*args)
+
+    try:
+        yield collect
+    finally:  # the process ends on its own (its exit, pandas and matplotlib unloading, takes a while): no waiting
+        pool.shutdown(wait=False, cancel_futures=True)

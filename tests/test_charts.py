@@ -140,3 +140,23 @@ def test_pngs_fit_the_600_px_mail() -> None:
         assert chart is not None and chart.png.startswith(b"\x89PNG")
         width, _height = struct.unpack(">II", chart.png[16:24])
         assert width <= 600
+
+
+def test_charts_drawn_in_a_second_process_are_the_ones_drawn_here() -> None:
+    args = (demo_index(), WAVES, COUNTY, NAMES, "sv", list(NAMES))
+    with charts.drawn_beside(*args, beside=True) as drawn:
+        beside = drawn()
+    here = charts.report_charts(*args)
+    assert [c.cid for c in here] == ["needs-trend@bfs", "need-gap@bfs"]
+    assert [(c.cid, c.filename, c.alt, c.png) for c in beside] == [(c.cid, c.filename, c.alt, c.png) for c in here]
+
+
+def test_charts_are_drawn_here_where_no_second_process_can_start(monkeypatch: Any) -> None:
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(charts, "ProcessPoolExecutor", refuse)
+    with charts.drawn_beside(demo_index(), WAVES, COUNTY, NAMES, "sv", list(NAMES), beside=True) as drawn:
+        got = drawn()
+    assert [c.cid for c in got] == ["needs-trend@bfs", "need-gap@bfs"]
+    assert all(c.png.startswith(b"\x89PNG") for c in got)
