@@ -69,6 +69,8 @@ def kommun_answers(
 
 def _stated(value: Any) -> str | None:
     """A single-choice answer as its code, or None where nothing was answered."""
+    if type(value) is str:  # most are
+        return value.strip() or None
     if value is None or (isinstance(value, float) and np.isnan(value)) or value in ("", []):
         return None
     return str(value).strip() or None
@@ -81,10 +83,7 @@ def _per_wave(per_m: pd.DataFrame, questions: Sequence[str]) -> dict[str, dict[t
     for m, w, a in zip(per_m["municipality"].tolist(), per_m["wave"].tolist(), per_m["answers"].tolist(), strict=True):
         key = (str(m), str(w))
         for question, found in out.items():
-            value = a.get(question)
-            if value is None:
-                continue
-            code = (value.strip() or None) if type(value) is str else _stated(value)  # most are a code
+            code = _stated(a.get(question))
             if code is None:
                 continue
             newest, seen = found.get(key, (DONT_KNOW, set()))
